@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The connection options shared by every module of the collection."""
+
+    DOCUMENTATION = r'''
+options:
+  api_url:
+    description:
+      - Base URL of the provider's API host, without C(/api/ver1.0).
+      - Telphin serves the API at the default; white-label providers serve it on their own hosts.
+      - If not set, the value of the E(TELPHIN_API_URL) environment variable is used.
+    type: str
+    default: https://apiproxy.telphin.ru
+    version_added: 0.1.0
+  token_url:
+    description:
+      - URL of the OAuth 2 token endpoint.
+      - Defaults to O(api_url) followed by C(/oauth/token). Some providers serve it under C(/api/ver1.0/oauth/token).
+      - If not set, the value of the E(TELPHIN_TOKEN_URL) environment variable is used.
+    type: str
+    version_added: 0.1.0
+  app_id:
+    description:
+      - App ID of a C(trusted) app (OAuth 2 client credentials) of the tenant or of its dealer.
+      - Required with O(app_secret) unless O(access_token) is given.
+      - If not set, the value of the E(TELPHIN_APP_ID) environment variable is used.
+    type: str
+    version_added: 0.1.0
+  app_secret:
+    description:
+      - App Secret of the trusted app. Never logged.
+      - If not set, the value of the E(TELPHIN_APP_SECRET) environment variable is used.
+    type: str
+    version_added: 0.1.0
+  access_token:
+    description:
+      - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
+      - When the API rejects it with 401 and no app credentials are given, the task fails; with app
+        credentials, a new token is fetched once.
+      - If not set, the value of the E(TELPHIN_ACCESS_TOKEN) environment variable is used.
+    type: str
+    version_added: 0.1.0
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate. Setting V(false) prints a warning.
+      - If not set, the value of the E(TELPHIN_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  ca_path:
+    description:
+      - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
+      - If not set, the value of the E(TELPHIN_CA_PATH) environment variable is used.
+    type: path
+    version_added: 0.1.0
+  timeout:
+    description:
+      - Seconds to wait for each reply before the attempt counts as failed and is retried.
+    type: float
+    default: 30
+    version_added: 0.1.0
+  quota_reserve:
+    description:
+      - Requests of the tenant's hourly quota to leave to its live integrations (CRM, call center).
+      - Before each request the module checks the last C(X-RateLimit-Remaining) it saw and stops with an error,
+        saying when the quota resets, rather than take the remaining count below this reserve.
+      - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
+        without retries.
+    type: int
+    default: 0
+    version_added: 0.1.0
+notes:
+  - One OAuth token per task run (per tenant), never one per item; on a 401 a new token is fetched once and the
+    request repeated.
+  - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
+    jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
+  - Every result returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
+    C(X-RateLimit-*) figures after the run).
+requirements:
+  - requests >= 2.25
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  action_group:
+    description: Use C(group/telphin.pbx.pbx) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - telphin.pbx.pbx
+'''

@@ -1,0 +1,469 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one API client of the collection.
+
+One object per module run (or inventory refresh). It fetches one token, re-fetches it once on a
+401, retries transient failures with jittered exponential backoff, fails fast on an exhausted
+quota, keeps the latest ``X-RateLimit-*`` figures and counts every request it sends.
+
+The HTTP layer is a small seam (``Transport``): ``RequestsTransport`` in production, a scripted
+fake in the unit tests. Thread-safe: the bulk module shares one client between worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, Mapping, Optional
+
+REQUESTS_IMPORT_ERROR: Optional[str]
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:  # pragma: no cover - exercised through missing_required_lib
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+API_PREFIX = "/api/ver1.0"
+DEFAULT_API_URL = "https://apiproxy.telphin.ru"
+
+# Retry policy for transient failures (connection errors, 502/503/504, the "concurrent request" 429).
+MAX_ATTEMPTS = 5            # first try included
+BACKOFF_BASE = 0.5          # seconds; doubled per attempt, full jitter
+BACKOFF_CAP = 8.0           # longest single wait
+RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
+RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
+RETRIED_STATUSES = frozenset((502, 503, 504))
+
+FORBIDDEN_HINTS = {
+    "access_denied": "the app's user may not reach this object: check that client_id / extension belong to the "
+                     "tenant (or dealer) of this app",
+    "user_blocked": "the API user behind this app is blocked: unblock it in the provider's portal",
+    "user_access_type_deny": "the app's user is read-only: writes need a user with full access",
+    "app_access_type_deny": "the app's access level is too low: give the trusted app the 'All' access level",
+}
+
+
+class TelphinError(Exception):
+    """An API call failed; ``str(exc)`` is a complete, secret-free message for the user."""
+
+    def __init__(self, message: str, http_status: Optional[int] = None, api_status: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.api_status = api_status
+
+
+class ConfigurationError(TelphinError):
+    """The connection options are incomplete or malformed; nothing was sent."""
+
+
+class AuthenticationError(TelphinError):
+    """The app credentials or the access token were refused."""
+
+
+class AccessDenied(TelphinError):
+    """A 403: the token is valid but may not do this."""
+
+
+class NotFound(TelphinError):
+    """A 404: unknown client, extension, or an extension without a phone terminal."""
+
+
+class ValidationFailed(TelphinError):
+    """A 400: the API refused the values sent."""
+
+
+class QuotaExhausted(TelphinError):
+    """The tenant's hourly request quota is used up (``429 rate_limit_exceeded``); never retried."""
+
+
+class QuotaReserveReached(TelphinError):
+    """Sending one more request would take ``X-RateLimit-Remaining`` below ``quota_reserve``."""
+
+
+class TransientError(TelphinError):
+    """Retries of a connection error, 5xx or concurrency 429 ran out."""
+
+
+class ProtocolError(TelphinError):
+    """The server replied with something that is not the API's JSON (HTML, truncated JSON, ...)."""
+
+
+class TransportFailure(Exception):
+    """Raised by a transport when no HTTP response arrived (connection refused, reset, timeout)."""
+
+
+class TLSFailure(TransportFailure):
+    """The server certificate could not be verified; retrying cannot help."""
+
+
+@dataclass
+class Response:
+    """What a transport returns; header names are lower case."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+
+class Transport:
+    """The seam between the client and the network."""
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
+             json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
+        raise NotImplementedError
+
+
+class RequestsTransport(Transport):
+    """A pooled ``requests.Session``; ``pool_size`` should match the number of worker threads."""
+
+    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, pool_size: int = 4) -> None:
+        self.session = requests.Session()
+        self.session.verify = ca_path if (validate_certs and ca_path) else validate_certs
+        self.session.trust_env = True
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1), max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        if not validate_certs:
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
+             json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
+        try:
+            resp = self.session.request(method, url, headers=dict(headers), params=params, json=json_body,
+                                        data=form, timeout=timeout, allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            raise TLSFailure(_reason(exc)) from None
+        except requests.exceptions.Timeout:
+            raise TransportFailure("no reply within %s s (timeout)" % timeout) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportFailure(_reason(exc)) from None
+        return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.text)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful text of a requests/urllib3 exception, without URLs' query strings."""
+    text = str(exc)
+    match = re.search(r"\((?:Caused by )?\w+\((?:<[^>]*>, )?'?([^')]*)", text)
+    reason = match.group(1) if match else text
+    return re.sub(r"\s+", " ", reason).strip()[:300] or exc.__class__.__name__
+
+
+@dataclass
+class ConnectionSettings:
+    """The connection options, as the modules and the inventory plugin accept them."""
+
+    api_url: str = DEFAULT_API_URL
+    token_url: Optional[str] = None
+    app_id: Optional[str] = None
+    app_secret: Optional[str] = None
+    access_token: Optional[str] = None
+    validate_certs: bool = True
+    ca_path: Optional[str] = None
+    timeout: float = 30
+    quota_reserve: int = 0
+
+    def __post_init__(self) -> None:
+        url = (self.api_url or DEFAULT_API_URL).strip().rstrip("/")
+        if url.endswith(API_PREFIX):
+            url = url[: -len(API_PREFIX)]
+        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
+            raise ConfigurationError("api_url %r is not an http(s) URL such as https://apiproxy.telphin.ru" % url)
+        self.api_url = url
+        self.token_url = (self.token_url or url + "/oauth/token").strip()
+        if not re.match(r"^https?://\S+$", self.token_url):
+            raise ConfigurationError("token_url %r is not an http(s) URL" % self.token_url)
+        if not self.access_token and not (self.app_id and self.app_secret):
+            raise ConfigurationError(
+                "no API credentials: set app_id and app_secret (or TELPHIN_APP_ID and TELPHIN_APP_SECRET), "
+                "or access_token (TELPHIN_ACCESS_TOKEN)")
+        if self.timeout <= 0:
+            raise ConfigurationError("timeout must be a positive number of seconds")
+        if self.quota_reserve < 0:
+            raise ConfigurationError("quota_reserve must be 0 or more")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ConnectionSettings":
+        return cls(**{name: params[name] for name in CONNECTION_OPTIONS if params.get(name) is not None})
+
+
+CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
+                      "timeout", "quota_reserve")
+
+
+@dataclass
+class Quota:
+    """The latest ``X-RateLimit-*`` figures; ``reset`` is seconds until the window turns."""
+
+    limit: Optional[int]
+    remaining: Optional[int]
+    reset: Optional[int]
+    seen_at: float = field(default=0.0, repr=False)
+
+    def as_dict(self) -> Dict[str, Optional[int]]:
+        return {"limit": self.limit, "remaining": self.remaining, "reset": self.reset}
+
+
+def reset_text(seconds: Optional[int]) -> str:
+    if seconds is None:
+        return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
+    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return "in %d s (at %s UTC)" % (seconds, at.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+class ApiClient:
+    """Calls ``<api_url>/api/ver1.0<path>`` with a bearer token; see the module docstring."""
+
+    def __init__(self, settings: ConnectionSettings, transport: Optional[Transport] = None, pool_size: int = 4,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.transport = transport or RequestsTransport(settings.validate_certs, settings.ca_path, pool_size)
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._token: Optional[str] = settings.access_token
+        self.counts: Dict[str, int] = {}
+        self.retries = 0
+        self.tokens_issued = 0
+        self.quota: Optional[Quota] = None
+        self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
+
+    # -- public API -------------------------------------------------------------------------------
+    def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def put(self, path: str, body: Mapping[str, Any]) -> Any:
+        return self.request("PUT", path, body=body)
+
+    def request(self, method: str, path: str, params: Optional[Mapping[str, Any]] = None, body: Any = None) -> Any:
+        """One API call; returns the decoded JSON reply or raises a ``TelphinError``."""
+        url = self.settings.api_url + API_PREFIX + path
+        resp, used = self._exchange(method, url, params=params, json_body=body)
+        if resp.status == 401 and self._can_refresh():
+            self._drop_token(used)
+            resp, used = self._exchange(method, url, params=params, json_body=body)
+        if resp.status >= 400:
+            raise self._error(method, path, resp)
+        return self._decode(method, path, resp)
+
+    def report(self) -> Dict[str, Any]:
+        """``requests`` and ``quota`` for module results."""
+        with self._lock:
+            counts = dict(self.counts)
+            counts["total"] = sum(self.counts.values())
+            counts["retried"] = self.retries
+            quota = self.quota.as_dict() if self.quota else {"limit": None, "remaining": None, "reset": None}
+        return {"requests": counts, "quota": quota}
+
+    # -- tokens ---------------------------------------------------------------------------------
+    def _can_refresh(self) -> bool:
+        return bool(self.settings.app_id and self.settings.app_secret)
+
+    def _current_token(self) -> str:
+        with self._token_lock:
+            if self._token is None:
+                self._token = self._fetch_token()
+            return self._token
+
+    def _drop_token(self, used: Optional[str]) -> None:
+        with self._token_lock:
+            if self._token == used:  # another thread may have refreshed it already
+                self._token = None
+
+    def _fetch_token(self) -> str:
+        form = {"grant_type": "client_credentials", "client_id": self.settings.app_id,
+                "client_secret": self.settings.app_secret}
+        resp = self._exchange("POST", self.settings.token_url, form=form, authenticated=False)[0]
+        if resp.status in (400, 401, 403):
+            raise AuthenticationError(
+                "the token endpoint refused app_id %r (HTTP %d%s): check app_id / app_secret, that the app is a "
+                "'trusted' app, and token_url (%s)" % (self.settings.app_id, resp.status,
+                                                        _api_status_suffix(resp), self.settings.token_url),
+                resp.status, _api_status(resp))
+        if resp.status >= 400:
+            raise self._error("POST", "token endpoint", resp)
+        data = self._decode("POST", "token endpoint", resp)
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
+        with self._lock:
+            self.tokens_issued += 1
+            self.secrets.add(token)
+        return token
+
+    # -- transport with retries -----------------------------------------------------------------
+    def _exchange(self, method: str, url: str, *, params: Optional[Mapping[str, Any]] = None, json_body: Any = None,
+                  form: Optional[Mapping[str, Any]] = None,
+                  authenticated: bool = True) -> "tuple[Response, Optional[str]]":
+        """Send one logical request, retrying transient failures; returns the final response and its token."""
+        started = self._clock()
+        attempt = 0
+        while True:
+            self._check_reserve(url)
+            headers = {"Accept": "application/json", "User-Agent": "telphin.pbx-ansible"}
+            token = self._current_token() if authenticated else None
+            if token:
+                headers["Authorization"] = "Bearer " + token
+            self._count("token" if not authenticated else method)
+            try:
+                resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
+                                           form=form, timeout=self.settings.timeout)
+            except TLSFailure as exc:
+                raise TransientError(
+                    "TLS verification of %s failed (%s): give the CA certificate with ca_path, or set "
+                    "validate_certs: false for a test server" % (_host(url), exc)) from None
+            except TransportFailure as exc:
+                problem, wait = "%s (%s)" % (exc, _host(url)), None
+            else:
+                self._record_quota(resp)
+                problem, wait = self._transient(resp)
+                if problem is None:
+                    return resp, token
+            attempt += 1
+            delay = self._backoff(attempt, wait)
+            if attempt >= MAX_ATTEMPTS or self._clock() - started + delay > RETRY_BUDGET:
+                raise TransientError("%s %s failed after %d attempt(s): %s" % (method, _path(url), attempt, problem))
+            with self._lock:
+                self.retries += 1
+            self._sleep(delay)
+
+    def _transient(self, resp: Response) -> "tuple[Optional[str], Optional[float]]":
+        """(problem, Retry-After) when the response is worth retrying, else (None, None)."""
+        if resp.status in RETRIED_STATUSES:
+            return "HTTP %d" % resp.status, _retry_after(resp)
+        if resp.status == 429 and _api_status(resp) != "rate_limit_exceeded" and "concurrent" in resp.text.lower():
+            return "HTTP 429 concurrent request not allowed", _retry_after(resp)
+        return None, None
+
+    def _backoff(self, attempt: int, retry_after: Optional[float]) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), RETRY_AFTER_CAP)
+        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))  # nosec - jitter only
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    # -- quota --------------------------------------------------------------------------------------
+    def _record_quota(self, resp: Response) -> None:
+        limit, remaining, reset = (_int_header(resp, "x-ratelimit-" + n) for n in ("limit", "remaining", "reset"))
+        if limit is None and remaining is None:
+            return
+        with self._lock:
+            self.quota = Quota(limit, remaining, reset, self._clock())
+
+    def _check_reserve(self, url: str) -> None:
+        with self._lock:
+            quota = self.quota
+        if quota is None or quota.remaining is None or url == self.settings.token_url:
+            return
+        if quota.reset is not None and self._clock() >= quota.seen_at + quota.reset:
+            return  # the window has turned since we last heard
+        if quota.remaining - 1 < self.settings.quota_reserve:
+            raise QuotaReserveReached(
+                "stopped before the request quota reserve: X-RateLimit-Remaining is %d and quota_reserve is %d, so "
+                "the tenant's live integrations keep their share; the quota resets %s"
+                % (quota.remaining, self.settings.quota_reserve, reset_text(quota.reset)))
+
+    # -- errors -------------------------------------------------------------------------------------
+    def _error(self, method: str, path: str, resp: Response) -> TelphinError:
+        status, api_status, message = resp.status, _api_status(resp), _api_message(resp)
+        where = "%s %s" % (method, path)
+        if status == 429:
+            reset = _int_header(resp, "x-ratelimit-reset")
+            return QuotaExhausted(
+                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried: the quota "
+                "resets %s" % (where, reset_text(reset)), status, api_status)
+        if status == 401:
+            how = ("the token was refused again after a fresh one was fetched" if self._can_refresh()
+                   else "access_token is expired, revoked or invalid: supply a new one, or app_id and app_secret")
+            return AuthenticationError("%s: HTTP 401: %s" % (where, how), status, api_status)
+        detail = "%s: HTTP %d%s: %s" % (where, status, " " + api_status if api_status else "", message)
+        if status == 403:
+            return AccessDenied("%s (%s)" % (detail, FORBIDDEN_HINTS.get(api_status or "", "access denied")),
+                                status, api_status)
+        if status == 404:
+            return NotFound(detail, status, api_status)
+        if status in (400, 422):
+            return ValidationFailed(detail, status, api_status)
+        return TelphinError(detail, status, api_status)
+
+    def _decode(self, method: str, path: str, resp: Response) -> Any:
+        if not resp.text.strip():
+            return None
+        try:
+            return json.loads(resp.text)
+        except ValueError:
+            kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
+            raise ProtocolError(
+                "%s %s: the server replied HTTP %d with %s instead of the API's JSON (%s...): is api_url the "
+                "provider's API host?" % (method, path, resp.status, kind, _snippet(resp.text))) from None
+
+
+def _host(url: str) -> str:
+    match = re.match(r"^(\w+://[^/]+)", url)
+    return match.group(1) if match else url
+
+
+def _path(url: str) -> str:
+    match = re.match(r"^\w+://[^/]+(/[^?]*)", url)
+    path = match.group(1) if match else url
+    return path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+
+
+def _int_header(resp: Response, name: str) -> Optional[int]:
+    try:
+        return int(float(resp.headers.get(name, "")))
+    except ValueError:
+        return None
+
+
+def _retry_after(resp: Response) -> Optional[float]:
+    try:
+        return float(resp.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+def _json_body(resp: Response) -> Dict[str, Any]:
+    try:
+        data = json.loads(resp.text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _api_status(resp: Response) -> Optional[str]:
+    body = _json_body(resp)
+    value = body.get("status") or body.get("error")
+    return str(value) if value else None
+
+
+def _api_status_suffix(resp: Response) -> str:
+    status = _api_status(resp)
+    return " " + status if status else ""
+
+
+def _api_message(resp: Response) -> str:
+    body = _json_body(resp)
+    message = body.get("message") or body.get("error_description")
+    return str(message) if message else _snippet(resp.text) or "no message"
+
+
+def _snippet(text: str, size: int = 120) -> str:
+    """A printable, tag-free excerpt of a reply body."""
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()[:size]

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Ansible side, written once: connection argspec, client construction, error -> fail_json."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.telphin.pbx.plugins.module_utils.client import (
+    DEFAULT_API_URL, REQUESTS_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
+
+
+def connection_argspec() -> Dict[str, Dict[str, Any]]:
+    """The connection options of every module (documented in the ``telphin.pbx.connection`` fragment)."""
+    def env(name: str) -> Any:
+        return (env_fallback, [name])
+
+    return {
+        "api_url": {"type": "str", "default": DEFAULT_API_URL, "fallback": env("TELPHIN_API_URL")},
+        "token_url": {"type": "str", "fallback": env("TELPHIN_TOKEN_URL")},
+        "app_id": {"type": "str", "fallback": env("TELPHIN_APP_ID")},
+        "app_secret": {"type": "str", "no_log": True, "fallback": env("TELPHIN_APP_SECRET")},
+        "access_token": {"type": "str", "no_log": True, "fallback": env("TELPHIN_ACCESS_TOKEN")},
+        "validate_certs": {"type": "bool", "default": True, "fallback": env("TELPHIN_VALIDATE_CERTS")},
+        "ca_path": {"type": "path", "fallback": env("TELPHIN_CA_PATH")},
+        "timeout": {"type": "float", "default": 30},
+        "quota_reserve": {"type": "int", "default": 0},
+    }
+
+
+def telphin_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule:
+    spec = connection_argspec()
+    spec.update(argument_spec)
+    return AnsibleModule(argument_spec=spec, **kwargs)
+
+
+def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, Any]], pool_size: int = 1) -> None:
+    """Build the client, run ``execute(client)``, and turn every outcome into exit_json / fail_json.
+
+    Values that must stay secret (tokens issued, secrets read back) are added to the module's
+    no_log values before anything is returned, so Ansible masks them wherever they might appear.
+    """
+    if REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    try:
+        settings = ConnectionSettings.from_params(module.params)
+    except TelphinError as exc:
+        module.fail_json(msg=str(exc))
+    if not settings.validate_certs:
+        module.warn("validate_certs is false: the API server's TLS certificate is not verified, so the "
+                    "credentials can be intercepted; use ca_path for a private CA instead")
+    client = ApiClient(settings, pool_size=pool_size)
+    try:
+        result = execute(client)
+    except RunFailed as exc:
+        _hide(module, client)
+        module.fail_json(msg=str(exc), **dict(exc.result, **client.report()))
+    except (InputError, TelphinError) as exc:
+        _hide(module, client)
+        module.fail_json(msg=str(exc), changed=False, **client.report())
+    _hide(module, client)
+    result.update(client.report())
+    module.exit_json(**result)
+
+
+def _hide(module: AnsibleModule, client: ApiClient) -> None:
+    module.no_log_values.update(client.secrets)

@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""PhoneProperties of ``/extension/{id}/phone/``: the field table, normalisation and the compare engine.
+
+The field table drives the module argspecs, the bulk item validation, masking and the bundle rules.
+Values are normalised on both sides (what the user wrote, what the API returned) before comparing,
+and a patch holds only the keys the user set whose normalised values differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+MASK = "********"
+
+
+class InvalidValue(ValueError):
+    """A user value that cannot be normalised; the message names the key and the value."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str                      # number | str | int | bool | choice | countries | secret
+    choices: Tuple[str, ...] = ()
+    synced: bool = False           # updating it on one bundle member updates every member
+    secret: bool = False           # write-only: never compared, never shown
+
+
+RECORD_FORMATS = ("mp3_mono", "mp3_stereo", "wav_mono", "wav_stereo")
+AUTH_TYPES = ("digest", "network", "both")
+
+FIELDS: Dict[str, Field] = {f.name: f for f in (
+    Field("external_number", "number"),
+    Field("label", "str"),
+    Field("announce_sound_upon_outgoing_call", "int", synced=True),
+    Field("announce_sound_upon_incoming_call", "int", synced=True),
+    Field("append_to_cid_name_on_transfer", "str"),
+    Field("auth_type", "choice", AUTH_TYPES),
+    Field("call_screening_enabled", "bool"),
+    Field("conference_announce_caller_name", "bool", synced=True),
+    Field("conference_end_on_exit", "bool", synced=True),
+    Field("conference_pin", "str", synced=True),
+    Field("password", "secret", secret=True),
+    Field("allow_webrtc", "bool"),
+    Field("record_enabled", "bool", synced=True),
+    Field("record_transfer", "bool", synced=True),
+    Field("record_format", "choice", RECORD_FORMATS, synced=True),
+    Field("record_stereo", "bool", synced=True),
+    Field("ringback_sound", "int", synced=True),
+    Field("hold_music", "int", synced=True),
+    Field("geo_list", "countries", synced=True),
+    Field("incoming_limit", "int", synced=True),
+)}
+
+SYNCED_KEYS = tuple(name for name, f in FIELDS.items() if f.synced)
+SECRET_KEYS = tuple(name for name, f in FIELDS.items() if f.secret)
+_SECRET_NAME = re.compile(r"pass(word)?|secret|token", re.I)
+
+_ARG_TYPES = {"number": "str", "str": "str", "int": "int", "bool": "bool", "choice": "str", "countries": "list",
+              "secret": "str"}
+
+
+def phone_argspec() -> Dict[str, Dict[str, Any]]:
+    """Ansible argspec entries for every PhoneProperties field (all optional, no defaults)."""
+    spec: Dict[str, Dict[str, Any]] = {}
+    for name, f in FIELDS.items():
+        entry: Dict[str, Any] = {"type": _ARG_TYPES[f.kind]}
+        if f.choices:
+            entry["choices"] = list(f.choices)
+        if f.kind == "countries":
+            entry["elements"] = "str"
+        if f.secret:
+            entry["no_log"] = True
+        spec[name] = entry
+    return spec
+
+
+# -- normalisation --------------------------------------------------------------------------------
+_NUMBER_DECOR = re.compile("[ \u00a0\\-().]")
+_NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def _printable(value: Any) -> str:
+    """repr() of a value for messages: control and odd characters made visible."""
+    return repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:60]) + "..."
+
+
+def normalize_number(value: Any) -> Optional[str]:
+    """``+7 (987) 654-32-10`` -> ``+79876543210``; ``""``/``None`` -> ``None`` (unbound)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        else:
+            raise InvalidValue("external_number %s is not a phone number: give a string" % _printable(value))
+    compact = _NUMBER_DECOR.sub("", value)
+    if compact == "":
+        if value.strip(" ") == "":
+            return None
+        raise InvalidValue("external_number %s is not a phone number" % _printable(value))
+    if not _NUMBER.match(compact):
+        raise InvalidValue(
+            "external_number %s is not a phone number: expected 5 to 15 digits with an optional leading +, "
+            "spaces, dashes, dots and brackets allowed (e.g. +7 987 654-32-10)" % _printable(value))
+    return compact
+
+
+def normalize_countries(value: Any) -> Optional[str]:
+    """``["by", "RU"]`` / ``"RU,BY"`` / ``"RU BY"`` -> ``"BY RU"``; empty -> ``None``."""
+    if value is None:
+        return None
+    items: Iterable[Any] = value if isinstance(value, (list, tuple)) else [value]
+    codes: List[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidValue("geo_list item %s is not a country code" % _printable(item))
+        for code in re.split(r"[\s,;]+", item.strip()):
+            if not code:
+                continue
+            if not _COUNTRY.match(code.upper()):
+                raise InvalidValue("geo_list item %s is not a two-letter ISO country code" % _printable(code))
+            codes.append(code.upper())
+    return " ".join(sorted(set(codes))) or None
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def normalize_bool(name: str, value: Any) -> Optional[bool]:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InvalidValue("%s must be a boolean, got %s" % (name, _printable(value)))
+
+
+def normalize_int(name: str, value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidValue("%s must be an integer, got %s" % (name, _printable(value)))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.match(r"^\s*-?[0-9]+\s*$", value):
+        return int(value)
+    raise InvalidValue("%s must be an integer, got %s" % (name, _printable(value)))
+
+
+def normalize_str(name: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidValue("%s must be a string, got %s" % (name, _printable(value)))
+    text = str(value)
+    if any(not ch.isprintable() for ch in text):
+        raise InvalidValue("%s contains control characters: %s" % (name, _printable(text)))
+    return text or None  # the API may store "" or null for an empty text
+
+
+def normalize(name: str, value: Any) -> Any:
+    """The comparable form of ``value`` for field ``name``; unknown keys are compared as they are."""
+    f = FIELDS.get(name)
+    if f is None:
+        return value
+    normalizers: Dict[str, Callable[[Any], Any]] = {
+        "number": normalize_number,
+        "countries": normalize_countries,
+        "bool": lambda v: normalize_bool(name, v),
+        "int": lambda v: normalize_int(name, v),
+        "str": lambda v: normalize_str(name, v),
+        "secret": lambda v: v,
+        "choice": lambda v: _normalize_choice(f, v),
+    }
+    return normalizers[f.kind](value)
+
+
+def _normalize_choice(f: Field, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in f.choices:
+        raise InvalidValue("%s must be one of %s, got %s" % (f.name, ", ".join(f.choices), _printable(value)))
+    return value.strip().lower()
+
+
+def normalize_current(name: str, value: Any) -> Any:
+    """Like ``normalize`` for values read from the API: a value we cannot parse is compared raw."""
+    try:
+        return normalize(name, value)
+    except InvalidValue:
+        return value
+
+
+def desired_state(values: Mapping[str, Any], update_password: str = "always") -> Dict[str, Any]:
+    """The normalised values of the PhoneProperties keys the user set (``None`` = not set).
+
+    ``external_number: ""`` (unbind) and ``geo_list: []`` become ``None`` here, which is a managed value.
+    Raises ``InvalidValue`` listing every bad key at once.
+    """
+    desired: Dict[str, Any] = {}
+    problems: List[str] = []
+    for name in FIELDS:
+        value = values.get(name)
+        if value is None or (name == "password" and update_password != "always"):
+            continue
+        try:
+            desired[name] = normalize(name, value)
+        except InvalidValue as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InvalidValue("; ".join(problems))
+    return desired
+
+
+# -- compare → patch ------------------------------------------------------------------------------
+def plan_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> Dict[str, Any]:
+    """The keys of ``desired`` that differ from ``current`` (after normalisation), as wire values.
+
+    Write-only keys (the SIP password) cannot be compared and are always part of the patch.
+    """
+    patch: Dict[str, Any] = {}
+    for name, want in desired.items():
+        f = FIELDS.get(name)
+        if (f is not None and f.secret) or normalize_current(name, current.get(name)) != want:
+            patch[name] = want
+    return patch
+
+
+def unapplied_keys(patch: Mapping[str, Any], reply: Mapping[str, Any]) -> List[str]:
+    """Keys of ``patch`` that the API's reply does not show with the value sent (secrets skipped)."""
+    return [name for name, want in patch.items()
+            if not (FIELDS.get(name) and FIELDS[name].secret) and normalize_current(name, reply.get(name)) != want]
+
+
+def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> Dict[str, Any]:
+    """The phone as it will read after ``patch`` (the check-mode prediction)."""
+    after = dict(current)
+    after.update((k, v) for k, v in patch.items() if not (FIELDS.get(k) and FIELDS[k].secret))
+    return after
+
+
+def is_secret_key(name: str) -> bool:
+    f = FIELDS.get(name)
+    return bool(f and f.secret) or bool(_SECRET_NAME.search(name))
+
+
+def secret_values(phone: Mapping[str, Any]) -> List[str]:
+    """Secret values found in an API reply, so the module can add them to its no_log values."""
+    return [str(v) for k, v in phone.items() if is_secret_key(k) and v not in (None, "")]
+
+
+def masked(phone: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy of a phone object with secret values replaced by ``MASK``."""
+    return {k: (MASK if is_secret_key(k) and v not in (None, "") else v) for k, v in phone.items()}
+
+
+def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterable[str] = ()) -> Dict[str, Any]:
+    """The managed keys of a phone for before/after output; write-only keys show as ``MASK`` once written."""
+    written = set(written)
+    view: Dict[str, Any] = {}
+    for name in keys:
+        if FIELDS.get(name) and FIELDS[name].secret:
+            view[name] = MASK if name in written else "(write-only, not readable)"
+        else:
+            view[name] = normalize_current(name, phone.get(name))
+    return view
+
+
+def bundle_conflicts(desired_by_ext: Mapping[int, Mapping[str, Any]], bundles: Iterable[Iterable[int]],
+                     names: Mapping[int, str]) -> List[str]:
+    """Problems where two members of one bundle are given different values for a synchronised key."""
+    problems: List[str] = []
+    for members in bundles:
+        listed = [m for m in members if m in desired_by_ext]
+        for key in SYNCED_KEYS:
+            values = {}
+            for member in listed:
+                if key in desired_by_ext[member]:
+                    values.setdefault(repr(desired_by_ext[member][key]), []).append(names.get(member, str(member)))
+            if len(values) > 1:
+                detail = ", ".join("%s=%s" % ("/".join(exts), val) for val, exts in sorted(values.items()))
+                problems.append("bundle conflict on synchronised key %s: extensions %s are in one bundle, so the "
+                                "values would overwrite each other on every run (%s)"
+                                % (key, ", ".join(sorted(sum(values.values(), []))), detail))
+    return problems

@@ -1,0 +1,91 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: extension_info
+short_description: List the extensions of one tenant
+version_added: 0.1.0
+description:
+  - Returns the extensions of one tenant (client), reading every page of C(/client/{id}/extension/) once and nothing
+    more (one request per 500 extensions).
+  - O(type) is filtered by the API; O(name) and O(extension_id) are filtered locally, as the API has no name filter.
+author:
+  - telphin.pbx contributors
+extends_documentation_fragment:
+  - telphin.pbx.connection
+  - telphin.pbx.connection.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+options:
+  client_id:
+    description: Tenant (client) id; V(@me) is the tenant of the app's user.
+    type: str
+    default: '@me'
+    version_added: 0.1.0
+  type:
+    description: Only extensions of this type.
+    type: str
+    choices: [phone, queue, ivr, fax]
+    version_added: 0.1.0
+  name:
+    description: Only the extension with this short (V(100)) or full (V(000*100)) name.
+    type: str
+    version_added: 0.1.0
+  extension_id:
+    description: Only the extension with this id.
+    type: int
+    version_added: 0.1.0
+seealso:
+  - module: telphin.pbx.extension_phones
+'''
+
+EXAMPLES = r'''
+- name: List the phone extensions of tenant 1001
+  telphin.pbx.extension_info:
+    client_id: "1001"
+    type: phone
+  register: phones
+
+- name: Print their names
+  ansible.builtin.debug:
+    msg: "{{ phones.extensions | map(attribute='short_name') | list }}"
+'''
+
+RETURN = r'''
+extensions:
+  description: The extensions, as the API returns them, each with an added C(short_name) (the part after C(*)).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"id": 54, "name": "000*100", "short_name": "100", "type": "phone", "status": "active"}]
+requests:
+  description: Requests sent to the API during the run, by kind, with C(total) and C(retried).
+  returned: always
+  type: dict
+  sample: {"token": 1, "GET": 1, "total": 2, "retried": 0}
+quota:
+  description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)).
+  returned: always
+  type: dict
+  sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
+'''
+
+from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_info
+
+
+def main() -> None:
+    module = telphin_module(
+        dict(client_id=dict(type="str", default="@me"), type=dict(type="str", choices=["phone", "queue", "ivr", "fax"]),
+             name=dict(type="str"), extension_id=dict(type="int")),
+        supports_check_mode=True)
+    run_module(module, lambda client: run_extension_info(client, module.params))
+
+
+if __name__ == "__main__":
+    main()

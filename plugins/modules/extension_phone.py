@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: extension_phone
+short_description: Manage the phone terminal of one extension, above all its external number binding
+version_added: 0.1.0
+description:
+  - Makes the phone terminal properties (C(/extension/{id}/phone/)) of one C(phone) extension of a Telphin-platform
+    cloud PBX look as declared, above all the external (mobile) number bound to it (O(external_number)).
+  - "Idempotent and frugal: one GET, a compare of only the options you set (after normalising both sides), and one
+    PUT carrying only the keys that differ. Options you leave unset are not managed: they are never sent, reset or
+    compared, and keys the API returns that this module does not know are left untouched."
+  - For many extensions of a tenant at once, use M(telphin.pbx.extension_phones), which costs one module run and one
+    token per tenant instead of one per item.
+author:
+  - telphin.pbx contributors
+extends_documentation_fragment:
+  - telphin.pbx.connection
+  - telphin.pbx.connection.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the phone (one GET) and predicts the result; never writes.
+  diff_mode:
+    support: full
+    details: Shows before and after of the managed keys; the SIP password is shown masked.
+  platform:
+    platforms: all
+options:
+  extension_id:
+    description:
+      - Numeric id of the extension. Mutually exclusive with O(extension_name).
+      - Costs no lookup; an id that is not a phone extension of the token's tenant fails.
+    type: int
+    version_added: 0.1.0
+  extension_name:
+    description:
+      - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
+      - Resolving a name reads the tenant's extension list once (one request per 500 extensions).
+    type: str
+    version_added: 0.1.0
+  client_id:
+    description:
+      - Tenant (client) id used to resolve O(extension_name); V(@me) is the tenant of the app's user.
+    type: str
+    default: '@me'
+    version_added: 0.1.0
+  external_number:
+    description:
+      - External (mobile) number bound to the terminal.
+      - Normalised before compare and send: spaces, dashes, dots and brackets are removed and a leading V(+) is kept
+        (V(+7 987 654-32-10) becomes V(+79876543210)); 5 to 15 digits. No country code is added or rewritten.
+      - An empty string V("") unbinds the number.
+    type: str
+    version_added: 0.1.0
+  label:
+    description: Display name sent on outgoing calls.
+    type: str
+    version_added: 0.1.0
+  announce_sound_upon_outgoing_call:
+    description: Id of the sound file played on outgoing calls. Synchronised across a bundle.
+    type: int
+    version_added: 0.1.0
+  announce_sound_upon_incoming_call:
+    description: Id of the sound file played when an incoming call is answered. Synchronised across a bundle.
+    type: int
+    version_added: 0.1.0
+  append_to_cid_name_on_transfer:
+    description: Text appended to the caller name on transfer.
+    type: str
+    version_added: 0.1.0
+  auth_type:
+    description: How the terminal authenticates.
+    type: str
+    choices: [digest, network, both]
+    version_added: 0.1.0
+  call_screening_enabled:
+    description: Whether the callee hears who calls and accepts the call with 1.
+    type: bool
+    version_added: 0.1.0
+  conference_announce_caller_name:
+    description: Whether the local conference announces callers. Synchronised across a bundle.
+    type: bool
+    version_added: 0.1.0
+  conference_end_on_exit:
+    description: Whether the local conference ends when its creator leaves. Synchronised across a bundle.
+    type: bool
+    version_added: 0.1.0
+  conference_pin:
+    description: PIN of the local conference. Synchronised across a bundle. Readable through the API, so not masked.
+    type: str
+    version_added: 0.1.0
+  password:
+    description:
+      - SIP password of the terminal. Never logged or returned.
+      - The API never returns it, so it cannot be compared; see O(update_password).
+    type: str
+    version_added: 0.1.0
+  update_password:
+    description:
+      - When to send O(password).
+      - V(always) sends it on every run and the task reports C(changed) every time, because a write-only value
+        cannot be compared. Use it when you set or rotate a password.
+      - V(never) does not send it; keep the password in the same variables for provisioning runs and use V(never)
+        in scheduled runs so they stay idempotent.
+    type: str
+    choices: [always, never]
+    default: always
+    version_added: 0.1.0
+  allow_webrtc:
+    description: Whether the terminal may register over WebRTC.
+    type: bool
+    version_added: 0.1.0
+  record_enabled:
+    description: Whether calls are recorded. Synchronised across a bundle.
+    type: bool
+    version_added: 0.1.0
+  record_transfer:
+    description: Whether transferred calls are recorded too. Synchronised across a bundle.
+    type: bool
+    version_added: 0.1.0
+  record_format:
+    description:
+      - Recording format, all 8 kHz. Synchronised across a bundle.
+      - V(mp3_mono) 16 kb/s, V(mp3_stereo) 32 kb/s, V(wav_mono) 128 kb/s, V(wav_stereo) 256 kb/s.
+    type: str
+    choices: [mp3_mono, mp3_stereo, wav_mono, wav_stereo]
+    version_added: 0.1.0
+  record_stereo:
+    description: Whether recordings are stereo. Synchronised across a bundle.
+    type: bool
+    version_added: 0.1.0
+  ringback_sound:
+    description: Id of the ringback sound. Synchronised across a bundle.
+    type: int
+    version_added: 0.1.0
+  hold_music:
+    description: Id of the music-on-hold sound. Synchronised across a bundle.
+    type: int
+    version_added: 0.1.0
+  geo_list:
+    description:
+      - Two-letter ISO codes of the countries the terminal may register from. Synchronised across a bundle.
+      - Compared as a set (order and case do not matter) and sent as a space-separated list, for example C(BY RU).
+      - An empty list removes the restriction.
+    type: list
+    elements: str
+    version_added: 0.1.0
+  incoming_limit:
+    description: Maximum number of simultaneous incoming calls. Synchronised across a bundle.
+    type: int
+    version_added: 0.1.0
+notes:
+  - Setting a synchronised key on one member of a bundle changes it on every member of that bundle (provider
+    behaviour). M(telphin.pbx.extension_phones) refuses bindings that give bundle members different values.
+seealso:
+  - module: telphin.pbx.extension_phones
+  - module: telphin.pbx.extension_phone_info
+'''
+
+EXAMPLES = r'''
+- name: Bind the mobile number of the reception to extension 100
+  telphin.pbx.extension_phone:
+    extension_name: "100"
+    external_number: "+7 987 654-32-10"
+    app_id: "{{ telphin_app_id }}"
+    app_secret: "{{ telphin_app_secret }}"
+
+- name: Unbind the external number of extension 54, by id (credentials from TELPHIN_* variables)
+  telphin.pbx.extension_phone:
+    extension_id: 54
+    external_number: ""
+
+- name: Set connection options once for the whole play
+  hosts: telphin_tenants
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/telphin.pbx.pbx:
+      api_url: https://api.pbx.example.net
+      app_id: "{{ telphin_app_id }}"
+      app_secret: "{{ telphin_app_secret }}"
+      quota_reserve: 200
+  tasks:
+    - name: Record calls of the sales desk in stereo WAV, allowed from Russia and Belarus only
+      telphin.pbx.extension_phone:
+        client_id: "{{ telphin_client_id }}"
+        extension_name: "000*201"
+        record_enabled: true
+        record_format: wav_stereo
+        geo_list: [RU, BY]
+
+- name: Rotate a SIP password (reports changed on every run by design)
+  telphin.pbx.extension_phone:
+    extension_name: "105"
+    password: "{{ vault_sip_password_105 }}"
+    update_password: always
+'''
+
+RETURN = r'''
+extension_id:
+  description: Id of the extension.
+  returned: success
+  type: int
+  sample: 54
+extension_name:
+  description: Full name of the extension, when it was looked up by name.
+  returned: success
+  type: str
+  sample: "000*100"
+phone:
+  description:
+    - The phone properties after the run (predicted in check mode), every key the API returned, secrets masked.
+  returned: success
+  type: dict
+  sample: {"external_number": "+79876543210", "label": "Reception", "auth_type": "digest", "record_enabled": false}
+diff:
+  description: Before and after of the managed keys.
+  returned: success
+  type: dict
+  sample: {"before": {"external_number": null}, "after": {"external_number": "+79876543210"}}
+requests:
+  description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
+  returned: always
+  type: dict
+  sample: {"token": 1, "GET": 1, "PUT": 1, "total": 3, "retried": 0}
+quota:
+  description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)); C(reset) in seconds.
+  returned: always
+  type: dict
+  sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
+'''
+
+from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
+from ansible_collections.telphin.pbx.plugins.module_utils.phone import phone_argspec
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_phone
+
+
+def main() -> None:
+    argument_spec = dict(
+        extension_id=dict(type="int"),
+        extension_name=dict(type="str"),
+        client_id=dict(type="str", default="@me"),
+        update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False),
+        **phone_argspec(),
+    )
+    module = telphin_module(argument_spec, supports_check_mode=True,
+                            mutually_exclusive=[("extension_id", "extension_name")],
+                            required_one_of=[("extension_id", "extension_name")])
+    run_module(module, lambda client: run_extension_phone(client, module.params, module.check_mode,
+                                                          client.secrets.add))
+
+
+if __name__ == "__main__":
+    main()

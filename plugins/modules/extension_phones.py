@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: extension_phones
+short_description: Make the phone terminals of many extensions of one tenant match a list, at the request floor
+version_added: 0.1.0
+description:
+  - Bulk form of M(telphin.pbx.extension_phone) for one tenant (client) per task: above all the external number
+    bindings of a whole PBX, kept in Git.
+  - "Requests sent, and nothing else: one token; the extension list, each page once; the bundle list once, only when
+    an item sets a key that bundles synchronise; one phone GET per extension it must look at; one PUT per extension
+    that differs, carrying only the differing keys."
+  - "Before any write, every item is validated (unknown, non-phone or duplicated extension, bad value, the same
+    external number on two listed extensions, two bundle members given different values for a synchronised key).
+    Any problem fails the task with the full list and nothing is written."
+  - A failure on one extension does not stop the others; the task then fails listing the failed extensions, and a
+    re-run converges. An exhausted quota, or reaching O(quota_reserve), stops the run at once and lists the
+    extensions not processed.
+author:
+  - telphin.pbx contributors
+extends_documentation_fragment:
+  - telphin.pbx.connection
+  - telphin.pbx.connection.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads every phone it must look at and predicts every change; never writes.
+  diff_mode:
+    support: full
+    details: Shows before and after of the managed keys of each changed extension.
+  platform:
+    platforms: all
+options:
+  client_id:
+    description: Tenant (client) id; V(@me) is the tenant of the app's user. Use an id with a dealer-level app.
+    type: str
+    default: '@me'
+    version_added: 0.1.0
+  bindings:
+    description:
+      - The desired phone properties, one item per extension.
+      - Each item names its extension with exactly one of C(extension) (short name V(100) or full name V(000*100))
+        or C(extension_id), and sets C(external_number) and/or any other option of M(telphin.pbx.extension_phone)
+        (for example C(label), C(record_enabled), C(geo_list), C(password)). Keys an item does not set are not
+        managed for that extension. Unknown keys are refused, so a typo cannot pass silently.
+      - C(external_number) is normalised as in M(telphin.pbx.extension_phone); V("") unbinds.
+      - The same external number may not be given to two listed extensions.
+      - SIP C(password) values are masked in all output; see O(update_password).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.1.0
+  unbind_unlisted:
+    description:
+      - When V(true), every phone extension of the tenant that O(bindings) does not list gets its
+        C(external_number) cleared. This is an explicit prune that makes O(bindings) the whole truth; it costs one
+        GET per unlisted phone extension.
+      - Refused when O(bindings) is empty, as it would unbind every extension.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  parallel:
+    description:
+      - Number of requests sent at once within the tenant (1 to 6). The provider limits simultaneous connections;
+        a "concurrent request" 429 is retried.
+    type: int
+    default: 4
+    version_added: 0.1.0
+  update_password:
+    description:
+      - When to send the C(password) of items. V(always) sends it on every run (the API never returns it, so it
+        cannot be compared, and the item reports C(changed)); V(never) leaves passwords alone.
+    type: str
+    choices: [always, never]
+    default: always
+    version_added: 0.1.0
+notes:
+  - A whole tenant in one module process; spread tenants over forks, hosts (C(--limit), C(throttle)) and AWX job
+    slices with the M(telphin.pbx.extension_phones)-based role C(telphin.pbx.phone_bindings).
+seealso:
+  - module: telphin.pbx.extension_phone
+  - module: telphin.pbx.extension_info
+'''
+
+EXAMPLES = r'''
+- name: Bind the mobile numbers of a tenant's desk phones
+  telphin.pbx.extension_phones:
+    client_id: "1001"
+    app_id: "{{ telphin_app_id }}"
+    app_secret: "{{ telphin_app_secret }}"
+    quota_reserve: 200
+    bindings:
+      - extension: "100"
+        external_number: "+7 987 654-32-10"
+      - extension: "000*101"
+        external_number: "+79876543211"
+        label: Sales
+      - extension_id: 57
+        external_number: ""   # unbind
+  register: rollout
+
+- name: Make the list the whole truth, as a drift report first (run with --check --diff)
+  telphin.pbx.extension_phones:
+    bindings: "{{ phone_bindings }}"
+    unbind_unlisted: true
+  check_mode: true
+  register: drift
+
+- name: Show what drifted
+  ansible.builtin.debug:
+    msg: "{{ drift.summary.changed }} extension(s) differ from Git"
+'''
+
+RETURN = r'''
+results:
+  description: One entry per extension looked at, in the order of O(bindings), then the unlisted ones being unbound.
+  returned: success or partial failure
+  type: list
+  elements: dict
+  contains:
+    extension:
+      description: Short name of the extension.
+      type: str
+      sample: "100"
+    extension_full_name:
+      description: Full name of the extension.
+      type: str
+      sample: "000*100"
+    extension_id:
+      description: Id of the extension.
+      type: int
+      sample: 54
+    status:
+      description: V(changed), V(unchanged), V(failed) or V(skipped) (not processed after the run was stopped).
+      type: str
+      sample: changed
+    changed:
+      description: Whether the extension was (or in check mode would be) changed.
+      type: bool
+    before:
+      description: The managed keys before.
+      type: dict
+      sample: {"external_number": null}
+    after:
+      description: The managed keys after (predicted in check mode).
+      type: dict
+      sample: {"external_number": "+79876543210"}
+    error:
+      description: Why this extension failed, or null.
+      type: str
+  sample: [{"extension": "100", "extension_full_name": "000*100", "extension_id": 54, "status": "changed",
+            "changed": true, "before": {"external_number": null}, "after": {"external_number": "+79876543210"},
+            "error": null}]
+summary:
+  description: Counts of the results by status.
+  returned: success or partial failure
+  type: dict
+  sample: {"total": 120, "changed": 3, "unchanged": 117, "failed": 0, "skipped": 0}
+diff:
+  description: Before and after of each changed extension.
+  returned: success or partial failure
+  type: list
+  elements: dict
+requests:
+  description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
+  returned: always
+  type: dict
+  sample: {"token": 1, "GET": 121, "PUT": 3, "total": 125, "retried": 0}
+quota:
+  description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)).
+  returned: always
+  type: dict
+  sample: {"limit": 3600, "remaining": 3275, "reset": 1820}
+'''
+
+from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_phones
+
+
+def main() -> None:
+    module = telphin_module(
+        dict(client_id=dict(type="str", default="@me"),
+             bindings=dict(type="list", elements="dict", default=[]),
+             unbind_unlisted=dict(type="bool", default=False),
+             parallel=dict(type="int", default=4),
+             update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False)),
+        supports_check_mode=True)
+    run_module(module, lambda client: run_extension_phones(client, module.params, module.check_mode,
+                                                           client.secrets.add, module.warn),
+               pool_size=module.params["parallel"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The API client: tokens, retries, quota, errors — every HTTP call scripted in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils import client as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils.client import (
+    AccessDenied, AuthenticationError, ConfigurationError, ConnectionSettings, NotFound, ProtocolError,
+    QuotaExhausted, QuotaReserveReached, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+from scripted import Call, ScriptedTransport, make_client, quota_headers, token
+
+USER = {"id": 1, "client_id": 1001}
+
+
+def run(*calls, **settings):
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport, **settings)
+    return transport, client
+
+
+def test_one_token_for_many_requests_and_bearer_header():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", reply=USER), Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert transport.sent[0]["form"] == {"grant_type": "client_credentials", "client_id": "app-1",
+                                         "client_secret": "s3cret-app"}
+    assert transport.sent[1]["headers"]["Authorization"] == "Bearer tok-A"
+    assert client.report()["requests"] == {"token": 1, "GET": 2, "total": 3, "retried": 0}
+    assert client.tokens_issued == 1 and "tok-A" in client.secrets
+
+
+def test_401_fetches_one_new_token_and_repeats_the_request():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", status=401, reply={"message": "expired"}),
+                            token("tok-B"), Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert transport.sent[3]["headers"]["Authorization"] == "Bearer tok-B"
+    assert client.tokens_issued == 2
+
+
+def test_second_401_fails_without_a_third_token():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", status=401), token("tok-B"),
+                            Call("GET", "/user/", status=401))
+    with pytest.raises(AuthenticationError, match="refused again after a fresh one"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_static_access_token_is_not_refreshed():
+    transport, client = run(Call("GET", "/user/", status=401), app_id=None, app_secret=None, access_token="given")
+    with pytest.raises(AuthenticationError, match="access_token is expired, revoked or invalid"):
+        client.get("/user/")
+    transport.assert_done()
+    assert transport.sent[0]["headers"]["Authorization"] == "Bearer given"
+
+
+def test_bad_app_credentials_name_the_app_and_never_the_secret():
+    transport, client = run(token(status=401))
+    with pytest.raises(AuthenticationError) as err:
+        client.get("/user/")
+    assert "app-1" in str(err.value) and "s3cret-app" not in str(err.value)
+    assert "invalid_client" in str(err.value)
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_retried(status):
+    transport, client = run(token(), Call("GET", "/user/", status=status, text="<html>busy</html>"),
+                            Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert client.report()["requests"]["retried"] == 1
+
+
+def test_concurrent_429_is_retried_after_retry_after_clamped():
+    waits = []
+    transport = ScriptedTransport(
+        token(),
+        Call("GET", "/user/", status=429, reply={"message": "Parallel concurrent request not allowed"},
+             headers={"Retry-After": "2"}),
+        Call("GET", "/user/", status=429, reply={"message": "concurrent request not allowed"},
+             headers={"Retry-After": "9999"}),
+        Call("GET", "/user/", reply=USER))
+    client = make_client(transport)
+    client._sleep = waits.append
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert waits == [2.0, client_mod.RETRY_AFTER_CAP]
+
+
+def test_retries_are_bounded_in_count():
+    calls = [token()] + [Call("GET", "/user/", status=503) for _ in range(client_mod.MAX_ATTEMPTS)]
+    transport, client = run(*calls)
+    with pytest.raises(TransientError, match="GET /user/ failed after 5 attempt"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_retries_are_bounded_in_time():
+    now = [0.0]
+    transport = ScriptedTransport(token(), Call("GET", "/user/", status=503, headers={"Retry-After": "25"}),
+                                  Call("GET", "/user/", status=503, headers={"Retry-After": "25"}),
+                                  Call("GET", "/user/", status=503, headers={"Retry-After": "25"}))
+    client = make_client(transport)
+    client._clock = lambda: now[0]
+    client._sleep = lambda s: now.__setitem__(0, now[0] + s)
+    with pytest.raises(TransientError, match="after 3 attempt"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_backoff_is_jittered_exponential_and_capped():
+    client = make_client(ScriptedTransport())
+    for attempt in range(1, 10):
+        assert 0 <= client._backoff(attempt, None) <= min(client_mod.BACKOFF_CAP, 0.5 * 2 ** (attempt - 1))
+
+
+def test_connection_errors_are_retried_then_reported():
+    fail = TransportFailure("Connection refused")
+    transport, client = run(Call("POST", "TOKEN", raises=fail), token(), Call("GET", "/user/", raises=fail),
+                            Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+
+
+def test_tls_failure_is_not_retried_and_explains_ca_path():
+    transport, client = run(Call("POST", "TOKEN", raises=TLSFailure("certificate verify failed")))
+    with pytest.raises(TransientError, match="ca_path"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_quota_429_fails_fast_with_the_reset_time():
+    transport, client = run(token(), Call("GET", "/user/", status=429,
+                                          reply={"status": "rate_limit_exceeded", "message": "limit"},
+                                          headers=quota_headers(0, reset=1234)))
+    with pytest.raises(QuotaExhausted, match=r"not retried: the quota resets in 1234 s \(at 20\d\d-"):
+        client.get("/user/")
+    transport.assert_done()
+    assert client.report()["quota"] == {"limit": 1000, "remaining": 0, "reset": 1234}
+
+
+def test_quota_reserve_stops_before_the_reserve_is_touched():
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(11)),
+                            Call("GET", "/user/", reply=USER, headers=quota_headers(10)), quota_reserve=10)
+    client.get("/user/")
+    client.get("/user/")
+    with pytest.raises(QuotaReserveReached, match="X-RateLimit-Remaining is 10 and quota_reserve is 10"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_quota_reserve_zero_never_sends_a_request_known_to_fail():
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(0)))
+    client.get("/user/")
+    with pytest.raises(QuotaReserveReached):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_quota_reserve_forgets_figures_after_the_window_turned():
+    now = [0.0]
+    transport = ScriptedTransport(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(0, reset=5)),
+                                  Call("GET", "/user/", reply=USER, headers=quota_headers(999, reset=3600)))
+    client = make_client(transport)
+    client._clock = lambda: now[0]
+    client.get("/user/")
+    now[0] = 6.0
+    client.get("/user/")
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("api_status, exc, hint", [
+    ("access_denied", AccessDenied, "belong to the tenant"),
+    ("user_blocked", AccessDenied, "blocked"),
+    ("user_access_type_deny", AccessDenied, "read-only"),
+    ("app_access_type_deny", AccessDenied, "'All' access level"),
+])
+def test_each_403_has_its_own_advice(api_status, exc, hint):
+    transport, client = run(token(), Call("PUT", "/extension/54/phone/", status=403,
+                                          reply={"status": api_status, "message": "Forbidden"}))
+    with pytest.raises(exc, match=hint):
+        client.put("/extension/54/phone/", {"label": "x"})
+    transport.assert_done()
+
+
+def test_validation_and_not_found_carry_the_api_message():
+    transport, client = run(token(), Call("PUT", "/extension/54/phone/", status=400,
+                                          reply={"status": "invalid_request", "message": "auth_type is invalid"}),
+                            Call("GET", "/extension/9/phone/", status=404, reply={"message": "Extension not found"}))
+    with pytest.raises(ValidationFailed, match="HTTP 400 invalid_request: auth_type is invalid"):
+        client.put("/extension/54/phone/", {"auth_type": "x"})
+    with pytest.raises(NotFound, match="Extension not found"):
+        client.get("/extension/9/phone/")
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("text, kind", [("<html><body>Welcome to nginx</body></html>", "HTML"),
+                                        ('{"external_number": "+7', "malformed JSON")])
+def test_malformed_replies_are_reported_not_traced(text, kind):
+    transport, client = run(token(), Call("GET", "/extension/54/phone/", text=text))
+    with pytest.raises(ProtocolError, match=kind):
+        client.get("/extension/54/phone/")
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"app_id": None, "app_secret": None}, "no API credentials"),
+    ({"api_url": "ftp://x"}, "not an http"),
+    ({"api_url": "https://host/with space"}, "not an http"),
+    ({"timeout": 0}, "timeout"),
+    ({"quota_reserve": -1}, "quota_reserve"),
+])
+def test_settings_are_checked_before_any_request(settings, message):
+    options = {"api_url": "https://api.test", "app_id": "a", "app_secret": "s"}
+    options.update(settings)
+    with pytest.raises(ConfigurationError, match=message):
+        ConnectionSettings(**options)
+
+
+def test_api_url_with_api_prefix_and_slash_is_accepted_and_token_url_derived():
+    settings = ConnectionSettings(api_url="https://pbx.example.net/api/ver1.0/", app_id="a", app_secret="s")
+    assert settings.api_url == "https://pbx.example.net"
+    assert settings.token_url == "https://pbx.example.net/oauth/token"

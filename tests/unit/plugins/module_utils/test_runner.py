@@ -1,0 +1,223 @@
+"""The module flows, single and bulk, with every HTTP call scripted in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils.client import TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils.resolve import PER_PAGE
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import (
+    InputError, RunFailed, run_extension_info, run_extension_phone, run_extension_phones)
+from scripted import Call, ScriptedTransport, make_client, quota_headers, token
+
+PHONE = {"external_number": None, "label": "Reception", "record_enabled": False, "auth_type": "digest",
+         "dtmf_mode": "rfc2833"}
+EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name": "000*101", "type": "phone"},
+              {"id": 56, "name": "000*102", "type": "phone"}, {"id": 57, "name": "000*200", "type": "queue"}]
+LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+
+
+def single(calls, check_mode=False, **params):
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    result = run_extension_phone(client, params, check_mode, client.secrets.add)
+    transport.assert_done()
+    return result, client
+
+
+def test_unchanged_phone_costs_one_token_and_one_get():
+    result, client = single([token(), Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+7999"
+                                                                                      "1234567"))],
+                            extension_id=54, external_number="+7 999 123-45-67")
+    assert result["changed"] is False
+    assert client.report()["requests"] == {"token": 1, "GET": 1, "total": 2, "retried": 0}
+
+
+def test_put_carries_only_the_differing_keys_and_result_shows_the_reply():
+    reply = dict(PHONE, external_number="+79876543210")
+    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
+                        Call("PUT", "/extension/54/phone/", body={"external_number": "+79876543210"}, reply=reply)],
+                       extension_id=54, external_number="+7 987 654 32 10", label="Reception", auth_type="digest")
+    assert result["changed"] is True
+    assert result["phone"] == reply
+    assert result["diff"]["before"] == {"external_number": None, "label": "Reception", "auth_type": "digest"}
+    assert result["diff"]["after"]["external_number"] == "+79876543210"
+
+
+def test_check_mode_predicts_without_writing():
+    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
+                       extension_id=54, external_number="+79876543210")
+    assert result["changed"] is True
+    assert result["phone"]["external_number"] == "+79876543210"
+    assert result["phone"]["dtmf_mode"] == "rfc2833"
+
+
+def test_unbind_sends_null():
+    bound = dict(PHONE, external_number="+79876543210")
+    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=bound),
+                        Call("PUT", "/extension/54/phone/", body={"external_number": None}, reply=PHONE)],
+                       extension_id=54, external_number="")
+    assert result["changed"] and result["diff"]["after"] == {"external_number": None}
+
+
+def test_extension_by_short_name_reads_the_list_once():
+    result, _ = single([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
+                       extension_name="101", label="Reception")
+    assert result["extension_id"] == 55 and result["extension_name"] == "000*101" and not result["changed"]
+
+
+def test_non_phone_extension_is_refused_before_any_phone_request():
+    with pytest.raises(InputError, match="queue extension, not a phone"):
+        single([token(), LIST], extension_name="000*200", external_number="+79876543210")
+
+
+def test_bad_input_fails_before_any_request():
+    with pytest.raises(InputError, match="external_number"):
+        single([], extension_id=54, external_number="call me")
+    with pytest.raises(InputError, match="not an extension name"):
+        single([], extension_name="../100", external_number="+79876543210")
+
+
+def test_a_reply_that_does_not_show_the_value_fails():
+    with pytest.raises(TelphinError, match="still shows external_number"):
+        single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
+                Call("PUT", "/extension/54/phone/", reply=PHONE)], extension_id=54, external_number="+79876543210")
+
+
+def test_a_partial_reply_is_verified_with_one_get():
+    after = dict(PHONE, label="Desk")
+    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
+                        Call("PUT", "/extension/54/phone/", reply={}),
+                        Call("GET", "/extension/54/phone/", reply=after)], extension_id=54, label="Desk")
+    assert result["changed"] and result["phone"] == after
+
+
+def test_secrets_read_back_are_masked_and_registered():
+    leaky = dict(PHONE, password="Sip-pass-9")
+    result, client = single([token("tok-X"), Call("GET", "/extension/54/phone/", reply=leaky)], extension_id=54)
+    assert result["phone"]["password"] == "********"
+    assert {"Sip-pass-9", "tok-X", "s3cret-app"} <= client.secrets
+
+
+def test_extension_info_pages_until_a_short_page():
+    page1 = [{"id": i, "name": "000*%d" % i, "type": "phone"} for i in range(PER_PAGE)]
+    page2 = [{"id": PER_PAGE + 1, "name": "000*9999", "type": "queue"}]
+    transport = ScriptedTransport(
+        token(), Call("GET", "/client/1001/extension/", reply=page1, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/1001/extension/", reply=page2, params={"page": 2, "per_page": PER_PAGE}))
+    result = run_extension_info(make_client(transport), {"client_id": "1001", "name": "9999"})
+    transport.assert_done()
+    assert [e["short_name"] for e in result["extensions"]] == ["9999"]
+
+
+# -- bulk ---------------------------------------------------------------------------------------
+def bulk(calls, check_mode=False, **params):
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    warnings = []
+    params.setdefault("parallel", 1)  # sequential, so the scripted order is deterministic
+    try:
+        result = run_extension_phones(client, params, check_mode, client.secrets.add, warnings.append)
+    finally:
+        transport.assert_done()
+    return result, client
+
+
+def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing():
+    result, client = bulk([
+        token(), LIST,
+        Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", body={"external_number": "+79000000001"},
+             reply=dict(PHONE, external_number="+79000000001")),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
+    ], bindings=[{"extension": "100", "external_number": "+7 900 000-00-01"},
+                 {"extension_id": 55, "external_number": "+79000000002"}])
+    assert result["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
+    assert client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
+    assert [r["extension"] for r in result["results"]] == ["100", "101"]
+    assert len(result["diff"]) == 1
+
+
+def test_bulk_check_mode_sends_no_put():
+    result, _ = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
+                     bindings=[{"extension": "100", "external_number": "+79000000001"}])
+    assert result["changed"] and result["results"][0]["after"] == {"external_number": "+79000000001"}
+
+
+def test_bulk_refuses_every_local_problem_before_any_request():
+    with pytest.raises(InputError) as err:
+        bulk([], bindings=[{"extension": "100", "external_number": "x"},
+                           {"extension": "101", "extension_id": 5, "external_number": "+79000000001"},
+                           {"extension": "102", "lable": "typo"},
+                           {"extension": "103", "external_number": "+79000000009"},
+                           {"extension": "104", "external_number": "+7 900 000 00 09"},
+                           "not-a-mapping"], parallel=9)
+    text = str(err.value)
+    for needle in ("bindings[0] (extension 100)", "exactly one of extension or extension_id", "lable",
+                   "+79000000009 is given to 2 extensions", "bindings[5]", "parallel must be between 1 and 6"):
+        assert needle in text
+
+
+def test_bulk_refuses_resolution_problems_after_the_list_and_writes_nothing():
+    with pytest.raises(InputError) as err:
+        bulk([token(), LIST], bindings=[{"extension": "100", "external_number": "+79000000001"},
+                                        {"extension": "000*100", "label": "dup"},
+                                        {"extension": "999", "label": "x"},
+                                        {"extension": "200", "label": "queue"}])
+    text = str(err.value)
+    assert "listed twice" in text and "999 does not exist" in text and "queue extension" in text
+
+
+def test_bulk_bundle_conflict_reads_the_bundle_list_once_and_refuses():
+    with pytest.raises(InputError, match="bundle conflict on synchronised key record_enabled"):
+        bulk([token(), LIST, Call("GET", "/client/@me/extensions_bundle/",
+                                  reply=[{"bundle_id": 54, "bundle_list": [54, 55]}])],
+             bindings=[{"extension": "100", "record_enabled": True}, {"extension": "101", "record_enabled": False}])
+
+
+def test_bulk_a_failing_item_does_not_stop_the_others():
+    with pytest.raises(RunFailed) as err:
+        bulk([token(), LIST,
+              Call("GET", "/extension/54/phone/", status=500, reply={"message": "boom"}),
+              Call("GET", "/extension/55/phone/", reply=PHONE),
+              Call("PUT", "/extension/55/phone/", body={"label": "B"}, reply=dict(PHONE, label="B"))],
+             bindings=[{"extension": "100", "label": "A"}, {"extension": "101", "label": "B"}])
+    assert "1 of 2 extension(s) failed" in str(err.value) and "000*100 (id 54)" in str(err.value)
+    assert err.value.result["summary"] == {"total": 2, "changed": 1, "unchanged": 0, "failed": 1, "skipped": 0}
+
+
+def test_bulk_quota_exhaustion_stops_and_lists_what_was_not_processed():
+    with pytest.raises(RunFailed) as err:
+        bulk([token(), LIST,
+              Call("GET", "/extension/54/phone/", status=429, headers=quota_headers(0, reset=600),
+                   reply={"status": "rate_limit_exceeded", "message": "limit"})],
+             bindings=[{"extension": "100", "label": "A"}, {"extension": "101", "label": "B"},
+                       {"extension": "102", "label": "C"}])
+    summary = err.value.result["summary"]
+    assert summary["failed"] == 1 and summary["skipped"] == 2
+    assert "resets in 600 s" in str(err.value) and "000*102 (id 56): not processed" in str(err.value)
+
+
+def test_bulk_unbind_unlisted_reads_and_clears_only_unlisted_phones():
+    result, _ = bulk([token(), LIST,
+                      Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+79000000001")),
+                      Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
+                      Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
+                      Call("GET", "/extension/56/phone/", reply=PHONE)],
+                     bindings=[{"extension": "100", "external_number": "+79000000001"}], unbind_unlisted=True)
+    assert [r["status"] for r in result["results"]] == ["unchanged", "changed", "unchanged"]
+
+
+def test_bulk_empty_list_with_prune_is_refused():
+    with pytest.raises(InputError, match="would unbind every phone extension"):
+        bulk([], bindings=[], unbind_unlisted=True)
+
+
+def test_bulk_item_passwords_are_registered_as_secrets_before_anything():
+    transport = ScriptedTransport()
+    client = make_client(transport)
+    with pytest.raises(InputError):
+        run_extension_phones(client, {"bindings": [{"extension": "100", "password": "Sip-pass-7",
+                                                    "external_number": "bad"}]}, False, client.secrets.add,
+                             lambda m: None)
+    assert "Sip-pass-7" in client.secrets
