@@ -140,9 +140,26 @@ def run_extension_phone(client: ApiClient, params: Mapping[str, Any], check_mode
 
 def run_extension_phone_info(client: ApiClient, params: Mapping[str, Any],
                              on_secret: Callable[[str], None]) -> Dict[str, Any]:
-    """``telphin.pbx.extension_phone_info``: the phone properties of one extension, secrets masked."""
-    result = run_extension_phone(client, params, True, on_secret)
-    result.pop("diff")
+    """``telphin.pbx.extension_phone_info``: the phone properties of one extension, or of every phone
+    extension of the tenant (the list once, then one GET each), secrets masked."""
+    if params.get("extension_id") is not None or params.get("extension_name") is not None:
+        result = run_extension_phone(client, params, True, on_secret)
+        result.pop("diff")
+        return result
+    try:
+        client_id = check_client_id(params.get("client_id") or "@me")
+    except LookupFailed as exc:
+        raise InputError(str(exc)) from None
+    items = [i for i in list_extensions(client, client_id) if i.get("type") == "phone"]
+    targets = [Target(PhoneOutcome(int(i["id"]), str(i.get("name"))), {}) for i in items]
+    _apply_all(client, targets, True, _check_parallel(params), on_secret)
+    failed = [t.outcome for t in targets if t.outcome.status in ("failed", "skipped")]
+    phones = [{"extension": short_name(o.extension or ""), "extension_full_name": o.extension,
+               "extension_id": o.extension_id, "phone": o.phone} for o in (t.outcome for t in targets)]
+    result = {"changed": False, "phones": phones}
+    if failed:
+        raise RunFailed("could not read %d of %d phone(s):\n- %s" % (
+            len(failed), len(targets), "\n- ".join("%s: %s" % (o.label, o.error) for o in failed)), result)
     return result
 
 
@@ -278,16 +295,17 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     """
     bindings = params.get("bindings") or []
     unbind_unlisted = bool(params.get("unbind_unlisted"))
-    parallel = int(params.get("parallel") or 4)
     problems: List[str] = []
+    parallel = 1
+    client_id = "@me"
+    try:
+        parallel = _check_parallel(params)
+    except InputError as exc:
+        problems.append(str(exc))
     try:
         client_id = check_client_id(params.get("client_id") or "@me")
     except LookupFailed as exc:
         problems.append(str(exc))
-        client_id = "@me"
-    if not 1 <= parallel <= MAX_PARALLEL:
-        problems.append("parallel must be between 1 and %d (the API allows few simultaneous requests), got %d"
-                        % (MAX_PARALLEL, parallel))
     if len(bindings) > MAX_BINDINGS:
         problems.append("bindings has %d items; at most %d per call" % (len(bindings), MAX_BINDINGS))
     if not bindings and unbind_unlisted:
@@ -303,6 +321,15 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     targets = _plan_targets(client, client_id, checked, unbind_unlisted, warn)
     _apply_all(client, targets, check_mode, parallel, on_secret)
     return _bulk_result(targets, check_mode)
+
+
+def _check_parallel(params: Mapping[str, Any]) -> int:
+    parallel = params.get("parallel")
+    parallel = 4 if parallel is None else int(parallel)
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise InputError("parallel must be between 1 and %d (the API allows few simultaneous requests), got %d"
+                         % (MAX_PARALLEL, parallel))
+    return parallel
 
 
 def _apply_all(client: ApiClient, targets: List[Target], check_mode: bool, parallel: int,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: extension_phone_info
-short_description: Read the phone terminal properties of one extension
+short_description: Read the phone terminal properties of one extension, or of every phone extension of a tenant
 version_added: 0.1.0
 description:
   - Returns the phone terminal properties (C(/extension/{id}/phone/)) of one C(phone) extension, every key the API
     returns, secrets masked.
   - Costs one token and one GET (plus the extension list when the extension is given by name).
+  - Without O(extension_id) and O(extension_name), returns RV(phones), the phone of every phone extension of
+    O(client_id), for drift reports and exports; that costs the extension list and one GET per phone extension.
 author:
   - telphin.pbx contributors
 extends_documentation_fragment:
@@ -35,6 +37,11 @@ options:
     type: str
     default: '@me'
     version_added: 0.1.0
+  parallel:
+    description: Number of requests sent at once when reading every phone of the tenant (1 to 6).
+    type: int
+    default: 4
+    version_added: 0.1.0
 seealso:
   - module: telphin.pbx.extension_phone
   - module: telphin.pbx.extension_info
@@ -49,24 +56,36 @@ EXAMPLES = r'''
 - name: Show its external number
   ansible.builtin.debug:
     msg: "Extension 100 rings {{ reception.phone.external_number | default('no mobile', true) }}"
+
+- name: Read every phone of tenant 1001 (one list, one GET per phone extension)
+  telphin.pbx.extension_phone_info:
+    client_id: "1001"
+  register: tenant_phones
 '''
 
 RETURN = r'''
 extension_id:
   description: Id of the extension.
-  returned: success
+  returned: when O(extension_id) or O(extension_name) is given
   type: int
   sample: 54
 extension_name:
   description: Full name of the extension, when it was looked up by name.
-  returned: success
+  returned: when O(extension_name) is given
   type: str
   sample: "000*100"
 phone:
   description: The phone properties, every key the API returned, secrets masked.
-  returned: success
+  returned: when O(extension_id) or O(extension_name) is given
   type: dict
   sample: {"external_number": "+79876543210", "label": "Reception", "auth_type": "digest"}
+phones:
+  description: Every phone extension of the tenant with its phone properties, secrets masked.
+  returned: when neither O(extension_id) nor O(extension_name) is given
+  type: list
+  elements: dict
+  sample: [{"extension": "100", "extension_full_name": "000*100", "extension_id": 54,
+            "phone": {"external_number": "+79876543210", "label": "Reception"}}]
 requests:
   description: Requests sent to the API during the run, by kind, with C(total) and C(retried).
   returned: always
@@ -85,11 +104,12 @@ from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_exte
 
 def main() -> None:
     module = telphin_module(
-        dict(extension_id=dict(type="int"), extension_name=dict(type="str"), client_id=dict(type="str", default="@me")),
+        dict(extension_id=dict(type="int"), extension_name=dict(type="str"), client_id=dict(type="str", default="@me"),
+             parallel=dict(type="int", default=4)),
         supports_check_mode=True,
-        mutually_exclusive=[("extension_id", "extension_name")],
-        required_one_of=[("extension_id", "extension_name")])
-    run_module(module, lambda client: run_extension_phone_info(client, module.params, client.secrets.add))
+        mutually_exclusive=[("extension_id", "extension_name")])
+    run_module(module, lambda client: run_extension_phone_info(client, module.params, client.secrets.add),
+               pool_size=module.params["parallel"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""Integration helpers: the emulator on loopback and real ``ansible-playbook`` runs against it.
+
+``TELPHIN_TEST_ANSIBLE_BIN`` picks the directory of the ``ansible-playbook`` to run (the oldest
+supported ansible-core runs the same tests); by default the one beside this Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+
+
+COLLECTIONS_ROOT = os.environ["TELPHIN_TEST_COLLECTIONS_ROOT"]
+ANSIBLE_BIN = Path(os.environ.get("TELPHIN_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stderr: str
+    results: Dict[str, Any]   # what the playbook saved with the `save` helper task, by name
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def tenant_world(tenants: int = 1, phones: int = 4, bound: int = 0, quota: int = 100000) -> Dict[str, Any]:
+    """A small explicit world: tenant N has client 1000+N, prefix 0N0, phones named 100.., one queue."""
+    world: Dict[str, Any] = {"defaults": {"quota_limit": quota}, "apps": [], "clients": []}
+    next_id = 1
+    for n in range(1, tenants + 1):
+        client_id = 1000 + n
+        world["apps"].append({"app_id": "tenant%d-app" % n, "app_secret": "secret-tenant%d-Xq9" % n,
+                              "type": "trusted", "access_level": "all",
+                              "user": {"id": 500 + n, "login": "admin@t%d" % n, "access": "full",
+                                       "client_id": client_id}})
+        extensions = []
+        for i in range(phones):
+            phone = {"external_number": "+7900%03d%04d" % (n, i) if i < bound else None,
+                     "label": "Desk %d" % i, "dtmf_mode": "rfc2833"}
+            extensions.append({"id": next_id, "name": str(100 + i), "type": "phone", "phone": phone})
+            next_id += 1
+        extensions.append({"id": next_id, "name": "500", "type": "queue"})
+        next_id += 1
+        world["clients"].append({"id": client_id, "name": "Tenant %d" % n, "prefix": "0%d0" % n,
+                                 "extensions": extensions})
+    return world
+
+
+def desired_number(tenant: int, index: int) -> str:
+    return "+7900%03d%04d" % (tenant, index)
+
+
+def save(name: str, var: str) -> str:
+    """A task that writes a registered variable to the results directory (read back as ``Run.results``)."""
+    return textwrap.dedent("""\
+        - name: Save {name}
+          ansible.builtin.copy:
+            content: "{{{{ {var} | to_json }}}}"
+            dest: "{{{{ results_dir }}}}/{name}.json"
+            mode: "0600"
+          when: {var} is defined
+        """).format(name=name, var=var)
+
+
+def api_calls(requests: Iterable[Dict[str, Any]], method: Optional[str] = None, fragment: str = "") -> List[Dict]:
+    return [r for r in requests if (method is None or r["method"] == method) and fragment in r["path"]]
+
+
+def token_calls(requests: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [r for r in requests if r["path"].endswith("/oauth/token")]

@@ -1,0 +1,132 @@
+"""Multi-tenant rollout: the phone_bindings role, the rollout and export playbooks, request counts."""
+
+from __future__ import annotations
+
+import yaml
+
+from harness import api_calls, desired_number, tenant_world, token_calls
+
+T, E, PHONES = 3, 4, 6
+
+
+def inventory(emu, bindings_by_tenant, **host_vars):
+    hosts = {}
+    for n, bindings in bindings_by_tenant.items():
+        hosts["tenant%d" % n] = dict({
+            "telphin_client_id": str(1000 + n), "telphin_api_url": emu.url, "telphin_app_id": "tenant%d-app" % n,
+            "telphin_app_secret": "secret-tenant%d-Xq9" % n, "phone_bindings": bindings}, **host_vars)
+    return {"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}
+
+
+def numbers(state):
+    return {(c["id"], e["name"]): e.get("phone", {}).get("external_number")
+            for c in state["clients"] for e in c["extensions"] if e["type"] == "phone"}
+
+
+def wanted(n, count=E):
+    return [{"extension": str(100 + i), "external_number": desired_number(n, i)} for i in range(count)]
+
+
+def test_rollout_costs_the_request_floor_and_converges(emulator_factory, playbook):
+    # Each tenant has its first 2 phones bound already: k = 2 per tenant differ of E = 4 listed.
+    emu = emulator_factory(tenant_world(tenants=T, phones=PHONES, bound=2))
+    inv = inventory(emu, {n: wanted(n) for n in range(1, T + 1)})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    log = emu.requests()
+    assert len(token_calls(log)) == T
+    assert len(api_calls(log, "GET", "/extension/")) - len(api_calls(log, "GET", "/phone/")) == T  # list pages
+    assert len(api_calls(log, "GET", "/phone/")) == T * E
+    puts = api_calls(log, "PUT")
+    assert len(puts) == T * 2 and all(list(p["body"]) == ["external_number"] for p in puts)
+    assert len(log) == T + T + T * E + T * 2
+    for n in range(1, T + 1):
+        assert "tenant%d: 4 phones looked at, 2 changed, 2 unchanged, 0 failed" % n in run.stdout
+    state = numbers(emu.state())
+    assert all(state[(1000 + n, "0%d0*%d" % (n, 100 + i))] == desired_number(n, i)
+               for n in range(1, T + 1) for i in range(E))
+    assert state[(1001, "010*105")] is None     # unlisted: untouched
+
+    emu.requests(clear=True)
+    again = playbook("telphin.pbx.rollout_bindings", inv)
+    assert again.rc == 0 and api_calls(emu.requests(), "PUT") == []
+    assert again.stdout.count("changed=0") == T
+
+
+def test_check_diff_is_a_drift_report_that_writes_nothing(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=2, phones=PHONES))
+    inv = inventory(emu, {n: wanted(n) for n in (1, 2)})
+    assert playbook("telphin.pbx.rollout_bindings", inv).rc == 0
+    # An out-of-band change through the API, as the CRM or an admin would make it.
+    emu.requests(clear=True)
+    import requests
+    token = requests.post(emu.url + "/oauth/token", data={"grant_type": "client_credentials",
+                                                           "client_id": "tenant2-app",
+                                                           "client_secret": "secret-tenant2-Xq9"}).json()
+    requests.put(emu.url + "/api/ver1.0/extension/%d/phone/" % (PHONES + 2 + 1),
+                 json={"external_number": "+79990000000"},
+                 headers={"Authorization": "Bearer " + token["access_token"]}).raise_for_status()
+    emu.requests(clear=True)
+    run = playbook("telphin.pbx.rollout_bindings", inv, "--check", "--diff")
+    assert run.rc == 0, run.output
+    assert api_calls(emu.requests(), "PUT") == []
+    assert "tenant2: 4 phones looked at, 1 to change" in run.stdout
+    assert "tenant1: 4 phones looked at, 0 to change" in run.stdout
+    assert '"external_number": "+79990000000"' in run.stdout
+
+
+def test_prune_only_with_unbind_unlisted(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=1, phones=PHONES, bound=PHONES))
+    inv = inventory(emu, {1: wanted(1, 2)})
+    assert playbook("telphin.pbx.rollout_bindings", inv).rc == 0
+    assert sum(v is not None for v in numbers(emu.state()).values()) == PHONES
+    inv = inventory(emu, {1: wanted(1, 2)}, phone_bindings_unbind_unlisted=True)
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    state = numbers(emu.state())
+    assert [state[(1001, "010*%d" % (100 + i))] for i in range(PHONES)] == \
+        [desired_number(1, 0), desired_number(1, 1)] + [None] * (PHONES - 2)
+
+
+def test_bundle_conflict_is_refused_and_nothing_is_written(emulator_factory, playbook):
+    world = tenant_world(tenants=1, phones=4)
+    world["clients"][0]["bundles"] = [{"main": 1, "members": [1, 2]}]
+    emu = emulator_factory(world)
+    inv = inventory(emu, {1: [{"extension": "100", "record_enabled": True, "external_number": "+79000000001"},
+                              {"extension": "101", "record_enabled": False}]})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc != 0
+    assert "bundle conflict on synchronised key record_enabled" in run.stdout
+    assert api_calls(emu.requests(), "PUT") == []
+
+
+def test_a_failing_item_does_not_stop_the_others_and_a_rerun_converges(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=1, phones=PHONES))
+    emu.set_faults([{"match": {"method": "PUT", "path": "/extension/2/phone/"}, "action": "status", "status": 500,
+                     "body": {"message": "internal error"}, "times": 1}])
+    inv = inventory(emu, {1: wanted(1, PHONES)})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc != 0
+    assert "1 of 6 extension(s) failed" in run.stdout and "010*101 (id 2)" in run.stdout
+    state = numbers(emu.state())
+    assert sum(v is not None for v in state.values()) == PHONES - 1
+    rerun = playbook("telphin.pbx.rollout_bindings", inv)
+    assert rerun.rc == 0 and "1 changed, 5 unchanged" in rerun.stdout
+
+
+def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):
+    emu = emulator_factory(tenant_world(tenants=2, phones=PHONES, bound=3))
+    export_dir = tmp_path / "host_vars"
+    inv = inventory(emu, {1: [], 2: []})
+    run = playbook("telphin.pbx.export_bindings", inv, extra_vars={"telphin_export_dir": str(export_dir)})
+    assert run.rc == 0, run.output
+    exported = {n: yaml.safe_load((export_dir / ("tenant%d.yml" % n)).read_text())["phone_bindings"] for n in (1, 2)}
+    assert exported[1][0] == {"extension": "100", "external_number": desired_number(1, 0)}
+    assert exported[1][5] == {"extension": "105", "external_number": ""}
+    for n in (1, 2):
+        assert "secret" not in (export_dir / ("tenant%d.yml" % n)).read_text()
+    emu.requests(clear=True)
+    rollout = playbook("telphin.pbx.rollout_bindings", inventory(emu, exported, phone_bindings_unbind_unlisted=True))
+    assert rollout.rc == 0, rollout.output
+    assert api_calls(emu.requests(), "PUT") == []
+    assert rollout.stdout.count("changed=0") == 2
