@@ -20,7 +20,15 @@ extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+    details: This module only reads.
+  diff_mode:
+    support: N/A
+    details: This module only reads.
+  platform:
+    platforms: all
 options:
   client_id:
     description: Tenant (client) id; V(@me) is the tenant of the app's user.

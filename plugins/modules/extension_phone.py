@@ -55,7 +55,7 @@ options:
   external_number:
     description:
       - External (mobile) number bound to the terminal.
-      - Normalised before compare and send: spaces, dashes, dots and brackets are removed and a leading V(+) is kept
+      - Normalised before compare and send. Spaces, dashes, dots and brackets are removed and a leading V(+) is kept
         (V(+7 987 654-32-10) becomes V(+79876543210)); 5 to 15 digits. No country code is added or rewritten.
       - An empty string V("") unbinds the number.
     type: str

@@ -11,7 +11,7 @@ module: extension_phones
 short_description: Make the phone terminals of many extensions of one tenant match a list, at the request floor
 version_added: 0.1.0
 description:
-  - Bulk form of M(telphin.pbx.extension_phone) for one tenant (client) per task: above all the external number
+  - Bulk form of M(telphin.pbx.extension_phone) for one tenant (client) per task, above all for the external number
     bindings of a whole PBX, kept in Git.
   - "Requests sent, and nothing else: one token; the extension list, each page once; the bundle list once, only when
     an item sets a key that bundles synchronise; one phone GET per extension it must look at; one PUT per extension
