@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
-
-
 COLLECTIONS_ROOT = os.environ["TELPHIN_TEST_COLLECTIONS_ROOT"]
 ANSIBLE_BIN = Path(os.environ.get("TELPHIN_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
 
@@ -66,6 +64,8 @@ def save(name: str, var: str) -> str:
             content: "{{{{ {var} | to_json }}}}"
             dest: "{{{{ results_dir }}}}/{name}.json"
             mode: "0600"
+          changed_when: false
+          check_mode: false
           when: {var} is defined
         """).format(name=name, var=var)
 
