@@ -1,0 +1,637 @@
+"""The API emulator (tests/emulator) through plain HTTP: auth, extensions, phones, bundles, quotas, faults, TLS."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import requests
+
+from tests.emulator import Emulator, WorldError, generate_world
+
+API = "/api/ver1.0"
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "tests" / "emulator" / "worlds" / "quickstart.yml"
+
+
+def make_world(**client_extra: Any) -> Dict[str, Any]:
+    """Dealer 10 owns clients 1001 and 1002; 1001 has phones 1-6, a queue, an ivr, a fax and bundle 1+2."""
+    def user(uid: int, **extra: Any) -> Dict[str, Any]:
+        return dict({"id": uid, "login": "u%d" % uid, "access": "full", "client_id": 1001}, **extra)
+
+    apps = [
+        {"app_id": "a1", "app_secret": "s1", "user": user(501)},
+        {"app_id": "a2", "app_secret": "s2", "user": user(502, client_id=1002)},
+        {"app_id": "ro", "app_secret": "s-ro", "user": user(503, access="read_only")},
+        {"app_id": "callapi", "app_secret": "s-ca", "access_level": "call_api", "user": user(504)},
+        {"app_id": "blocked", "app_secret": "s-bl", "user": user(505, blocked=True)},
+        {"app_id": "public", "app_secret": "s-pub", "type": "public", "user": user(506)},
+        {"app_id": "dealer", "app_secret": "s-d", "user": {"id": 500, "login": "dealer", "dealer_id": 10}},
+    ]
+    phones: List[Dict[str, Any]] = [{"id": i, "name": str(99 + i), "type": "phone", "label": "Desk %d" % i}
+                                    for i in range(1, 7)]
+    phones[0]["phone"] = {"external_number": "+79876543210", "dtmf_mode": "rfc2833"}
+    others = [{"id": 7, "name": "500", "type": "queue"}, {"id": 8, "name": "600", "type": "ivr"},
+              {"id": 9, "name": "700", "type": "fax"}]
+    acme = dict({"id": 1001, "name": "Acme", "prefix": "010", "dealer_id": 10, "extensions": phones + others,
+                 "bundles": [{"main": 1, "members": [1, 2]}]}, **client_extra)
+    globex = {"id": 1002, "name": "Globex", "prefix": "020", "dealer_id": 10,
+              "extensions": [{"id": 20, "name": "100", "type": "phone"}]}
+    return {"defaults": {"quota_limit": 1000}, "dealers": [{"id": 10, "name": "Dealer"}], "apps": apps,
+            "clients": [acme, globex]}
+
+
+SECRETS = {"a1": "s1", "a2": "s2", "ro": "s-ro", "callapi": "s-ca", "blocked": "s-bl", "dealer": "s-d"}
+
+
+@pytest.fixture
+def start():
+    started: List[Emulator] = []
+
+    def run(world: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Emulator:
+        emu = Emulator(world or make_world(), **kwargs).start()
+        started.append(emu)
+        return emu
+
+    yield run
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emu(start):
+    return start()
+
+
+def token(emu: Emulator, app: str = "a1") -> str:
+    resp = requests.post(emu.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": app,
+                                                         "client_secret": SECRETS[app]})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["access_token"]
+
+
+def session(emu: Emulator, app: str = "a1") -> requests.Session:
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + token(emu, app)
+    return s
+
+
+def api(emu: Emulator, path: str) -> str:
+    return emu.url + API + path
+
+
+# ---- tokens and 401 ----
+
+def test_token_by_form_query_and_json(emu):
+    form = requests.post(emu.url + "/oauth/token",
+                         data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    query = requests.post(emu.url + API + "/oauth/token",
+                          params={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    as_json = requests.post(emu.url + "/oauth/token/",
+                            json={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    for resp in (form, query, as_json):
+        assert resp.status_code == 200
+        body = resp.json()
+        assert body["token_type"] == "Bearer" and body["expires_in"] == 3600 and body["scope"] == "all"
+        assert len(body["access_token"]) == 30 and body["access_token"].isalnum()
+        assert "X-RateLimit-Limit" not in resp.headers
+    assert len(set(emu.tokens())) == 3
+    assert emu.state()["quotas"]["1001"]["remaining"] == 1000          # tokens are not charged
+
+
+def test_token_errors(emu):
+    url = emu.url + "/oauth/token"
+    bad = requests.post(url, data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "nope"})
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+    unknown = requests.post(url, data={"grant_type": "client_credentials", "client_id": "zz", "client_secret": "s1"})
+    assert unknown.status_code == 401
+    grant = requests.post(url, data={"grant_type": "password", "client_id": "a1", "client_secret": "s1"})
+    assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
+    public = requests.post(url, data={"grant_type": "client_credentials", "client_id": "public",
+                                      "client_secret": "s-pub"})
+    assert public.status_code == 400 and public.json()["error"] == "unauthorized_client"
+    assert requests.get(url).status_code == 405
+    assert emu.tokens() == []
+    entry = emu.requests()[0]
+    assert entry["app_id"] == "a1" and entry["status"] == 401 and entry["body"]["client_secret"] == "********"
+
+
+def test_401_missing_unknown_revoked_expired(start):
+    emu = start(dict(make_world(), defaults={"quota_limit": 1000, "token_ttl": 1}))
+    url = api(emu, "/client/@me/")
+    missing = requests.get(url)
+    assert missing.status_code == 401 and missing.json()["status"] == "invalid_token"
+    assert requests.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    s = session(emu)
+    assert s.get(url).status_code == 200
+    assert emu.revoke_tokens() == 1
+    revoked = s.get(url)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["message"]
+    s = session(emu)
+    emu.expire_tokens()
+    assert "expired" in s.get(url).json()["message"]
+    s = session(emu)
+    time.sleep(1.05)                                                   # token_ttl: 1
+    assert s.get(url).status_code == 401
+    assert "X-RateLimit-Remaining" not in revoked.headers
+    assert emu.state()["quotas"]["1001"]["remaining"] == 999          # only the one 200 was charged
+    assert [e["token_id"] for e in emu.requests() if e["status"] == 401 and e["token_id"]] == ["t1", "t2", "t3"]
+
+
+# ---- user, client, @me, dealer ----
+
+def test_user_client_and_me(emu):
+    s = session(emu)
+    user = s.get(api(emu, "/user")).json()
+    assert set(user) == {"id", "login", "access", "admin", "client_id", "dealer_id", "extension_group_id",
+                         "extension_id", "extra_params", "timezone"}
+    assert user["id"] == 501 and user["client_id"] == 1001
+    me = s.get(api(emu, "/client/@me/")).json()
+    assert me == s.get(api(emu, "/client/1001")).json()
+    assert me["id"] == 1001 and me["prefix"] == "010" and me["name"] == "Acme"
+
+
+def test_dealer_paths(emu):
+    d = session(emu, "dealer")
+    assert [c["id"] for c in d.get(api(emu, "/dealer/@me/client/")).json()] == [1001, 1002]
+    assert [c["id"] for c in d.get(api(emu, "/dealer/10/client")).json()] == [1001, 1002]
+    me = d.get(api(emu, "/client/@me/"))
+    assert me.status_code == 404 and me.json()["status"] == "client_not_found"
+    assert d.get(api(emu, "/client/1002/extension/")).status_code == 200
+    assert d.put(api(emu, "/extension/20/phone/"), json={"label": "x"}).json()["label"] == "x"
+    assert d.get(api(emu, "/user/")).headers["X-RateLimit-Limit"] == "1000"
+    log = emu.requests()
+    assert [e["client_id"] for e in log[1:]] == ["dealer:10", "dealer:10", "dealer:10", 1002, 1002, "dealer:10"]
+    client = session(emu)
+    assert client.get(api(emu, "/dealer/10/client/")).json()["status"] == "access_denied"
+    assert client.get(api(emu, "/dealer/@me/client/")).json()["status"] == "dealer_not_found"
+
+
+# ---- extensions ----
+
+def test_extension_list_paging_and_type(emu):
+    s = session(emu)
+    everything = s.get(api(emu, "/client/1001/extension/")).json()
+    assert [e["id"] for e in everything] == list(range(1, 10))
+    first = everything[0]
+    assert first["name"] == "010*100" and first["client_id"] == 1001 and first["status"] == "active"
+    for key in ("label", "extension_group_id", "domain", "create_date", "caller_id_name", "ani_rfc3325",
+                "did_as_transfer_caller_id", "dial_rule_id", "dial_rule_limit", "message_did", "extra_params"):
+        assert key in first
+    pages = [[e["id"] for e in s.get(api(emu, "/client/@me/extension"), params={"page": p, "per_page": 4}).json()]
+             for p in (1, 2, 3, 4)]
+    assert pages == [[1, 2, 3, 4], [5, 6, 7, 8], [9], []]
+    phones = s.get(api(emu, "/client/1001/extension/"), params={"type": "phone", "name": "500"}).json()
+    assert [e["id"] for e in phones] == [1, 2, 3, 4, 5, 6]                  # name filter ignored
+    assert [e["type"] for e in s.get(api(emu, "/client/1001/extension/"), params={"type": "fax"}).json()] == ["fax"]
+    assert len(s.get(api(emu, "/client/1001/extension/"), params={"per_page": 100000}).json()) == 9
+    assert s.get(api(emu, "/client/1001/extension/"), params={"type": "sip"}).status_code == 400
+    bad_page = s.get(api(emu, "/client/1001/extension/"), params={"page": 0})
+    assert bad_page.status_code == 400 and "'page'" in bad_page.json()["message"]
+
+
+def test_default_and_max_per_page(start):
+    world = generate_world(1, 520, quota_limit=100)
+    emu = start(world)
+    tok = requests.post(emu.url + "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": "tenant1-app",
+        "client_secret": world["apps"][1]["app_secret"]}).json()["access_token"]
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + tok
+    assert len(s.get(api(emu, "/client/@me/extension/")).json()) == 50
+    assert len(s.get(api(emu, "/client/@me/extension/"), params={"per_page": 1000}).json()) == 500
+
+
+def test_item_paths_with_and_without_trailing_slash(emu):
+    s = session(emu)
+    for path in ("/user", "/client/1001", "/client/@me/extension/7", "/extension/1/phone",
+                 "/client/1001/extensions_bundle/1", "/client/1001/extensions_bundle", "/client/1001/extension"):
+        a, b = s.get(api(emu, path)), s.get(api(emu, path + "/"))
+        assert a.status_code == b.status_code == 200 and a.json() == b.json(), path
+    assert s.get(api(emu, "/client/1001/extension/7")).json()["name"] == "010*500"
+    missing = s.get(api(emu, "/client/1001/extension/20"))                 # 20 belongs to client 1002
+    assert missing.status_code == 404 and missing.json()["status"] == "extension_not_found"
+
+
+def test_unknown_paths_and_methods(emu):
+    s = session(emu)
+    for path in ("/nothing", "/api/ver1.0/nothing", "/api/ver1.0/client/abc/"):
+        resp = s.get(emu.url + path)
+        assert resp.status_code == 404 and resp.json() == {"message": "Not found", "status": "not_found"}
+    wrong = s.delete(api(emu, "/extension/1/phone/"))
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+    assert s.get(api(emu, "/client/9999/")).json()["status"] == "client_not_found"
+
+
+# ---- phone terminal ----
+
+def test_phone_get_defaults_and_pass_through(emu):
+    s = session(emu)
+    phone = s.get(api(emu, "/extension/1/phone/")).json()
+    assert phone["external_number"] == "+79876543210" and phone["dtmf_mode"] == "rfc2833"
+    assert phone["auth_type"] == "digest" and phone["record_format"] == "mp3_mono"
+    assert phone["conference_end_on_exit"] is True and phone["record_enabled"] is False
+    assert "password" not in phone
+    queue = s.get(api(emu, "/extension/7/phone/"))
+    assert queue.status_code == 404
+    assert queue.json() == {"message": "Extension 7 is not a phone extension (type: queue)", "status": "not_found"}
+    unknown = s.get(api(emu, "/extension/777/phone/"))
+    assert unknown.json() == {"message": "Extension not found", "status": "extension_not_found"}
+
+
+def test_put_is_a_partial_merge(emu):
+    s = session(emu)
+    before = s.get(api(emu, "/extension/1/phone/")).json()
+    resp = s.put(api(emu, "/extension/1/phone/"), json={"label": "Front", "incoming_limit": 2})
+    assert resp.status_code == 200
+    assert resp.json() == dict(before, label="Front", incoming_limit=2)
+    assert s.get(api(emu, "/extension/1/phone")).json() == resp.json()
+    assert s.put(api(emu, "/extension/1/phone/"), json={"dtmf_mode": "info"}).json()["dtmf_mode"] == "info"
+    unbind = s.put(api(emu, "/extension/1/phone/"), json={"external_number": ""}).json()
+    assert unbind["external_number"] is None and unbind["label"] == "Front"
+    assert s.put(api(emu, "/extension/1/phone/"), json={}).json() == unbind
+
+
+@pytest.mark.parametrize("body, key", [
+    ({"record_enabled": "true"}, "record_enabled"),
+    ({"record_enabled": 1}, "record_enabled"),
+    ({"incoming_limit": True}, "incoming_limit"),
+    ({"hold_music": "5"}, "hold_music"),
+    ({"label": 5}, "label"),
+    ({"auth_type": "token"}, "auth_type"),
+    ({"auth_type": None}, "auth_type"),
+    ({"record_format": "ogg"}, "record_format"),
+    ({"external_number": "+7 999 CALL"}, "external_number"),
+    ({"external_number": "+1234"}, "external_number"),
+    ({"geo_list": "ru"}, "geo_list"),
+    ({"geo_list": "RU,BY"}, "geo_list"),
+    ({"password": "12345"}, "password"),
+    ({"password": None}, "password"),
+    ({"label": "ok", "no_such_key": 1}, "no_such_key"),
+])
+def test_put_validation_names_the_key(emu, body, key):
+    s = session(emu)
+    before = emu.state()
+    resp = s.put(api(emu, "/extension/1/phone/"), json=body)
+    assert resp.status_code == 400
+    assert resp.json()["status"] == "invalid_request" and "'%s'" % key in resp.json()["message"]
+    assert emu.state()["clients"] == before["clients"]                    # nothing applied
+
+
+def test_put_body_must_be_a_json_object(emu):
+    s = session(emu)
+    for kwargs in ({"json": ["label"]}, {"data": "label=x"}, {"data": "not json"}, {}):
+        resp = s.put(api(emu, "/extension/1/phone/"), **kwargs)
+        assert resp.status_code == 400 and resp.json()["message"] == "Request body must be a JSON object"
+
+
+def test_valid_values_are_accepted(emu):
+    s = session(emu)
+    body = {"geo_list": "RU BY", "external_number": "79991234567", "auth_type": "both", "record_format": "wav_stereo",
+            "ringback_sound": None, "conference_pin": "1234", "allow_webrtc": True}
+    assert s.put(api(emu, "/extension/3/phone/"), json=body).json().items() >= body.items()
+
+
+def test_password_is_stored_never_returned(emu):
+    s = session(emu)
+    put = s.put(api(emu, "/extension/2/phone/"), json={"password": "Sip-Pass-4711"})
+    assert put.status_code == 200 and "password" not in put.json()
+    assert "Sip-Pass-4711" not in s.get(api(emu, "/extension/2/phone/")).text
+    phones = {e["id"]: e.get("phone") for e in emu.state()["clients"][0]["extensions"]}
+    assert phones[2]["password"] == "Sip-Pass-4711" and phones[3]["password"] is None
+    assert phones[7] is None
+
+
+def test_bundle_sync_and_endpoints(emu):
+    s = session(emu)
+    assert s.get(api(emu, "/client/1001/extensions_bundle/1")).json() == {"bundle_id": 1, "bundle_list": [1, 2]}
+    s.put(api(emu, "/extension/2/phone/"), json={"record_enabled": True, "label": "Mine", "geo_list": "RU"})
+    one, two, three = (s.get(api(emu, "/extension/%d/phone/" % i)).json() for i in (1, 2, 3))
+    assert one["record_enabled"] is True and one["geo_list"] == "RU" and one["label"] is None   # label: per terminal
+    assert two["label"] == "Mine" and three["record_enabled"] is False
+    created = s.post(api(emu, "/client/@me/extensions_bundle/3"), json={"extension_id": [4, 5]})
+    assert created.status_code == 201 and created.json() == {"bundle_id": 3, "bundle_list": [3, 4, 5]}
+    assert s.get(api(emu, "/client/1001/extensions_bundle/")).json() == [
+        {"bundle_id": 1, "bundle_list": [1, 2]}, {"bundle_id": 3, "bundle_list": [3, 4, 5]}]
+    replaced = s.post(api(emu, "/client/1001/extensions_bundle/3"), json={"extension_id": [3, 6]})
+    assert replaced.json()["bundle_list"] == [3, 6]
+    for bad in ([7], [2], [], "4", [20]):
+        resp = s.post(api(emu, "/client/1001/extensions_bundle/5"), json={"extension_id": bad})
+        assert resp.status_code == 400 and "'extension_id'" in resp.json()["message"], bad
+    assert s.get(api(emu, "/client/1001/extensions_bundle/4")).json()["status"] == "bundle_not_found"
+
+
+# ---- access ----
+
+def test_forbidden_variants(emu):
+    ro, ca, blocked, other = (session(emu, app) for app in ("ro", "callapi", "blocked", "a2"))
+    assert ro.get(api(emu, "/extension/1/phone/")).status_code == 200
+    assert ro.put(api(emu, "/extension/1/phone/"), json={"label": "x"}).json()["status"] == "user_access_type_deny"
+    assert ro.post(api(emu, "/client/1001/extensions_bundle/3"),
+                   json={"extension_id": [4]}).json()["status"] == "user_access_type_deny"
+    assert ca.get(api(emu, "/extension/1/phone/")).status_code == 200
+    resp = ca.put(api(emu, "/extension/1/phone/"), json={"label": "x"})
+    assert resp.status_code == 403 and resp.json()["status"] == "app_access_type_deny"
+    for path in ("/user/", "/client/@me/", "/extension/1/phone/"):
+        resp = blocked.get(api(emu, path))
+        assert resp.status_code == 403 and resp.json()["status"] == "user_blocked"
+    for path in ("/extension/1/phone/", "/client/1001/", "/client/1001/extension/", "/client/1001/extension/1"):
+        resp = other.get(api(emu, path))
+        assert resp.status_code == 403 and resp.json()["status"] == "access_denied", path
+    assert other.put(api(emu, "/extension/1/phone/"), json={"label": "x"}).status_code == 403
+    assert emu.state()["clients"][0]["extensions"][0]["phone"]["label"] is None
+    denied = [e for e in emu.requests() if e["app_id"] == "a2" and e["status"] == 403]
+    assert {e["client_id"] for e in denied} == {1002}                  # charged to the caller's own bucket
+    assert emu.state()["quotas"]["1001"]["remaining"] == 1000 - 5     # ro 3 + callapi 2; blocked: not charged
+    assert sum(1 for e in emu.requests() if e["client_id"] == 1001) == 5
+
+
+# ---- quotas ----
+
+def test_quota_headers_exhaustion_and_window_reset(start):
+    emu = start(make_world(quota={"limit": 3, "window_seconds": 1}))
+    s = session(emu)
+    seen = []
+    for dummy in range(3):
+        resp = s.get(api(emu, "/client/@me/"))
+        assert resp.status_code == 200
+        seen.append(int(resp.headers["X-RateLimit-Remaining"]))
+        assert resp.headers["X-RateLimit-Limit"] == "3" and int(resp.headers["X-RateLimit-Reset"]) in (0, 1)
+    assert seen == [2, 1, 0]
+    over = s.get(api(emu, "/extension/1/phone/"))
+    assert over.status_code == 429
+    assert over.json() == {"status": "rate_limit_exceeded", "message": "Request limit exceeded, try again later"}
+    assert over.headers["X-RateLimit-Remaining"] == "0" and "X-RateLimit-Reset" in over.headers
+    assert emu.requests()[-1]["client_id"] is None                       # a 429 is not charged
+    assert token(emu)                                                    # the token endpoint still works
+    time.sleep(1.05)
+    again = s.get(api(emu, "/client/@me/"))
+    assert again.status_code == 200 and again.headers["X-RateLimit-Remaining"] == "2"
+    assert session(emu, "a2").get(api(emu, "/client/@me/")).headers["X-RateLimit-Limit"] == "1000"  # own bucket
+
+
+def test_set_quota(emu):
+    s = session(emu)
+    assert emu.set_quota(1001, remaining=1, reset_in=1800)["remaining"] == 1
+    ok = s.get(api(emu, "/user/"))
+    assert ok.headers["X-RateLimit-Remaining"] == "0" and int(ok.headers["X-RateLimit-Reset"]) in (1799, 1800)
+    assert s.get(api(emu, "/user/")).status_code == 429
+    snapshot = emu.set_quota("1001", limit=50)
+    assert snapshot["limit"] == 50 and snapshot["remaining"] == 0      # the used count is kept
+    assert emu.set_quota(1001, remaining=5)["remaining"] == 5
+    assert emu.set_quota("dealer:10", limit=7)["limit"] == 7
+    with pytest.raises(KeyError):
+        emu.set_quota(4242, limit=1)
+
+
+def test_concurrent_requests_beyond_max_get_429(start):
+    emu = start(make_world(max_concurrent=1))
+    s1, s2 = session(emu), session(emu)
+    emu.set_latency(300)
+    results: Dict[str, requests.Response] = {}
+    slow = threading.Thread(target=lambda: results.setdefault("slow", s1.get(api(emu, "/client/@me/"))))
+    slow.start()
+    time.sleep(0.1)
+    busy = s2.get(api(emu, "/client/@me/"))
+    slow.join()
+    assert results["slow"].status_code == 200
+    assert busy.status_code == 429 and busy.json() == {"message": "Parallel concurrent request not allowed"}
+    assert busy.headers["Retry-After"] == "1"
+    assert s2.get(api(emu, "/client/@me/")).status_code == 200
+
+
+def test_latency_overlaps_across_threads(emu):
+    s = [session(emu) for dummy in range(4)]
+    emu.set_latency(200)
+    began = time.monotonic()
+    threads = [threading.Thread(target=x.get, args=(api(emu, "/user/"),)) for x in s]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 0.2 <= time.monotonic() - began < 0.6
+
+
+# ---- faults ----
+
+def test_fault_status_with_times_and_match(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"method": "PUT", "path": r"/extension/\d+/phone/"}, "action": "status", "status": 503,
+                     "body": {"message": "busy"}, "headers": {"Retry-After": "2"}, "times": 1}])
+    assert s.get(api(emu, "/extension/1/phone/")).status_code == 200
+    first = s.put(api(emu, "/extension/1/phone/"), json={"label": "a"})
+    assert first.status_code == 503 and first.json() == {"message": "busy"} and first.headers["Retry-After"] == "2"
+    assert s.put(api(emu, "/extension/1/phone/"), json={"label": "a"}).status_code == 200
+    faults = [(e["method"], e["fault"], e["client_id"]) for e in emu.requests()[1:]]
+    assert faults == [("GET", None, 1001), ("PUT", "status", None), ("PUT", None, 1001)]
+
+
+def test_fault_drop_and_drop_after(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"path": "/client/"}, "action": "drop", "times": 1},
+                    {"match": {"method": "PUT"}, "action": "drop_after", "times": 1}])
+    with pytest.raises(requests.ConnectionError):
+        s.get(api(emu, "/client/@me/"))
+    with pytest.raises(requests.ConnectionError):
+        s.put(api(emu, "/extension/1/phone/"), json={"label": "applied"})
+    assert s.get(api(emu, "/extension/1/phone/")).json()["label"] == "applied"
+    log = emu.requests()
+    assert [(e["fault"], e["status"]) for e in log[1:3]] == [("drop", None), ("drop_after", 200)]
+
+
+def test_fault_delay_html_truncated(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"path": "/user"}, "action": "delay", "seconds": 0.3, "times": 1},
+                    {"match": {"path": "/client/"}, "action": "html", "times": 1},
+                    {"match": {"method": "PUT"}, "action": "truncated_json", "times": 1}])
+    began = time.monotonic()
+    assert s.get(api(emu, "/user/")).status_code == 200 and time.monotonic() - began >= 0.3
+    html = s.get(api(emu, "/client/@me/"))
+    assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html") and "<html>" in html.text
+    cut = s.put(api(emu, "/extension/1/phone/"), json={"label": "cut"})
+    assert cut.status_code == 200
+    with pytest.raises(ValueError):
+        cut.json()
+    assert s.get(api(emu, "/extension/1/phone/")).json()["label"] == "cut"           # processed
+    assert [e["fault"] for e in emu.requests()[1:]] == ["delay", "html", "truncated_json", None]
+
+
+@pytest.mark.parametrize("action, word", [("revoke_token", "revoked"), ("expire_token", "expired")])
+def test_fault_token_invalidation(emu, action, word):
+    s = session(emu)
+    emu.set_faults([{"match": {"method": "GET"}, "action": action, "times": 1}])
+    first = s.get(api(emu, "/user/"))
+    assert first.status_code == 401 and first.json() == {"message": "Access token has been %s" % word,
+                                                         "status": "invalid_token"}
+    assert s.get(api(emu, "/user/")).status_code == 401                   # the token stays invalid
+    s.headers["Authorization"] = "Bearer " + token(emu)
+    assert s.get(api(emu, "/user/")).status_code == 200
+
+
+def test_fault_probability_is_deterministic_per_seed(emu):
+    s = session(emu)
+
+    def pattern(seed: int) -> List[int]:
+        emu.set_faults([{"match": {"path": "/user"}, "action": "status", "status": 502, "probability": 0.5}], seed=seed)
+        return [s.get(api(emu, "/user/")).status_code for dummy in range(16)]
+
+    first = pattern(7)
+    assert first == pattern(7) and set(first) == {200, 502}
+    assert first != pattern(8)
+    emu.clear_faults()
+    assert s.get(api(emu, "/user/")).status_code == 200
+
+
+def test_faults_skip_admin_and_bad_rules_are_refused(emu):
+    emu.set_faults([{"action": "drop"}])
+    assert requests.get(emu.url + "/_admin/state").status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        requests.get(api(emu, "/user/"))
+    with pytest.raises(ValueError):
+        emu.set_faults([{"action": "explode"}])
+    bad = requests.post(emu.url + "/_admin/faults", json={"rules": [{"action": "status", "probability": 2}]})
+    assert bad.status_code == 400
+
+
+# ---- TLS, keep-alive, admin, log, CLI ----
+
+def test_tls_with_ca_path(start):
+    emu = start(tls=True)
+    assert emu.url.startswith("https://127.0.0.1:") and Path(emu.ca_path).read_text().startswith("-----BEGIN")
+    ok = requests.post(emu.url + "/oauth/token", verify=emu.ca_path,
+                       data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    assert ok.status_code == 200
+    localhost = emu.url.replace("127.0.0.1", "localhost")
+    assert requests.get(localhost + "/_admin/state", verify=emu.ca_path).status_code == 200
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(emu.url + "/_admin/state", verify=True)
+    ca_path = emu.ca_path
+    emu.stop()
+    assert not Path(ca_path).exists()
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(emu):
+    conn = http.client.HTTPConnection("127.0.0.1", int(emu.url.rsplit(":", 1)[1]))
+    for dummy in range(3):
+        conn.request("GET", API + "/user/")
+        resp = conn.getresponse()
+        assert resp.status == 401 and resp.getheader("Content-Length") == str(len(resp.read()))
+    conn.close()
+
+
+def test_request_log_entries(emu):
+    s = session(emu)
+    s.get(api(emu, "/client/@me/extension/"), params={"type": "phone", "page": "1"})
+    s.put(api(emu, "/extension/1/phone"), json={"label": "L"})
+    token_entry, get, put = emu.requests()
+    assert set(get) == {"seq", "time", "method", "path", "query", "body", "status", "client_id", "token_id",
+                        "app_id", "fault"}
+    assert token_entry["path"] == "/oauth/token" and token_entry["token_id"] == "t1" and token_entry["client_id"] is None
+    assert get["path"] == API + "/client/@me/extension/" and get["query"] == {"type": "phone", "page": "1"}
+    assert (get["status"], get["client_id"], get["token_id"], get["app_id"]) == (200, 1001, "t1", "a1")
+    assert put["body"] == {"label": "L"} and put["seq"] == get["seq"] + 1
+    assert len(emu.requests(clear=True)) == 3 and emu.requests() == []
+
+
+def test_admin_endpoints_match_the_python_methods(emu):
+    admin = emu.url + "/_admin/"
+    s = session(emu)
+    s.get(api(emu, "/user/"))
+    assert requests.get(admin + "requests").json() == emu.requests()
+    assert requests.get(admin + "state").json() == emu.state()
+    assert requests.get(admin + "tokens").json() == emu.tokens()
+    assert requests.post(admin + "quota", json={"client_id": 1001, "remaining": 4}).json()["remaining"] == 4
+    assert requests.post(admin + "quota", json={"client_id": 9}).status_code == 404
+    assert requests.post(admin + "quota", json={"limit": 9}).status_code == 400
+    assert requests.post(admin + "latency", json={"ms": 0}).status_code == 200
+    assert requests.post(admin + "faults", json={"rules": [{"action": "status", "status": 500}],
+                                                 "seed": 1}).status_code == 200
+    assert s.get(api(emu, "/user/")).status_code == 500
+    assert requests.delete(admin + "faults").status_code == 200
+    assert requests.post(admin + "revoke_tokens").json() == {"revoked": 1}
+    assert s.get(api(emu, "/user/")).status_code == 401
+    token(emu)
+    assert requests.post(admin + "expire_tokens").json() == {"expired": 1}
+    assert requests.delete(admin + "requests").json() == {"cleared": 5}
+    assert emu.requests() == []                                          # admin calls are never logged
+    assert requests.get(admin + "nothing").status_code == 404
+    assert requests.put(admin + "state").status_code == 405
+
+
+def test_cli_with_port_file(tmp_path):
+    port_file = tmp_path / "url"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--world", str(QUICKSTART),
+                             "--port-file", str(port_file), "--seed", "3"],
+                            cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = port_file.read_text().strip()
+        resp = requests.post(url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": "acme-app",
+                                                         "client_secret": "acme-secret-4Fq9"})
+        assert resp.status_code == 200
+        phones = requests.get(url + API + "/client/@me/extension/", params={"type": "phone"},
+                              headers={"Authorization": "Bearer " + resp.json()["access_token"]}).json()
+        assert [p["name"] for p in phones][:2] == ["010*100", "010*101"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[0] == "EMULATOR_URL=" + url
+
+
+# ---- worlds ----
+
+def test_generate_world_is_deterministic_and_loads(start):
+    world = generate_world(3, 4, non_phone_per_tenant=2, seed=5, with_bundles=True)
+    assert world == generate_world(3, 4, non_phone_per_tenant=2, seed=5, with_bundles=True)
+    assert world != generate_world(3, 4, non_phone_per_tenant=2, seed=6, with_bundles=True)
+    ids = [e["id"] for c in world["clients"] for e in c["extensions"]]
+    assert ids == list(range(1, 19))
+    assert [c["prefix"] for c in world["clients"]] == ["010", "020", "030"]
+    assert world["apps"][1]["app_id"] == "tenant1-app" and world["apps"][1]["app_secret"].startswith("secret-tenant1-")
+    state = start(world).state()
+    first = state["clients"][0]
+    assert [e["name"] for e in first["extensions"]] == ["010*%d" % n for n in range(100, 106)]
+    assert [e["type"] for e in first["extensions"]][4:] == ["queue", "ivr"]
+    assert first["bundles"] == [{"bundle_id": 1, "bundle_list": [1, 2]}]
+
+
+def test_quickstart_world(start):
+    state = start(QUICKSTART).state()
+    assert [c["id"] for c in state["clients"]] == [1001, 1002, 1003]
+    for client in state["clients"]:
+        assert [e["type"] for e in client["extensions"]].count("queue") == 1 and len(client["bundles"]) == 1
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda w: w["clients"][1]["extensions"].append({"id": 1, "name": "9"}), "used twice"),
+    (lambda w: w["clients"][0]["extensions"][0]["phone"].update(record_format="ogg"), "record_format"),
+    (lambda w: w["clients"][0]["bundles"].append({"main": 7, "members": [7]}), "queue"),
+    (lambda w: w["apps"].append({"app_id": "x", "app_secret": "y", "user": {"client_id": 5}}), "not in clients"),
+    (lambda w: w.update(extra=1), "unknown top-level"),
+])
+def test_bad_worlds_are_refused(mutate, fragment):
+    world = make_world()
+    mutate(world)
+    with pytest.raises(WorldError, match=fragment):
+        Emulator(world)
+
+
+def test_caller_world_is_not_modified(start):
+    world = make_world()
+    copy = json.loads(json.dumps(world))
+    emu = start(world)
+    session(emu).put(api(emu, "/extension/1/phone/"), json={"label": "changed"})
+    assert world == copy
