@@ -9,7 +9,7 @@ export PATH="$root/.venv/bin:$PATH"
 work=$(mktemp -d)
 emulator_pid=
 cleanup() {
-  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null || true
+  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -287,11 +287,10 @@ class ApiClient:
                 "client_secret": self.settings.app_secret}
         resp = self._exchange("POST", self.settings.token_url, form=form, authenticated=False)[0]
         if resp.status in (400, 401, 403):
-            raise AuthenticationError(
-                "the token endpoint refused app_id %r (HTTP %d%s): check app_id / app_secret, that the app is a "
-                "'trusted' app, and token_url (%s)" % (self.settings.app_id, resp.status,
-                                                        _api_status_suffix(resp), self.settings.token_url),
-                resp.status, _api_status(resp))
+            message = ("the token endpoint refused app_id %r (HTTP %d%s): check app_id / app_secret, that the app "
+                       "is a 'trusted' app, and token_url (%s)"
+                       % (self.settings.app_id, resp.status, _api_status_suffix(resp), self.settings.token_url))
+            raise AuthenticationError(message, resp.status, _api_status(resp))
         if resp.status >= 400:
             raise self._error("POST", "token endpoint", resp)
         data = self._decode("POST", "token endpoint", resp)

@@ -23,7 +23,7 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
 
     return {
         "api_url": {"type": "str", "default": DEFAULT_API_URL, "fallback": env("TELPHIN_API_URL")},
-        "token_url": {"type": "str", "fallback": env("TELPHIN_TOKEN_URL")},
+        "token_url": {"type": "str", "no_log": False, "fallback": env("TELPHIN_TOKEN_URL")},
         "app_id": {"type": "str", "fallback": env("TELPHIN_APP_ID")},
         "app_secret": {"type": "str", "no_log": True, "fallback": env("TELPHIN_APP_SECRET")},
         "access_token": {"type": "str", "no_log": True, "fallback": env("TELPHIN_ACCESS_TOKEN")},

@@ -75,7 +75,7 @@ class ExtensionIndex:
         for item in items:
             self.by_id[int(item["id"])] = item
             name = str(item.get("name") or "")
-            for key in {name, short_name(name)}:
+            for key in sorted({name, short_name(name)}):
                 self.by_name.setdefault(key, []).append(item)
 
     def find(self, ref: Union[str, int], by_id: bool = False) -> Dict[str, Any]:

@@ -15,7 +15,7 @@ description:
     more (one request per 500 extensions).
   - O(type) is filtered by the API; O(name) and O(extension_id) are filtered locally, as the API has no name filter.
 author:
-  - telphin.pbx contributors
+  - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES

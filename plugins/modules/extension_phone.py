@@ -19,7 +19,7 @@ description:
   - For many extensions of a tenant at once, use M(telphin.pbx.extension_phones), which costs one module run and one
     token per tenant instead of one per item.
 author:
-  - telphin.pbx contributors
+  - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES

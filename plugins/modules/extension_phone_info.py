@@ -17,7 +17,7 @@ description:
   - Without O(extension_id) and O(extension_name), returns RV(phones), the phone of every phone extension of
     O(client_id), for drift reports and exports; that costs the extension list and one GET per phone extension.
 author:
-  - telphin.pbx contributors
+  - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES

@@ -23,7 +23,7 @@ description:
     re-run converges. An exhausted quota, or reaching O(quota_reserve), stops the run at once and lists the
     extensions not processed.
 author:
-  - telphin.pbx contributors
+  - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES

@@ -69,5 +69,3 @@ def playbook(tmp_path):
         return Run(proc.returncode, proc.stdout, proc.stderr, results)
 
     return run
-
-

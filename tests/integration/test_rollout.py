@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import requests
 import yaml
 
 from harness import api_calls, desired_number, tenant_world, token_calls
@@ -59,13 +60,11 @@ def test_check_diff_is_a_drift_report_that_writes_nothing(emulator_factory, play
     assert playbook("telphin.pbx.rollout_bindings", inv).rc == 0
     # An out-of-band change through the API, as the CRM or an admin would make it.
     emu.requests(clear=True)
-    import requests
-    token = requests.post(emu.url + "/oauth/token", data={"grant_type": "client_credentials",
-                                                           "client_id": "tenant2-app",
-                                                           "client_secret": "secret-tenant2-Xq9"}).json()
+    form = {"grant_type": "client_credentials", "client_id": "tenant2-app", "client_secret": "secret-tenant2-Xq9"}
+    token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()
     requests.put(emu.url + "/api/ver1.0/extension/%d/phone/" % (PHONES + 2 + 1),
                  json={"external_number": "+79990000000"},
-                 headers={"Authorization": "Bearer " + token["access_token"]}).raise_for_status()
+                 headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10).raise_for_status()
     emu.requests(clear=True)
     run = playbook("telphin.pbx.rollout_bindings", inv, "--check", "--diff")
     assert run.rc == 0, run.output

@@ -91,7 +91,7 @@ def test_concurrent_429_is_retried_after_retry_after_clamped():
 
 
 def test_retries_are_bounded_in_count():
-    calls = [token()] + [Call("GET", "/user/", status=503) for _ in range(client_mod.MAX_ATTEMPTS)]
+    calls = [token()] + [Call("GET", "/user/", status=503) for attempt in range(client_mod.MAX_ATTEMPTS)]
     transport, client = run(*calls)
     with pytest.raises(TransientError, match="GET /user/ failed after 5 attempt"):
         client.get("/user/")

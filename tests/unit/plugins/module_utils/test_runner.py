@@ -17,25 +17,32 @@ EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name":
 LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
 
 
+class Result(dict):
+    """A module result with the client that produced it (for request counts and secrets)."""
+
+    client = None
+
+
 def single(calls, check_mode=False, **params):
     transport = ScriptedTransport(*calls)
     client = make_client(transport)
-    result = run_extension_phone(client, params, check_mode, client.secrets.add)
+    result = Result(run_extension_phone(client, params, check_mode, client.secrets.add))
     transport.assert_done()
-    return result, client
+    result.client = client
+    return result
 
 
 def test_unchanged_phone_costs_one_token_and_one_get():
-    result, client = single([token(), Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+7999"
-                                                                                      "1234567"))],
+    bound = dict(PHONE, external_number="+79991234567")
+    result = single([token(), Call("GET", "/extension/54/phone/", reply=bound)],
                             extension_id=54, external_number="+7 999 123-45-67")
     assert result["changed"] is False
-    assert client.report()["requests"] == {"token": 1, "GET": 1, "total": 2, "retried": 0}
+    assert result.client.report()["requests"] == {"token": 1, "GET": 1, "total": 2, "retried": 0}
 
 
 def test_put_carries_only_the_differing_keys_and_result_shows_the_reply():
     reply = dict(PHONE, external_number="+79876543210")
-    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
+    result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
                         Call("PUT", "/extension/54/phone/", body={"external_number": "+79876543210"}, reply=reply)],
                        extension_id=54, external_number="+7 987 654 32 10", label="Reception", auth_type="digest")
     assert result["changed"] is True
@@ -45,7 +52,7 @@ def test_put_carries_only_the_differing_keys_and_result_shows_the_reply():
 
 
 def test_check_mode_predicts_without_writing():
-    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
+    result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
                        extension_id=54, external_number="+79876543210")
     assert result["changed"] is True
     assert result["phone"]["external_number"] == "+79876543210"
@@ -54,14 +61,14 @@ def test_check_mode_predicts_without_writing():
 
 def test_unbind_sends_null():
     bound = dict(PHONE, external_number="+79876543210")
-    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=bound),
+    result = single([token(), Call("GET", "/extension/54/phone/", reply=bound),
                         Call("PUT", "/extension/54/phone/", body={"external_number": None}, reply=PHONE)],
                        extension_id=54, external_number="")
     assert result["changed"] and result["diff"]["after"] == {"external_number": None}
 
 
 def test_extension_by_short_name_reads_the_list_once():
-    result, _ = single([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
+    result = single([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
                        extension_name="101", label="Reception")
     assert result["extension_id"] == 55 and result["extension_name"] == "000*101" and not result["changed"]
 
@@ -86,7 +93,7 @@ def test_a_reply_that_does_not_show_the_value_fails():
 
 def test_a_partial_reply_is_verified_with_one_get():
     after = dict(PHONE, label="Desk")
-    result, _ = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
+    result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
                         Call("PUT", "/extension/54/phone/", reply={}),
                         Call("GET", "/extension/54/phone/", reply=after)], extension_id=54, label="Desk")
     assert result["changed"] and result["phone"] == after
@@ -94,9 +101,9 @@ def test_a_partial_reply_is_verified_with_one_get():
 
 def test_secrets_read_back_are_masked_and_registered():
     leaky = dict(PHONE, password="Sip-pass-9")
-    result, client = single([token("tok-X"), Call("GET", "/extension/54/phone/", reply=leaky)], extension_id=54)
+    result = single([token("tok-X"), Call("GET", "/extension/54/phone/", reply=leaky)], extension_id=54)
     assert result["phone"]["password"] == "********"
-    assert {"Sip-pass-9", "tok-X", "s3cret-app"} <= client.secrets
+    assert {"Sip-pass-9", "tok-X", "s3cret-app"} <= result.client.secrets
 
 
 def test_extension_info_pages_until_a_short_page():
@@ -117,14 +124,15 @@ def bulk(calls, check_mode=False, **params):
     warnings = []
     params.setdefault("parallel", 1)  # sequential, so the scripted order is deterministic
     try:
-        result = run_extension_phones(client, params, check_mode, client.secrets.add, warnings.append)
+        result = Result(run_extension_phones(client, params, check_mode, client.secrets.add, warnings.append))
     finally:
         transport.assert_done()
-    return result, client
+    result.client = client
+    return result
 
 
 def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing():
-    result, client = bulk([
+    result = bulk([
         token(), LIST,
         Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", body={"external_number": "+79000000001"},
@@ -133,13 +141,13 @@ def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing()
     ], bindings=[{"extension": "100", "external_number": "+7 900 000-00-01"},
                  {"extension_id": 55, "external_number": "+79000000002"}])
     assert result["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
-    assert client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
+    assert result.client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
     assert [r["extension"] for r in result["results"]] == ["100", "101"]
     assert len(result["diff"]) == 1
 
 
 def test_bulk_check_mode_sends_no_put():
-    result, _ = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
+    result = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
                      bindings=[{"extension": "100", "external_number": "+79000000001"}])
     assert result["changed"] and result["results"][0]["after"] == {"external_number": "+79000000001"}
 
@@ -199,7 +207,7 @@ def test_bulk_quota_exhaustion_stops_and_lists_what_was_not_processed():
 
 
 def test_bulk_unbind_unlisted_reads_and_clears_only_unlisted_phones():
-    result, _ = bulk([token(), LIST,
+    result = bulk([token(), LIST,
                       Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+79000000001")),
                       Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
                       Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
