@@ -1,0 +1,74 @@
+# telphin.pbx: the one entry point for humans and CI.  `make venv`, then `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV216 := .venv-2.16
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest -q
+# Tools (ansible-playbook, ansible-test, ansible-lint, ...) come from the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help venv test units integration integration-2.16 sanity sanity-all lint changelog-lint docs-lint quickstart clean
+
+help:
+	@echo "make venv             create .venv (test tools) and .venv-2.16 (oldest supported ansible-core)"
+	@echo "make test             units integration integration-2.16 sanity lint changelog-lint"
+	@echo "make units            pytest tests/unit tests/emulator_tests"
+	@echo "make integration      pytest tests/integration (newest ansible-core)"
+	@echo "make integration-2.16 pytest tests/integration with ansible-core 2.16"
+	@echo "make sanity           ansible-test sanity on Python 3.11 (hacking/ansible-test-sanity.sh)"
+	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13)"
+	@echo "make lint             ansible-lint, production profile"
+	@echo "make changelog-lint   antsibull-changelog lint"
+	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
+	@echo "make quickstart       hacking/quickstart.sh"
+	@echo "make clean            remove test output and caches (not the venvs)"
+
+venv: $(VENV)/.stamp $(VENV216)/.stamp
+
+$(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offline-bootstrap
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-test.txt -r requirements.txt
+	hacking/ansible-test-offline-bootstrap $(PY)
+	touch $@
+
+$(VENV216)/.stamp: requirements.txt
+	$(PYTHON) -m venv $(VENV216)
+	$(VENV216)/bin/python -m pip install -q 'ansible-core>=2.16,<2.17' 'pytest>=8,<10' 'pyyaml>=6,<7' -r requirements.txt
+	touch $@
+
+test: units integration integration-2.16 sanity-all lint changelog-lint
+
+units: venv
+	$(PYTEST) tests/unit tests/emulator_tests
+
+integration: venv
+	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) tests/integration
+
+integration-2.16: venv
+	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV216)/bin $(VENV216)/bin/python -m pytest -q tests/integration
+
+sanity: venv
+	hacking/ansible-test-sanity.sh
+
+sanity-all: venv
+	SANITY_PYTHON=all hacking/ansible-test-sanity.sh
+
+lint: venv
+	ansible-lint
+
+changelog-lint: venv
+	antsibull-changelog lint
+
+docs-lint: venv
+	antsibull-docs lint-collection-docs --plugin-docs .
+
+quickstart: venv
+	hacking/quickstart.sh
+
+clean:
+	rm -rf tests/output .tmp .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv*' -prune -exec rm -rf {} +

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on a copy of this checkout laid out as
+# <tmp>/ansible_collections/telphin/pbx, the path ansible-test needs.
+# The copy holds tracked files plus untracked files that .gitignore does not exclude,
+# so new work is checked before `git add`.
+# Usage: hacking/ansible-test-sanity.sh [more `ansible-test sanity` options, e.g. --test pylint]
+# Env: SANITY_PYTHON (default 3.11): the --python version for the sanity tests;
+#      "all": every Python found (compile/import of plugins then run on each supported one).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$root/.venv/bin/ansible-test" ] && PATH=$root/.venv/bin:$PATH
+# ansible-test cannot download its pip bootstrap here; `make venv` wrote stand-ins, but ~/.ansible may be new
+"$root/hacking/ansible-test-offline-bootstrap" "$(dirname "$(command -v ansible-test)")/python" >/dev/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/ansible_collections/telphin/pbx
+mkdir -p "$dest"
+cd "$root"
+git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do
+  if [ -e "$f" ]; then printf '%s\0' "$f"; fi  # skip tracked files deleted in the work tree
+done | xargs -0r cp -P --parents -t "$dest"
+cd "$dest"
+git init -q  # ansible-test then lists the files with git, honouring .gitignore
+if [ "${SANITY_PYTHON:-3.11}" = all ]; then
+  # ansible-test drops PYENV_VERSION, so pyenv's shims fail: put the real interpreters on PATH
+  if command -v pyenv >/dev/null; then
+    mkdir "$tmp/bin"
+    ln -sf "$(pyenv root)"/versions/*/bin/python3.[0-9] "$(pyenv root)"/versions/*/bin/python3.[0-9][0-9] "$tmp/bin/"
+    PATH=$tmp/bin:$PATH
+  fi
+else
+  set -- --python "${SANITY_PYTHON:-3.11}" "$@"
+fi
+ansible-test sanity --requirements --color no "$@"
