@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make venv             create .venv (test tools) and .venv-2.16 (oldest supported ansible-core)"
-	@echo "make test             units integration integration-2.16 sanity lint changelog-lint"
+	@echo "make test             units integration integration-2.16 sanity-all lint changelog-lint"
 	@echo "make units            pytest tests/unit tests/emulator_tests"
 	@echo "make integration      pytest tests/integration (newest ansible-core)"
 	@echo "make integration-2.16 pytest tests/integration with ansible-core 2.16"

@@ -95,3 +95,89 @@ attributes:
     membership:
       - telphin.pbx.pbx
 '''
+
+    # The same connection options for plugins (the inventory plugin telphin.pbx.tenants): plugins read
+    # environment variables through ``env:`` entries, where modules use an argspec fallback.
+    PLUGIN_OPTIONS = r'''
+options:
+  api_url:
+    description:
+      - Base URL of the provider's API host, without C(/api/ver1.0).
+      - Telphin serves the API at the default; white-label providers serve it on their own hosts.
+    type: str
+    default: https://apiproxy.telphin.ru
+    env:
+      - name: TELPHIN_API_URL
+    version_added: 0.1.0
+  token_url:
+    description:
+      - URL of the OAuth 2 token endpoint.
+      - Defaults to O(api_url) followed by C(/oauth/token). Some providers serve it under C(/api/ver1.0/oauth/token).
+    type: str
+    env:
+      - name: TELPHIN_TOKEN_URL
+    version_added: 0.1.0
+  app_id:
+    description:
+      - App ID of a C(trusted) app (OAuth 2 client credentials) of the tenant or of its dealer.
+      - Required with O(app_secret) unless O(access_token) is given.
+    type: str
+    env:
+      - name: TELPHIN_APP_ID
+    version_added: 0.1.0
+  app_secret:
+    description:
+      - App Secret of the trusted app. Never logged.
+      - Prefer the environment variable (or an Ansible Vault encrypted value) to plain text in a file.
+    type: str
+    env:
+      - name: TELPHIN_APP_SECRET
+    version_added: 0.1.0
+  access_token:
+    description:
+      - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
+      - When the API rejects it with 401 and no app credentials are given, the plugin fails; with app
+        credentials, a new token is fetched once.
+    type: str
+    env:
+      - name: TELPHIN_ACCESS_TOKEN
+    version_added: 0.1.0
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate. Setting V(false) prints a warning.
+    type: bool
+    default: true
+    env:
+      - name: TELPHIN_VALIDATE_CERTS
+    version_added: 0.1.0
+  ca_path:
+    description:
+      - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
+    type: path
+    env:
+      - name: TELPHIN_CA_PATH
+    version_added: 0.1.0
+  timeout:
+    description:
+      - Seconds to wait for each reply before the attempt counts as failed and is retried.
+    type: float
+    default: 30
+    version_added: 0.1.0
+  quota_reserve:
+    description:
+      - Requests of each tenant's hourly quota to leave to its live integrations (CRM, call center).
+      - Before each request the plugin checks the last C(X-RateLimit-Remaining) it saw for that tenant and stops
+        with an error, saying when the quota resets, rather than take the remaining count below this reserve.
+      - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
+        without retries.
+    type: int
+    default: 0
+    version_added: 0.1.0
+notes:
+  - One OAuth token per set of credentials per inventory refresh; on a 401 a new token is fetched once and the
+    request repeated.
+  - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
+    jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
+requirements:
+  - requests >= 2.25
+'''
