@@ -54,12 +54,12 @@ def list_extensions(client: ApiClient, client_id: str, ext_type: Optional[str] =
         if not isinstance(batch, list) or not all(isinstance(i, dict) and "id" in i for i in batch):
             raise ProtocolError("GET /client/%s/extension/ page %d: expected a JSON array of extensions"
                                 % (client_id, page))
-        ids = [i["id"] for i in batch]
-        if seen.intersection(ids):
-            raise ProtocolError("GET /client/%s/extension/ returned page %d twice: the server ignores paging"
+        fresh = [i for i in batch if i["id"] not in seen]
+        if batch and not fresh:
+            raise ProtocolError("GET /client/%s/extension/ page %d repeats earlier pages: the server ignores paging"
                                 % (client_id, page))
-        seen.update(ids)
-        items.extend(batch)
+        seen.update(i["id"] for i in fresh)
+        items.extend(fresh)  # an extension created while paging may shift one onto the next page
         if len(batch) < PER_PAGE:
             return items
         page += 1

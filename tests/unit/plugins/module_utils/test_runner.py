@@ -229,3 +229,18 @@ def test_bulk_item_passwords_are_registered_as_secrets_before_anything():
                                                     "external_number": "bad"}]}, False, client.secrets.add,
                              lambda m: None)
     assert "Sip-pass-7" in client.secrets
+
+
+def test_paging_skips_a_row_shifted_onto_the_next_page_but_refuses_ignored_paging():
+    page1 = [{"id": i, "name": "000*%d" % i, "type": "phone"} for i in range(PER_PAGE)]
+    shifted = [page1[-1], {"id": PER_PAGE, "name": "000*new", "type": "phone"}]
+    transport = ScriptedTransport(
+        token(), Call("GET", "/client/@me/extension/", reply=page1), Call("GET", "/client/@me/extension/", reply=shifted))
+    result = run_extension_info(make_client(transport), {})
+    transport.assert_done()
+    assert len(result["extensions"]) == PER_PAGE + 1
+    transport = ScriptedTransport(
+        token(), Call("GET", "/client/@me/extension/", reply=page1), Call("GET", "/client/@me/extension/", reply=page1))
+    with pytest.raises(TelphinError, match="ignores paging"):
+        run_extension_info(make_client(transport), {})
+    transport.assert_done()
