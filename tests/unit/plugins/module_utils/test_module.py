@@ -1,0 +1,87 @@
+"""The Ansible glue: option handling, error mapping and secret registration in one place."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils import module as glue
+from ansible_collections.telphin.pbx.plugins.module_utils.client import NotFound
+from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
+
+
+class Exited(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result.get("msg"))
+        self.failed = failed
+        self.result = result
+
+
+class FakeModule:
+    """The part of AnsibleModule that run_module uses."""
+
+    def __init__(self, **params):
+        self.params = dict({"api_url": "https://api.test", "app_id": "app", "app_secret": "s3cret", "timeout": 30,
+                            "validate_certs": True, "quota_reserve": 0}, **params)
+        self.warnings = []
+        self.no_log_values = set()
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+    def fail_json(self, **result):
+        raise Exited(True, result)
+
+    def exit_json(self, **result):
+        raise Exited(False, result)
+
+
+def run(module, execute):
+    with pytest.raises(Exited) as outcome:
+        glue.run_module(module, execute)
+    return outcome.value
+
+
+def test_missing_requests_fails_with_missing_required_lib(monkeypatch):
+    monkeypatch.setattr(glue, "REQUESTS_IMPORT_ERROR", "Traceback: No module named 'requests'")
+    out = run(FakeModule(), lambda client: {})
+    assert out.failed and "Failed to import the required Python library (requests)" in out.result["msg"]
+
+
+def test_configuration_errors_fail_before_any_client_exists():
+    out = run(FakeModule(app_id=None), lambda client: pytest.fail("must not run"))
+    assert out.failed and "no API credentials" in out.result["msg"]
+
+
+def test_success_adds_requests_quota_and_masks_issued_tokens():
+    def execute(client):
+        client.secrets.add("token-123")
+        return {"changed": True}
+
+    module = FakeModule()
+    out = run(module, execute)
+    assert not out.failed and out.result["changed"] is True
+    assert out.result["requests"]["total"] == 0 and "quota" in out.result
+    assert {"token-123", "s3cret"} <= module.no_log_values
+
+
+@pytest.mark.parametrize("error", [InputError("bindings[0]: bad"), NotFound("extension id 9: not found")])
+def test_errors_become_fail_json_with_the_message(error):
+    def execute(client):
+        raise error
+
+    out = run(FakeModule(), execute)
+    assert out.failed and out.result["msg"] == str(error) and out.result["changed"] is False
+
+
+def test_partial_failure_keeps_the_results():
+    def execute(client):
+        raise RunFailed("1 of 2 failed", {"changed": True, "summary": {"failed": 1}})
+
+    out = run(FakeModule(), execute)
+    assert out.failed and out.result["summary"] == {"failed": 1} and out.result["changed"] is True
+
+
+def test_validate_certs_false_warns():
+    module = FakeModule(validate_certs=False)
+    run(module, lambda client: {})
+    assert any("validate_certs is false" in w for w in module.warnings)
