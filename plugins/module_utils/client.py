@@ -129,8 +129,8 @@ class RequestsTransport(Transport):
 
     def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, pool_size: int = 4) -> None:
         self.session = requests.Session()
-        self.session.verify = ca_path if (validate_certs and ca_path) else validate_certs
-        self.session.trust_env = True
+        # Given per request: a session-level value loses to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+        self.verify: Any = ca_path if (validate_certs and ca_path) else validate_certs
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1), max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -142,7 +142,7 @@ class RequestsTransport(Transport):
              json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
         try:
             resp = self.session.request(method, url, headers=dict(headers), params=params, json=json_body,
-                                        data=form, timeout=timeout, allow_redirects=False)
+                                        data=form, timeout=timeout, allow_redirects=False, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise TLSFailure(_reason(exc)) from None
         except requests.exceptions.Timeout:
@@ -195,7 +195,8 @@ class ConnectionSettings:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ConnectionSettings":
-        return cls(**{name: params[name] for name in CONNECTION_OPTIONS if params.get(name) is not None})
+        """Options left unset or empty (AWX injects unset credential fields as "") take their defaults."""
+        return cls(**{name: params[name] for name in CONNECTION_OPTIONS if params.get(name) not in (None, "")})
 
 
 CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
@@ -238,6 +239,7 @@ class ApiClient:
         self.retries = 0
         self.tokens_issued = 0
         self.quota: Optional[Quota] = None
+        self._in_flight = 0     # API requests sent whose reply (and its X-RateLimit-Remaining) is not yet in
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
 
     # -- public API -------------------------------------------------------------------------------
@@ -315,18 +317,22 @@ class ApiClient:
             token = self._current_token() if authenticated else None
             if token:
                 headers["Authorization"] = "Bearer " + token
+            metered = self._take_slot(url)
             self._count("token" if not authenticated else method)
             try:
                 resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
                                            form=form, timeout=self.settings.timeout)
             except TLSFailure as exc:
+                self._release_slot(metered, charged=False)
                 raise TransientError(
                     "TLS verification of %s failed (%s): give the CA certificate with ca_path, or set "
                     "validate_certs: false for a test server" % (_host(url), exc)) from None
             except TransportFailure as exc:
+                self._release_slot(metered, charged=True)   # it may have been counted: assume it was
                 problem, wait = "%s (%s)" % (exc, _host(url)), None
             else:
                 self._record_quota(resp)
+                self._release_slot(metered, charged=False)
                 problem, wait = self._transient(resp)
                 if problem is None:
                     return resp, token
@@ -347,9 +353,12 @@ class ApiClient:
         return None, None
 
     def _backoff(self, attempt: int, retry_after: Optional[float]) -> float:
+        """Full-jitter exponential backoff; after a Retry-After, that wait plus the jitter, so that workers
+        (threads, or other runs on the tenant) told the same Retry-After do not all retry at the same moment."""
+        jitter = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))  # nosec - jitter only
         if retry_after is not None:
-            return min(max(retry_after, 0.0), RETRY_AFTER_CAP)
-        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))  # nosec - jitter only
+            return min(max(retry_after, 0.0), RETRY_AFTER_CAP) + jitter
+        return jitter
 
     def _count(self, kind: str) -> None:
         with self._lock:
@@ -361,20 +370,60 @@ class ApiClient:
         if limit is None and remaining is None:
             return
         with self._lock:
-            self.quota = Quota(limit, remaining, reset, self._clock())
+            now, old = self._clock(), self.quota
+            if old is not None and None not in (old.remaining, old.reset, remaining, reset) and \
+                    remaining > old.remaining and now + reset <= old.seen_at + old.reset + 1.5:
+                # Same window, more left: a reply that overtook one sent later; it does not know about
+                # the requests counted since, so keep the lower figure.
+                remaining = old.remaining
+            self.quota = Quota(limit, remaining, reset, now)
+
+    def _window_turned(self, quota: Quota) -> bool:
+        return quota.reset is not None and self._clock() >= quota.seen_at + quota.reset
 
     def _check_reserve(self, url: str) -> None:
         with self._lock:
-            quota = self.quota
-        if quota is None or quota.remaining is None or url == self.settings.token_url:
+            self._reserve_check(url, 0)
+
+    def _reserve_check(self, url: str, in_flight: int) -> None:
+        """Raise ``QuotaReserveReached`` if one more request (with ``in_flight`` others whose replies are not
+        in yet) could take the remaining count below ``quota_reserve``. Called with ``_lock`` held."""
+        quota = self.quota
+        if quota is None or quota.remaining is None or url == self.settings.token_url or self._window_turned(quota):
             return
-        if quota.reset is not None and self._clock() >= quota.seen_at + quota.reset:
-            return  # the window has turned since we last heard
-        if quota.remaining - 1 < self.settings.quota_reserve:
+        if quota.remaining - in_flight - 1 < self.settings.quota_reserve:
+            pending = " with %d request(s) still in flight" % in_flight if in_flight else ""
+            if self.settings.quota_reserve == 0:
+                raise QuotaReserveReached(
+                    "the tenant's hourly request quota is used up (X-RateLimit-Remaining is %d%s): no further "
+                    "request sent; the quota resets %s" % (quota.remaining, pending, reset_text(quota.reset)))
             raise QuotaReserveReached(
-                "stopped before the request quota reserve: X-RateLimit-Remaining is %d and quota_reserve is %d, so "
-                "the tenant's live integrations keep their share; the quota resets %s"
-                % (quota.remaining, self.settings.quota_reserve, reset_text(quota.reset)))
+                "stopped before the request quota reserve: X-RateLimit-Remaining is %d%s and quota_reserve is %d, "
+                "so the tenant's live integrations keep their share; the quota resets %s"
+                % (quota.remaining, pending, self.settings.quota_reserve, reset_text(quota.reset)))
+
+    def _take_slot(self, url: str) -> bool:
+        """Check the reserve counting the requests in flight, and count this one in; False for unmetered URLs.
+
+        Worker threads share the client: without this, each of them could pass the check on the same
+        X-RateLimit-Remaining and together take the tenant's quota below the reserve.
+        """
+        if url == self.settings.token_url:
+            return False
+        with self._lock:
+            self._reserve_check(url, self._in_flight)
+            self._in_flight += 1
+        return True
+
+    def _release_slot(self, metered: bool, charged: bool) -> None:
+        """The reply is in (its figures recorded) or lost; a lost reply's request is assumed to be counted."""
+        if not metered:
+            return
+        with self._lock:
+            self._in_flight -= 1
+            quota = self.quota
+            if charged and quota is not None and quota.remaining is not None and not self._window_turned(quota):
+                self.quota = Quota(quota.limit, max(quota.remaining - 1, 0), quota.reset, quota.seen_at)
 
     # -- errors -------------------------------------------------------------------------------------
     def _error(self, method: str, path: str, resp: Response) -> TelphinError:

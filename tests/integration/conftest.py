@@ -7,7 +7,7 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import pytest
 import yaml
@@ -35,7 +35,7 @@ def emulator_factory():
 def playbook(tmp_path):
     """Run a playbook given as YAML text (or a path) with an inventory given as a dict."""
 
-    def run(play: Any, inventory: Optional[Dict[str, Any]] = None, *args: str, env: Optional[Dict[str, str]] = None,
+    def run(play: Any, inventory: Union[Dict[str, Any], str, Path, None] = None, *args: str, env: Optional[Dict[str, str]] = None,
             extra_vars: Optional[Dict[str, Any]] = None) -> Run:
         if isinstance(play, Path) or (isinstance(play, str) and "\n" not in play):
             target = str(play)
@@ -43,8 +43,11 @@ def playbook(tmp_path):
             book = tmp_path / ("play%d.yml" % len(list(tmp_path.glob("play*.yml"))))
             book.write_text(textwrap.dedent(play) if isinstance(play, str) else yaml.safe_dump(play))
             target = str(book)
-        inv = tmp_path / "inventory.yml"
-        inv.write_text(yaml.safe_dump(inventory or {"all": {"hosts": {"localhost": {}}}}))
+        if isinstance(inventory, (str, Path)):
+            inv = Path(inventory)
+        else:
+            inv = tmp_path / "inventory.yml"
+            inv.write_text(yaml.safe_dump(inventory or {"all": {"hosts": {"localhost": {}}}}))
         results_dir = tmp_path / "results"
         results_dir.mkdir(exist_ok=True)
         for old in results_dir.glob("*.json"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 import yaml
 
@@ -129,3 +131,17 @@ def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):
     assert rollout.rc == 0, rollout.output
     assert api_calls(emu.requests(), "PUT") == []
     assert rollout.stdout.count("changed=0") == 2
+
+
+def test_dealer_app_rolls_out_every_tenant_of_the_example(emulator_factory, playbook):
+    """docs/examples/inventory-dealer: one dealer app from the environment, one token per tenant."""
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    emu = emulator_factory(yaml.safe_load((examples / "world.yml").read_text()))
+    env = {"TELPHIN_API_URL": emu.url, "TELPHIN_APP_ID": "dealer-app", "TELPHIN_APP_SECRET": "dealer-demo-secret-1Zx6"}
+    run = playbook("telphin.pbx.rollout_bindings", examples / "inventory-dealer" / "hosts.yml", env=env)
+    assert run.rc == 0, run.output
+    log = emu.requests()
+    assert len(token_calls(log)) == 3 and {r["app_id"] for r in log} == {"dealer-app"}
+    assert "initech: 3 phones looked at, 3 changed" in run.stdout
+    again = playbook("telphin.pbx.rollout_bindings", examples / "inventory-dealer" / "hosts.yml", env=env)
+    assert again.rc == 0 and again.stdout.count("changed=0") == 3

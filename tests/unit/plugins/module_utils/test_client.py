@@ -87,7 +87,19 @@ def test_concurrent_429_is_retried_after_retry_after_clamped():
     client._sleep = waits.append
     assert client.get("/user/") == USER
     transport.assert_done()
-    assert waits == [2.0, client_mod.RETRY_AFTER_CAP]
+    assert 2.0 <= waits[0] <= 2.0 + client_mod.BACKOFF_BASE
+    assert client_mod.RETRY_AFTER_CAP <= waits[1] <= client_mod.RETRY_AFTER_CAP + 2 * client_mod.BACKOFF_BASE
+
+
+def test_retry_after_waits_are_jittered_so_workers_do_not_retry_in_lockstep():
+    # Regression (chaos suite, two rollouts on one tenant): every worker told "Retry-After: 1" retried
+    # exactly 1 s later, collided again, and items failed after 5 attempts of "concurrent request" 429.
+    client = make_client(ScriptedTransport())
+    waits = [client._backoff(1, 1.0) for _ in range(50)]
+    assert all(1.0 <= w <= 1.0 + client_mod.BACKOFF_BASE for w in waits)
+    assert len(set(waits)) > 40
+    later = [client._backoff(4, 1.0) for _ in range(50)]
+    assert max(later) > 1.0 + client_mod.BACKOFF_BASE       # the spread grows with the attempt
 
 
 def test_retries_are_bounded_in_count():
@@ -224,3 +236,70 @@ def test_api_url_with_api_prefix_and_slash_is_accepted_and_token_url_derived():
     settings = ConnectionSettings(api_url="https://pbx.example.net/api/ver1.0/", app_id="a", app_secret="s")
     assert settings.api_url == "https://pbx.example.net"
     assert settings.token_url == "https://pbx.example.net/oauth/token"
+
+
+def test_empty_options_count_as_unset_as_awx_injects_them():
+    settings = ConnectionSettings.from_params({"api_url": "https://api.test", "app_id": "a", "app_secret": "s",
+                                               "access_token": "", "token_url": "", "ca_path": ""})
+    assert settings.access_token is None and settings.ca_path is None
+    assert settings.token_url == "https://api.test/oauth/token"
+
+
+def test_ca_path_is_passed_with_every_request_so_ca_bundle_env_vars_cannot_replace_it(monkeypatch):
+    sent = {}
+
+    def fake_request(method, url, **kwargs):
+        sent.update(kwargs)
+        raise client_mod.requests.exceptions.ConnectionError("stop here")
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    transport = client_mod.RequestsTransport(validate_certs=True, ca_path="/tmp/private-ca.pem")
+    monkeypatch.setattr(transport.session, "request", fake_request)
+    with pytest.raises(TransportFailure):
+        transport.send("GET", "https://api.test/x", headers={})
+    assert sent["verify"] == "/tmp/private-ca.pem"
+
+
+# Regression (chaos suite, quota tests): with parallel workers sharing one client, every worker passed the
+# reserve check on the same X-RateLimit-Remaining, so together they took the tenant below quota_reserve
+# (150 limit, reserve 30, parallel 4: the emulator ended at 27 remaining).
+def test_quota_reserve_counts_the_requests_still_in_flight():
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(13)), quota_reserve=10)
+    client.get("/user/")
+    url = client.settings.api_url + client_mod.API_PREFIX + "/user/"
+    assert client._take_slot(url) and client._take_slot(url)          # 13 -> at worst 11 after both
+    with pytest.raises(QuotaReserveReached, match="Remaining is 13 with 2 request.s. still in flight"):
+        client._take_slot(url)                                         # a third could leave 10 - 1 = 9... no: 10
+    client._release_slot(True, charged=False)
+    client._release_slot(True, charged=False)
+    assert client._take_slot(client.settings.token_url) is False      # the token endpoint is not metered
+
+
+def test_a_reply_that_overtook_a_later_one_does_not_raise_the_remaining_count():
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(20, reset=1000)),
+                            Call("GET", "/user/", reply=USER, headers=quota_headers(25, reset=1000)),
+                            Call("GET", "/user/", reply=USER, headers=quota_headers(999, reset=3600)))
+    client.get("/user/")
+    client.get("/user/")
+    assert client.quota.remaining == 20
+    client.get("/user/")                     # a later window end: a new window, the new figure counts
+    assert client.quota.remaining == 999
+
+
+def test_a_lost_reply_counts_as_a_request_charged():
+    fail = TransportFailure("Connection reset by peer")
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(12)),
+                            Call("GET", "/user/", raises=fail), quota_reserve=10)
+    client.get("/user/")
+    with pytest.raises(QuotaReserveReached, match="Remaining is 11 and quota_reserve is 10"):
+        client.get("/user/")                 # 12, then a lost reply: 11 left at best, so no retry is sent
+    transport.assert_done()
+
+
+def test_quota_used_up_with_reserve_zero_says_so():
+    transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(0, reset=99)))
+    client.get("/user/")
+    with pytest.raises(QuotaReserveReached, match="quota is used up .X-RateLimit-Remaining is 0.: no further request "
+                                                  "sent; the quota resets in 99 s"):
+        client.get("/user/")
+    transport.assert_done()

@@ -1,0 +1,83 @@
+"""The documentation: antsibull-docs' collection lint, the guides' index, and the troubleshooting guide's
+messages against the code, so a changed message cannot leave the guide describing one that no longer exists."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+import yaml
+
+from harness import COLLECTIONS_ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCSITE = ROOT / "docs" / "docsite"
+LABEL = ".. _ansible_collections.telphin.pbx.docsite.%s:"
+
+
+def test_antsibull_docs_lint_collection_docs(tmp_path):
+    bin_dir = str(Path(sys.executable).parent)
+    antsibull = shutil.which("antsibull-docs", path=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    if antsibull is None:
+        pytest.skip("antsibull-docs is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    # antsibull-docs runs ansible-doc: the one beside this Python, on the linked checkout.
+    env.update(PATH=bin_dir + os.pathsep + env.get("PATH", ""), ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
+    collection = Path(COLLECTIONS_ROOT) / "ansible_collections" / "telphin" / "pbx"
+    proc = subprocess.run([antsibull, "lint-collection-docs", "--plugin-docs", "--check-extra-docs-refs",
+                           str(collection)], capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
+
+
+def test_every_guide_is_listed_once_and_labelled():
+    extra = yaml.safe_load((DOCSITE / "extra-docs.yml").read_text())
+    listed = [name for section in extra["sections"] for name in section["toctree"]]
+    guides = sorted(p.stem for p in (DOCSITE / "rst").glob("*.rst"))
+    assert sorted(listed) == guides and len(set(listed)) == len(listed)
+    for name in guides:
+        assert (DOCSITE / "rst" / (name + ".rst")).read_text().splitlines()[0] == LABEL % name
+
+
+def code_strings() -> List[str]:
+    """Every string constant of the plugins (implicit concatenation joined by the parser), with %-placeholders
+    turned into NUL so that a quoted piece cannot span one; plus Ansible's missing-library message."""
+    from ansible.module_utils.basic import missing_required_lib
+    found = [missing_required_lib("requests")]
+    for path in (ROOT / "plugins").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.append(re.sub(r"%(\([a-z_]+\))?[-#0 +]*\d*(\.\d+)?[sdrf]", "\0", node.value))
+    return found
+
+
+def guide_messages() -> List[str]:
+    """The messages the troubleshooting guide quotes: its definition-list terms and the listed problem lines."""
+    messages = []
+    for line in (DOCSITE / "rst" / "troubleshooting.rst").read_text().splitlines():
+        if line.startswith("``") or re.match(r"^\s+\* ``", line):
+            messages.extend(re.findall(r"``(.+?)``", line))
+    return messages
+
+
+def test_troubleshooting_quotes_messages_the_code_sends():
+    strings = code_strings()
+    messages = guide_messages()
+    assert len(messages) > 40
+    missing = []
+    for message in messages:
+        # Pieces between placeholders (<...>) and between the clauses of a message; short ones are too common
+        # to prove anything.
+        for fragment in re.split(r"<[^>]*>", message):
+            for piece in re.split(r": |; | \(|\)", fragment):
+                piece = piece.strip(" ,.;:()")
+                if len(piece.split()) >= 4 and not any(piece in s for s in strings):
+                    missing.append((message, piece))
+    assert missing == []
