@@ -152,12 +152,23 @@ class RequestsTransport(Transport):
         return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.text)
 
 
+_REASONS = (
+    re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)"),                     # Connection refused, Name or service not known
+    re.compile(r"(certificate verify failed[^'\"(]*)"),
+    re.compile(r"(Read timed out|Remote end closed connection without response|Connection reset by peer|"
+               r"BadStatusLine|IncompleteRead)"),
+    re.compile(r"(Connection aborted)"),
+)
+
+
 def _reason(exc: BaseException) -> str:
-    """The innermost useful text of a requests/urllib3 exception, without URLs' query strings."""
+    """The useful part of a requests/urllib3 exception text (which nests the whole pool description)."""
     text = str(exc)
-    match = re.search(r"\((?:Caused by )?\w+\((?:<[^>]*>, )?'?([^')]*)", text)
-    reason = match.group(1) if match else text
-    return re.sub(r"\s+", " ", reason).strip()[:300] or exc.__class__.__name__
+    for pattern in _REASONS:
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip().rstrip(":")
+    return re.sub(r"\s+", " ", text).strip()[:300] or exc.__class__.__name__
 
 
 @dataclass
@@ -216,6 +227,41 @@ class Quota:
         return {"limit": self.limit, "remaining": self.remaining, "reset": self.reset}
 
 
+class ConcurrencyGate:
+    """How many API requests one client sends at once, adapted to what the provider accepts (AIMD).
+
+    It starts at the number of worker threads, halves on every "concurrent request" 429 and grows back
+    by one after as many accepted requests as the current limit. The provider's limit on simultaneous
+    requests is not published and is shared with the tenant's other users (another run, the CRM), so
+    fixed parallelism would turn an overload into items that fail after their retries.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = self.limit = max(size, 1)
+        self.active = 0
+        self._accepted = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._cond:
+            while self.active >= self.limit:
+                self._cond.wait()
+            self.active += 1
+
+    def release(self, refused: bool) -> None:
+        with self._cond:
+            self.active -= 1
+            if refused:
+                self.limit = max(1, self.limit // 2)
+                self._accepted = 0
+            elif self.limit < self.size:
+                self._accepted += 1
+                if self._accepted >= self.limit:
+                    self.limit += 1
+                    self._accepted = 0
+            self._cond.notify_all()
+
+
 def reset_text(seconds: Optional[int]) -> str:
     if seconds is None:
         return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
@@ -240,6 +286,7 @@ class ApiClient:
         self.tokens_issued = 0
         self.quota: Optional[Quota] = None
         self._in_flight = 0     # API requests sent whose reply (and its X-RateLimit-Remaining) is not yet in
+        self._gate = ConcurrencyGate(pool_size)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
 
     # -- public API -------------------------------------------------------------------------------
@@ -317,22 +364,15 @@ class ApiClient:
             token = self._current_token() if authenticated else None
             if token:
                 headers["Authorization"] = "Bearer " + token
-            metered = self._take_slot(url)
-            self._count("token" if not authenticated else method)
             try:
-                resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
-                                           form=form, timeout=self.settings.timeout)
+                resp = self._send_once(method, url, headers, params, json_body, form, authenticated)
             except TLSFailure as exc:
-                self._release_slot(metered, charged=False)
                 raise TransientError(
                     "TLS verification of %s failed (%s): give the CA certificate with ca_path, or set "
                     "validate_certs: false for a test server" % (_host(url), exc)) from None
             except TransportFailure as exc:
-                self._release_slot(metered, charged=True)   # it may have been counted: assume it was
                 problem, wait = "%s (%s)" % (exc, _host(url)), None
             else:
-                self._record_quota(resp)
-                self._release_slot(metered, charged=False)
                 problem, wait = self._transient(resp)
                 if problem is None:
                     return resp, token
@@ -344,11 +384,38 @@ class ApiClient:
                 self.retries += 1
             self._sleep(delay)
 
+    def _send_once(self, method: str, url: str, headers: Mapping[str, str], params: Optional[Mapping[str, Any]],
+                   json_body: Any, form: Optional[Mapping[str, Any]], authenticated: bool) -> Response:
+        """One attempt. API requests pass the concurrency gate and the quota reserve (counting the requests
+        in flight); the token endpoint is neither gated nor metered."""
+        self._count("token" if not authenticated else method)
+        if url == self.settings.token_url:
+            resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
+                                       timeout=self.settings.timeout)
+            self._record_quota(resp)
+            return resp
+        self._gate.acquire()
+        refused = False
+        try:
+            self._take_slot(url)
+            try:
+                resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
+                                           form=form, timeout=self.settings.timeout)
+            except TransportFailure:
+                self._release_slot(charged=True)    # it may have been counted: assume it was
+                raise
+            self._record_quota(resp)
+            self._release_slot(charged=False)
+            refused = _is_concurrency_429(resp)
+            return resp
+        finally:
+            self._gate.release(refused)
+
     def _transient(self, resp: Response) -> "tuple[Optional[str], Optional[float]]":
         """(problem, Retry-After) when the response is worth retrying, else (None, None)."""
         if resp.status in RETRIED_STATUSES:
             return "HTTP %d" % resp.status, _retry_after(resp)
-        if resp.status == 429 and _api_status(resp) != "rate_limit_exceeded" and "concurrent" in resp.text.lower():
+        if _is_concurrency_429(resp):
             return "HTTP 429 concurrent request not allowed", _retry_after(resp)
         return None, None
 
@@ -402,23 +469,18 @@ class ApiClient:
                 "so the tenant's live integrations keep their share; the quota resets %s"
                 % (quota.remaining, pending, self.settings.quota_reserve, reset_text(quota.reset)))
 
-    def _take_slot(self, url: str) -> bool:
-        """Check the reserve counting the requests in flight, and count this one in; False for unmetered URLs.
+    def _take_slot(self, url: str) -> None:
+        """Check the reserve counting the requests in flight, and count this one in.
 
         Worker threads share the client: without this, each of them could pass the check on the same
         X-RateLimit-Remaining and together take the tenant's quota below the reserve.
         """
-        if url == self.settings.token_url:
-            return False
         with self._lock:
             self._reserve_check(url, self._in_flight)
             self._in_flight += 1
-        return True
 
-    def _release_slot(self, metered: bool, charged: bool) -> None:
+    def _release_slot(self, charged: bool) -> None:
         """The reply is in (its figures recorded) or lost; a lost reply's request is assumed to be counted."""
-        if not metered:
-            return
         with self._lock:
             self._in_flight -= 1
             quota = self.quota
@@ -469,6 +531,11 @@ def _path(url: str) -> str:
     match = re.match(r"^\w+://[^/]+(/[^?]*)", url)
     path = match.group(1) if match else url
     return path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+
+
+def _is_concurrency_429(resp: Response) -> bool:
+    """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
+    return resp.status == 429 and _api_status(resp) != "rate_limit_exceeded" and "concurrent" in resp.text.lower()
 
 
 def _int_header(resp: Response, name: str) -> Optional[int]:

@@ -35,7 +35,7 @@ def single(calls, check_mode=False, **params):
 def test_unchanged_phone_costs_one_token_and_one_get():
     bound = dict(PHONE, external_number="+79991234567")
     result = single([token(), Call("GET", "/extension/54/phone/", reply=bound)],
-                            extension_id=54, external_number="+7 999 123-45-67")
+                    extension_id=54, external_number="+7 999 123-45-67")
     assert result["changed"] is False
     assert result.client.report()["requests"] == {"token": 1, "GET": 1, "total": 2, "retried": 0}
 
@@ -43,8 +43,8 @@ def test_unchanged_phone_costs_one_token_and_one_get():
 def test_put_carries_only_the_differing_keys_and_result_shows_the_reply():
     reply = dict(PHONE, external_number="+79876543210")
     result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
-                        Call("PUT", "/extension/54/phone/", body={"external_number": "+79876543210"}, reply=reply)],
-                       extension_id=54, external_number="+7 987 654 32 10", label="Reception", auth_type="digest")
+                     Call("PUT", "/extension/54/phone/", body={"external_number": "+79876543210"}, reply=reply)],
+                    extension_id=54, external_number="+7 987 654 32 10", label="Reception", auth_type="digest")
     assert result["changed"] is True
     assert result["phone"] == reply
     assert result["diff"]["before"] == {"external_number": None, "label": "Reception", "auth_type": "digest"}
@@ -53,7 +53,7 @@ def test_put_carries_only_the_differing_keys_and_result_shows_the_reply():
 
 def test_check_mode_predicts_without_writing():
     result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
-                       extension_id=54, external_number="+79876543210")
+                    extension_id=54, external_number="+79876543210")
     assert result["changed"] is True
     assert result["phone"]["external_number"] == "+79876543210"
     assert result["phone"]["dtmf_mode"] == "rfc2833"
@@ -62,14 +62,14 @@ def test_check_mode_predicts_without_writing():
 def test_unbind_sends_null():
     bound = dict(PHONE, external_number="+79876543210")
     result = single([token(), Call("GET", "/extension/54/phone/", reply=bound),
-                        Call("PUT", "/extension/54/phone/", body={"external_number": None}, reply=PHONE)],
-                       extension_id=54, external_number="")
+                     Call("PUT", "/extension/54/phone/", body={"external_number": None}, reply=PHONE)],
+                    extension_id=54, external_number="")
     assert result["changed"] and result["diff"]["after"] == {"external_number": None}
 
 
 def test_extension_by_short_name_reads_the_list_once():
     result = single([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
-                       extension_name="101", label="Reception")
+                    extension_name="101", label="Reception")
     assert result["extension_id"] == 55 and result["extension_name"] == "000*101" and not result["changed"]
 
 
@@ -94,8 +94,8 @@ def test_a_reply_that_does_not_show_the_value_fails():
 def test_a_partial_reply_is_verified_with_one_get():
     after = dict(PHONE, label="Desk")
     result = single([token(), Call("GET", "/extension/54/phone/", reply=PHONE),
-                        Call("PUT", "/extension/54/phone/", reply={}),
-                        Call("GET", "/extension/54/phone/", reply=after)], extension_id=54, label="Desk")
+                     Call("PUT", "/extension/54/phone/", reply={}),
+                     Call("GET", "/extension/54/phone/", reply=after)], extension_id=54, label="Desk")
     assert result["changed"] and result["phone"] == after
 
 
@@ -148,7 +148,7 @@ def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing()
 
 def test_bulk_check_mode_sends_no_put():
     result = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
-                     bindings=[{"extension": "100", "external_number": "+79000000001"}])
+                  bindings=[{"extension": "100", "external_number": "+79000000001"}])
     assert result["changed"] and result["results"][0]["after"] == {"external_number": "+79000000001"}
 
 
@@ -208,11 +208,11 @@ def test_bulk_quota_exhaustion_stops_and_lists_what_was_not_processed():
 
 def test_bulk_unbind_unlisted_reads_and_clears_only_unlisted_phones():
     result = bulk([token(), LIST,
-                      Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+79000000001")),
-                      Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
-                      Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
-                      Call("GET", "/extension/56/phone/", reply=PHONE)],
-                     bindings=[{"extension": "100", "external_number": "+79000000001"}], unbind_unlisted=True)
+                   Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+79000000001")),
+                   Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
+                   Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
+                   Call("GET", "/extension/56/phone/", reply=PHONE)],
+                  bindings=[{"extension": "100", "external_number": "+79000000001"}], unbind_unlisted=True)
     assert [r["status"] for r in result["results"]] == ["unchanged", "changed", "unchanged"]
 
 

@@ -1,0 +1,517 @@
+"""The inventory plugin telphin.pbx.tenants: both sources, paging, host names, constructed, cache, errors.
+
+Every HTTP call is scripted in order (tests/unit/scripted.py). The plugin runs through its real option handling:
+its documentation (with the doc fragments) is registered with Ansible's config manager as the plugin loader
+would, and ``parse`` reads a real ``*.telphin.yml`` file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from unittest import mock
+
+import pytest
+import yaml
+
+from ansible import constants as C
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible.plugins.loader import fragment_loader
+from ansible.utils.plugin_docs import add_fragments
+
+from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.telphin.pbx.plugins.inventory import tenants as tenants_mod
+from ansible_collections.telphin.pbx.plugins.module_utils import resolve
+from ansible_collections.telphin.pbx.plugins.module_utils.client import ApiClient
+from scripted import API, Call, ScriptedTransport, quota_headers, token
+
+NAME = "telphin.pbx.tenants"
+BASE = {"plugin": NAME, "api_url": API, "app_id": "app-1", "app_secret": "s3cret-app"}
+DEALER_USER = {"id": 500, "login": "ops@dealer", "access": "full", "client_id": None, "dealer_id": 10}
+CLIENT_USER = {"id": 501, "login": "admin@acme", "access": "full", "client_id": 1001, "dealer_id": None}
+PAGE = {"page": 1, "per_page": 500}
+
+
+def client(client_id: int, name: str, **extra: Any) -> Dict[str, Any]:
+    prefix = "%03d" % (client_id % 1000)
+    return dict({"id": client_id, "name": name, "prefix": prefix, "domain": "%s.pbx.test" % prefix,
+                 "timezone": "Europe/Moscow", "dealer_id": 10}, **extra)
+
+
+def ext(ext_id: int, name: str, ext_type: str = "phone") -> Dict[str, Any]:
+    return {"id": ext_id, "name": name, "type": ext_type, "status": "active"}
+
+
+ACME, GLOBEX, INITECH = client(1001, "Acme"), client(1002, "Globex Corp."), client(1003, "ООО Инитех")
+
+
+class _Fragments:
+    """The fragment loader of the plugin loader, knowing this checkout's fragment without a collection finder."""
+
+    def get(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "telphin.pbx.connection":
+            return type("Connection", (ModuleDocFragment,), {"ansible_name": name})
+        if name.startswith("telphin.pbx."):
+            return None
+        # without a collection finder, core's fragments load by their short names
+        short = name[len("ansible.builtin."):] if name.startswith("ansible.builtin.") else name
+        return fragment_loader.get(short, *args, **kwargs)
+
+
+def _register_options() -> None:
+    """What ``PluginLoader._load_config_defs`` does for the plugin: its options, fragments merged, to the config."""
+    if not C.config.has_configuration_definition("inventory", NAME):
+        doc = yaml.safe_load(tenants_mod.DOCUMENTATION)
+        add_fragments(doc, tenants_mod.__file__, fragment_loader=_Fragments(), is_module=False)
+        C.config.initialize_plugin_configuration_definitions("inventory", NAME, doc["options"])
+
+
+def new_plugin(transport: ScriptedTransport) -> tenants_mod.InventoryModule:
+    _register_options()
+    plugin = tenants_mod.InventoryModule()
+    for attr, value in (("_load_name", NAME), ("_redirected_names", [NAME]), ("ansible_name", NAME),
+                        ("ansible_aliases", [NAME]), ("_original_path", tenants_mod.__file__)):
+        setattr(plugin, attr, value)
+    plugin._new_client = lambda settings: ApiClient(settings, transport=transport, sleep=lambda s: None)
+    plugin.display = mock.MagicMock()
+    return plugin
+
+
+@dataclass
+class Result:
+    inventory: InventoryData
+    transport: ScriptedTransport
+    plugin: tenants_mod.InventoryModule
+
+    def hosts(self, group: Optional[str] = None) -> List[str]:
+        if group is None:
+            return sorted(self.inventory.hosts)
+        return sorted(h.name for h in self.inventory.groups[group].get_hosts())
+
+    def vars(self, host: str) -> Dict[str, Any]:
+        return self.inventory.get_host(host).vars
+
+    def dump(self) -> str:
+        """Everything the inventory holds, as text."""
+        return repr({name: (host.vars, sorted(g.name for g in host.groups)) for name, host in self.inventory.hosts.items()})
+
+    def warnings(self) -> List[str]:
+        return [c.args[0] for c in self.plugin.display.warning.call_args_list]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Parse a config (dict over BASE; None removes a key; or raw YAML text) with the scripted calls."""
+    for key in list(os.environ):
+        if key.startswith(("TELPHIN_", "ANSIBLE_CACHE", "ANSIBLE_INVENTORY_CACHE")):
+            monkeypatch.delenv(key)
+
+    def parse(config: Any, *calls: Call, cache: bool = True, name: str = "test.telphin.yml",
+              loader: Optional[DataLoader] = None) -> Result:
+        path = tmp_path / name
+        if isinstance(config, str):
+            path.write_text(config)
+        else:
+            merged = dict(BASE, **config)
+            path.write_text(yaml.safe_dump({k: v for k, v in merged.items() if v is not None}, allow_unicode=True))
+        transport = ScriptedTransport(*calls)
+        plugin = new_plugin(transport)
+        inventory = InventoryData()
+        plugin.parse(inventory, loader or DataLoader(), str(path), cache=cache)
+        if plugin.get_option("cache"):
+            plugin.update_cache_if_changed()  # what InventoryManager does after parse
+        inventory.reconcile_inventory()
+        transport.assert_done()
+        return Result(inventory, transport, plugin)
+
+    return parse
+
+
+# -- file names ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, ok", [("prod.telphin.yml", True), ("prod.telphin.yaml", True), ("telphin.yml", True),
+                                      ("telphin.yaml", True), ("inventory.yml", False), ("telphin.yml.bak", False),
+                                      ("prodtelphin.yml", False)])
+def test_verify_file_accepts_only_telphin_names(tmp_path, name, ok):
+    path = tmp_path / name
+    path.write_text("plugin: telphin.pbx.tenants\n")
+    assert new_plugin(ScriptedTransport()).verify_file(str(path)) is ok
+    assert new_plugin(ScriptedTransport()).verify_file(str(tmp_path / "missing.telphin.yml")) is False
+
+
+# -- source: dealer --------------------------------------------------------------------------------
+
+def test_dealer_source_reads_user_then_the_client_list_and_builds_hosts(run):
+    res = run({"source": "dealer"}, token(), Call("GET", "/user/", reply=DEALER_USER),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[GLOBEX, ACME, INITECH]))
+    assert res.hosts() == ["acme", "globex_corp", "ooo_initekh"]
+    assert res.hosts("telphin_tenants") == ["acme", "globex_corp", "ooo_initekh"]
+    hv = res.vars("acme")
+    assert hv["telphin_client_id"] == "1001" and isinstance(hv["telphin_client_id"], str)
+    assert hv["telphin_client"] == ACME
+    assert hv["telphin_api_url"] == API
+    assert "telphin_extensions" not in hv and "telphin_token_url" not in hv
+    assert not any("secret" in key or "token" in key or key == "telphin_app_id" for key in hv)
+    assert "s3cret-app" not in res.dump() and "tok-1" not in res.dump()
+    assert res.plugin._clients and list(res.plugin._clients.values())[0].tokens_issued == 1
+
+
+def test_dealer_id_option_skips_the_user_request_and_path_template_is_used(run):
+    res = run({"dealer_id": 77, "dealer_clients_path": "/reseller/{dealer_id}/clients"}, token(),
+              Call("GET", "/reseller/77/clients", params=PAGE, reply=[ACME]))
+    assert res.hosts() == ["acme"]
+
+
+def test_dealer_client_list_is_paged(run, monkeypatch):
+    monkeypatch.setattr(tenants_mod, "PER_PAGE", 2)
+    res = run({"dealer_id": 10}, token(),
+              Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[INITECH]))
+    assert res.hosts() == ["acme", "globex_corp", "ooo_initekh"]
+
+
+def test_dealer_client_list_from_a_server_that_ignores_paging_ends_at_a_repeated_page(run, monkeypatch):
+    monkeypatch.setattr(tenants_mod, "PER_PAGE", 2)
+    res = run({"dealer_id": 10}, token(),
+              Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[ACME, GLOBEX]))
+    assert res.hosts() == ["acme", "globex_corp"]
+
+
+def test_with_extensions_lists_every_page_of_each_tenant_with_short_names(run, monkeypatch):
+    monkeypatch.setattr(resolve, "PER_PAGE", 2)
+    res = run({"dealer_id": 10, "with_extensions": True, "extension_type": "phone"}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+              Call("GET", "/client/1001/extension/", params={"page": 1, "per_page": 2, "type": "phone"},
+                   reply=[ext(1, "001*100"), ext(2, "001*101")]),
+              Call("GET", "/client/1001/extension/", params={"page": 2, "per_page": 2, "type": "phone"},
+                   reply=[ext(3, "001*102")]),
+              Call("GET", "/client/1002/extension/", params={"page": 1, "per_page": 2, "type": "phone"}, reply=[]))
+    assert [e["short_name"] for e in res.vars("acme")["telphin_extensions"]] == ["100", "101", "102"]
+    assert res.vars("acme")["telphin_extensions"][0]["name"] == "001*100"
+    assert res.vars("globex_corp")["telphin_extensions"] == []
+    assert res.plugin._clients and list(res.plugin._clients.values())[0].tokens_issued == 1
+
+
+def test_quota_reserve_is_judged_per_tenant(run):
+    # Tenant 1001 is nearly out of quota; tenant 1002 has plenty. The dealer's client uses one token for both.
+    res = run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX], headers=quota_headers(900)),
+              Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100")],
+                   headers=quota_headers(3)),
+              Call("GET", "/client/1002/extension/", params=PAGE, reply=[], headers=quota_headers(800)))
+    assert res.hosts() == ["acme", "globex_corp"]
+
+
+def test_quota_reserve_stops_within_a_tenant(run, monkeypatch):
+    monkeypatch.setattr(resolve, "PER_PAGE", 1)
+    with pytest.raises(AnsibleParserError, match=r"listing the extensions of client 1001.*quota reserve"):
+        run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),
+            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/client/1001/extension/", params={"page": 1, "per_page": 1}, reply=[ext(1, "001*100")],
+                 headers=quota_headers(5)))
+
+
+# -- source: list ----------------------------------------------------------------------------------
+
+def test_list_source_shares_one_token_per_credential_set_and_never_exports_by_default(run):
+    tenants = [{"name": "acme", "client_id": 1001},
+               {"client_id": "1002"},
+               {"name": "initech", "app_id": "initech-app", "app_secret": "initech-s3cret"}]
+    res = run({"source": "list", "tenants": tenants}, token("tok-dealer"),
+              Call("GET", "/client/1001/", reply=ACME), Call("GET", "/client/1002/", reply=GLOBEX),
+              token("tok-initech"), Call("GET", "/client/@me/", reply=INITECH))
+    sent = res.transport.sent
+    assert sent[0]["form"]["client_id"] == "app-1" and sent[3]["form"]["client_id"] == "initech-app"
+    assert sent[3]["form"]["client_secret"] == "initech-s3cret"
+    assert sent[4]["headers"]["Authorization"] == "Bearer tok-initech"
+    assert res.hosts("telphin_tenants") == ["acme", "globex_corp", "initech"]
+    assert res.vars("initech")["telphin_client_id"] == "1003"
+    dump = res.dump()
+    assert "initech-s3cret" not in dump and "s3cret-app" not in dump and "initech-app" not in dump
+    assert res.warnings() == []
+
+
+def test_export_credentials_sets_only_the_entries_own_credentials_and_warns_for_plain_text(run):
+    tenants = [{"name": "acme", "client_id": 1001},
+               {"name": "initech", "app_id": "initech-app", "app_secret": "initech-s3cret"},
+               {"name": "globex", "client_id": 1002, "access_token": "given-token"}]
+    res = run({"source": "list", "tenants": tenants, "export_credentials": True}, token(),
+              Call("GET", "/client/1001/", reply=ACME), token("tok-initech"), Call("GET", "/client/@me/", reply=INITECH),
+              Call("GET", "/client/1002/", reply=GLOBEX))
+    assert res.transport.sent[-1]["headers"]["Authorization"] == "Bearer given-token"
+    assert not any(key.startswith("telphin_app") or key == "telphin_access_token" for key in res.vars("acme"))
+    assert res.vars("initech")["telphin_app_id"] == "initech-app"
+    assert res.vars("initech")["telphin_app_secret"] == "initech-s3cret"
+    assert res.vars("globex")["telphin_access_token"] == "given-token"
+    assert "telphin_app_secret" not in res.vars("globex")
+    warnings = res.warnings()
+    assert len(warnings) == 2
+    assert any("tenants[2] (initech): app_secret is plain text" in w for w in warnings)
+    assert any("tenants[3] (globex): access_token is plain text" in w for w in warnings)
+    assert not any("initech-s3cret" in w or "given-token" in w for w in warnings)
+
+
+def test_vault_encrypted_secret_is_decrypted_for_the_api_and_stays_encrypted_in_host_vars(run, monkeypatch):
+    secrets = [("default", VaultSecret(b"test-vault-pw"))]
+    try:  # ansible-core 2.19+: the CLI makes the vault secrets current once per process
+        from ansible.parsing.vault import VaultSecretsContext
+    except ImportError:
+        pass
+    else:
+        monkeypatch.setattr(VaultSecretsContext, "_current", VaultSecretsContext(secrets))
+    cipher = VaultLib(secrets).encrypt("initech-s3cret").decode()
+    text = "\n".join([
+        "plugin: telphin.pbx.tenants", "api_url: %s" % API, "source: list", "export_credentials: true", "tenants:",
+        "  - name: initech", "    app_id: initech-app", "    app_secret: !vault |",
+        *("      " + line for line in cipher.splitlines()), ""])
+    loader = DataLoader()
+    loader.set_vault_secrets(secrets)
+    res = run(text, token("tok-initech"), Call("GET", "/client/@me/", reply=INITECH), loader=loader)
+    assert res.transport.sent[0]["form"]["client_secret"] == "initech-s3cret"
+    exported = res.vars("initech")["telphin_app_secret"]
+    assert isinstance(exported, tenants_mod._VaultedValue)
+    assert str(exported) == "initech-s3cret"   # what a play sees once the vault password is known
+    assert res.warnings() == []
+
+
+def test_entry_api_url_uses_its_own_token_endpoint_and_is_exported(run):
+    other = "https://other.test"      # not the scripted API host: the scripted paths are then full URLs
+    tenants = [{"name": "acme", "client_id": 1001},
+               {"name": "far", "client_id": 5, "api_url": other, "app_id": "far-app", "app_secret": "far-s3cret"},
+               {"name": "near", "client_id": 6, "app_id": "near-app", "app_secret": "near-s3cret",
+                "token_url": other + "/api/ver1.0/oauth/token"}]
+    res = run({"source": "list", "tenants": tenants}, token(), Call("GET", "/client/1001/", reply=ACME),
+              Call("POST", other + "/oauth/token", reply={"access_token": "tok-far"}),
+              Call("GET", other + "/api/ver1.0/client/5/", reply=client(5, "Far")),
+              Call("POST", other + "/api/ver1.0/oauth/token", reply={"access_token": "tok-near"}),
+              Call("GET", "/client/6/", reply=client(6, "Near")))
+    assert res.vars("far")["telphin_api_url"] == other and "telphin_token_url" not in res.vars("far")
+    assert res.vars("near")["telphin_api_url"] == API
+    assert res.vars("near")["telphin_token_url"] == other + "/api/ver1.0/oauth/token"
+    assert res.vars("acme")["telphin_api_url"] == API and "telphin_token_url" not in res.vars("acme")
+
+
+def test_list_source_token_url_is_exported_when_set(run):
+    res = run({"source": "list", "token_url": API + "/oauth/token", "tenants": [{"client_id": 1001}]}, token(),
+              Call("GET", "/client/1001/", reply=ACME))
+    assert res.vars("acme")["telphin_token_url"] == API + "/oauth/token"
+
+
+# -- host names ------------------------------------------------------------------------------------
+
+def test_hostname_collisions_are_resolved_by_client_id_whatever_the_api_order(run):
+    clients = [client(7, "Acme"), client(9, "Acme 7"), client(5, "ACME!"), client(12, "ООО Ромашка"),
+               client(13, "***"), client(14, "Café Ünïcode")]
+    res = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients))
+    names = {h: res.vars(h)["telphin_client_id"] for h in res.hosts()}
+    assert names == {"acme": "5", "acme_7": "9", "acme_7_2": "7", "ooo_romashka": "12", "client_13": "13",
+                     "cafe_unicode": "14"}
+    res2 = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients[::-1]))
+    assert {h: res2.vars(h)["telphin_client_id"] for h in res2.hosts()} == names
+
+
+def test_a_new_tenant_with_the_same_name_does_not_rename_the_existing_host(run):
+    first = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme")]))
+    later = run({"dealer_id": 10}, token(),
+                Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme"), client(8, "acme")]))
+    assert first.hosts() == ["acme"] and later.hosts() == ["acme", "acme_8"]
+    assert later.vars("acme")["telphin_client_id"] == "5"
+
+
+def test_hostname_id(run):
+    res = run({"dealer_id": 10, "hostname": "id"}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]))
+    assert res.hosts() == ["1001", "1002"]
+
+
+def test_explicit_list_names_win_and_derived_names_step_aside(run):
+    tenants = [{"client_id": 1002}, {"name": "globex_corp", "client_id": 1001}]
+    res = run({"source": "list", "tenants": tenants}, token(), Call("GET", "/client/1002/", reply=GLOBEX),
+              Call("GET", "/client/1001/", reply=ACME))
+    names = {h: res.vars(h)["telphin_client_id"] for h in res.hosts()}
+    assert names == {"globex_corp": "1001", "globex_corp_1002": "1002"}
+
+
+def test_slugify_and_assign_hostnames():
+    assert tenants_mod.slugify("  Щукин & Сыновья, ЗАО ") == "shchukin_synovia_zao"
+    assert tenants_mod.slugify("Über-Straße 5") == "uber_strasse_5"
+    assert tenants_mod.slugify("Ёлки-Палки Ltd") == "elki_palki_ltd"
+    with pytest.raises(ValueError, match="host name x is given to clients 1 and 2"):
+        tenants_mod.assign_hostnames([(1, "x", "a"), (2, "x", "b")])
+
+
+# -- constructed -----------------------------------------------------------------------------------
+
+def test_compose_groups_and_keyed_groups(run):
+    config = {"dealer_id": 10, "with_extensions": True, "group": "pbx",
+              "compose": {"tenant_prefix": "telphin_client.prefix", "phones": "telphin_extensions | length"},
+              "groups": {"big": "telphin_extensions | length > 1"},
+              "keyed_groups": [{"key": "telphin_client.timezone | replace('/', '_')", "prefix": "tz"},
+                               {"key": "telphin_client.dealer_id | string", "prefix": "dealer"}]}
+    res = run(config, token(), Call("GET", "/dealer/10/client/", params=PAGE,
+                                    reply=[ACME, client(1002, "Globex", timezone="Asia/Omsk")]),
+              Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100"), ext(2, "001*101")]),
+              Call("GET", "/client/1002/extension/", params=PAGE, reply=[ext(3, "002*100")]))
+    assert res.hosts("pbx") == ["acme", "globex"] and "telphin_tenants" not in res.inventory.groups
+    assert res.vars("acme")["tenant_prefix"] == "001"
+    assert int(res.vars("acme")["phones"]) == 2
+    assert res.hosts("big") == ["acme"]
+    assert res.hosts("tz_Europe_Moscow") == ["acme"] and res.hosts("tz_Asia_Omsk") == ["globex"]
+    assert res.hosts("dealer_10") == ["acme", "globex"]
+
+
+def test_strict_compose_errors_fail_the_source(run):
+    calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+    lenient = run({"dealer_id": 10, "compose": {"x": "telphin_client.nope.deeper"}}, *calls)
+    assert "x" not in lenient.vars("acme")
+    with pytest.raises(AnsibleError, match="Could not set x for host acme"):
+        run({"dealer_id": 10, "strict": True, "compose": {"x": "telphin_client.nope.deeper"}}, *calls)
+
+
+def test_api_values_that_look_like_templates_are_not_templated(run):
+    res = run({"dealer_id": 10, "compose": {"shown": "telphin_client.name"}}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "{{ lookup('env', 'HOME') }}")]))
+    host = res.hosts()[0]
+    assert res.vars(host)["shown"] == "{{ lookup('env', 'HOME') }}"
+
+
+# -- cache -----------------------------------------------------------------------------------------
+
+def cache_options(tmp_path: Path) -> Dict[str, Any]:
+    return {"dealer_id": 10, "with_extensions": True, "cache": True, "cache_plugin": "jsonfile",
+            "cache_connection": str(tmp_path / "cache"), "cache_timeout": 600}
+
+
+def test_cache_hit_sends_zero_requests_and_holds_no_secret(run, tmp_path):
+    calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+             Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100")]),
+             Call("GET", "/client/1002/extension/", params=PAGE, reply=[]))
+    first = run(cache_options(tmp_path), *calls)
+    files = list((tmp_path / "cache").iterdir())
+    assert len(files) == 1
+    stored = files[0].read_text()
+    assert "Acme" in stored and "s3cret-app" not in stored and "tok-1" not in stored and "app-1" not in stored
+    second = run(cache_options(tmp_path))          # no call scripted: any request fails the test
+    assert second.transport.sent == []
+    assert second.hosts() == first.hosts() == ["acme", "globex_corp"]
+    assert second.vars("acme") == first.vars("acme")
+
+
+def test_flush_cache_reads_the_api_and_refreshes_the_cache(run, tmp_path):
+    run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+        Call("GET", "/client/1001/extension/", params=PAGE, reply=[]))
+    run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+        Call("GET", "/client/1001/extension/", params=PAGE, reply=[]),
+        Call("GET", "/client/1002/extension/", params=PAGE, reply=[]), cache=False)
+    assert run(cache_options(tmp_path)).hosts() == ["acme", "globex_corp"]
+
+
+def test_changed_options_ignore_the_cached_data(run, tmp_path):
+    run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+        Call("GET", "/client/1001/extension/", params=PAGE, reply=[]))
+    res = run(dict(cache_options(tmp_path), extension_type="phone"), token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+              Call("GET", "/client/1001/extension/", params=dict(PAGE, type="phone"), reply=[]))
+    assert res.hosts() == ["acme"]
+    # the host name rule is applied to cached data: no request
+    assert run(dict(cache_options(tmp_path), extension_type="phone", hostname="id")).hosts() == ["1001"]
+
+
+def test_cached_list_source_takes_exported_credentials_from_the_file(run, tmp_path):
+    config = dict(cache_options(tmp_path), source="list", with_extensions=False, export_credentials=True,
+                  tenants=[{"name": "acme", "app_id": "acme-app", "app_secret": "acme-s3cret"}])
+    config.pop("dealer_id")
+    run(config, token(), Call("GET", "/client/@me/", reply=ACME))
+    assert "acme-s3cret" not in next((tmp_path / "cache").iterdir()).read_text()
+    res = run(config)
+    assert res.vars("acme")["telphin_app_secret"] == "acme-s3cret"
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def test_bad_credentials_fail_with_the_app_id_and_never_the_secret(run):
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10}, token(status=401))
+    text = str(err.value)
+    assert "telphin.pbx.tenants: listing the clients of dealer 10" in text and "app-1" in text
+    assert "s3cret-app" not in text
+
+
+def test_a_client_level_app_cannot_be_a_dealer_source(run):
+    with pytest.raises(AnsibleParserError, match=r"needs a dealer-level trusted app.*belongs to client 1001.*"
+                                                 r"source: list"):
+        run({}, token(), Call("GET", "/user/", reply=CLIENT_USER))
+
+
+def test_unknown_dealer_path_says_it_is_a_guess(run):
+    with pytest.raises(AnsibleParserError, match=r"HTTP 404.*not documented publicly.*dealer_clients_path"):
+        run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, status=404,
+                                             reply={"message": "Not found", "status": "not_found"}))
+
+
+def test_access_denied_and_quota_exhausted_are_reported(run):
+    with pytest.raises(AnsibleParserError, match=r"tenants\[1\] \(1009\): reading client 1009.*HTTP 403"):
+        run({"source": "list", "tenants": [{"client_id": 1009}]}, token(),
+            Call("GET", "/client/1009/", status=403, reply={"message": "Access denied", "status": "access_denied"}))
+    with pytest.raises(AnsibleParserError, match=r"extensions of client 1001.*quota is exhausted"):
+        run({"dealer_id": 10, "with_extensions": True}, token(),
+            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/client/1001/extension/", params=PAGE, status=429,
+                 reply={"status": "rate_limit_exceeded", "message": "limit"}, headers=quota_headers(0)))
+
+
+def test_malformed_replies_are_reported(run):
+    with pytest.raises(AnsibleParserError, match="expected a JSON array of clients, got dict"):
+        run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply={"items": []}))
+    with pytest.raises(AnsibleParserError, match="expected client objects with a numeric id"):
+        run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[{"name": "x"}]))
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"tenants": [{"client_id": 1}]}, "tenants is only read with source: list"),
+    ({"source": "list"}, "source: list needs at least one entry"),
+    ({"source": "list", "tenants": [{"client_id": 1, "password": "pw"}]}, r"tenants\[1\] has unknown key\(s\) password"),
+    ({"source": "list", "tenants": [{"client_id": 1, "app_id": "a"}]}, "give app_id and app_secret together"),
+    ({"source": "list", "tenants": [{"client_id": "1/../2"}]}, "is not a client id"),
+    ({"source": "list", "tenants": [{"client_id": 1, "name": "a b"}]}, "is not a host name"),
+    ({"source": "list", "tenants": ["acme"]}, r"tenants\[1\] is not a mapping"),
+    ({"dealer_id": 10, "dealer_clients_path": "/dealer/{id}/client/"}, "only {dealer_id} may be used"),
+    ({"dealer_id": 10, "dealer_clients_path": "dealer/{dealer_id}"}, "must be an API path"),
+    ({"dealer_id": 10, "app_id": None, "app_secret": None}, "no API credentials"),
+    ({"dealer_id": 10, "api_url": "ftp://x"}, "is not an http"),
+])
+def test_bad_configuration_fails_before_any_request(run, config, message):
+    with pytest.raises(AnsibleParserError, match=message):
+        run(config)
+
+
+def test_bad_group_name_and_duplicate_clients(run):
+    with pytest.raises(AnsibleParserError, match="is not a valid group name"):
+        run({"dealer_id": 10, "group": "telphin-tenants"}, token(),
+            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+    with pytest.raises(AnsibleParserError, match=r"tenants\[1\] \(1001\) and tenants\[2\] \(@me\) are the same client"):
+        run({"source": "list", "tenants": [{"client_id": 1001}, {"client_id": "@me"}]}, token(),
+            Call("GET", "/client/1001/", reply=ACME), Call("GET", "/client/@me/", reply=ACME))
+
+
+def test_environment_variables_supply_the_connection(run, monkeypatch):
+    monkeypatch.setenv("TELPHIN_API_URL", API)
+    monkeypatch.setenv("TELPHIN_APP_ID", "env-app")
+    monkeypatch.setenv("TELPHIN_APP_SECRET", "env-s3cret")
+    res = run({"api_url": None, "app_id": None, "app_secret": None, "dealer_id": 10}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+    assert res.transport.sent[0]["form"] == {"grant_type": "client_credentials", "client_id": "env-app",
+                                             "client_secret": "env-s3cret"}
+
+
+def test_validate_certs_false_warns(run):
+    res = run({"dealer_id": 10, "validate_certs": False}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[]))
+    assert res.hosts("telphin_tenants") == []
+    assert any("validate_certs is false" in w for w in res.warnings())
