@@ -69,8 +69,9 @@ options:
   quota_reserve:
     description:
       - Requests of the tenant's hourly quota to leave to its live integrations (CRM, call center).
-      - Before each request the module checks the last C(X-RateLimit-Remaining) it saw and stops with an error,
-        saying when the quota resets, rather than take the remaining count below this reserve.
+      - Before each request the module checks the last C(X-RateLimit-Remaining) it saw, less the requests still in
+        flight, and stops with an error, saying when the quota resets, rather than take the remaining count below
+        this reserve. The first request of a run has no figure to check and is always sent.
       - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
         without retries.
     type: int

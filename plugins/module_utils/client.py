@@ -44,6 +44,7 @@ BACKOFF_CAP = 8.0           # longest single wait
 RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
 RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
 RETRIED_STATUSES = frozenset((502, 503, 504))
+GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
 
 FORBIDDEN_HINTS = {
     "access_denied": "the app's user may not reach this object: check that client_id / extension belong to the "
@@ -228,18 +229,19 @@ class Quota:
 
 
 class ConcurrencyGate:
-    """How many API requests one client sends at once, adapted to what the provider accepts (AIMD).
+    """How many API requests one client sends at once, adapted to what the provider accepts.
 
-    It starts at the number of worker threads, halves on every "concurrent request" 429 and grows back
-    by one after as many accepted requests as the current limit. The provider's limit on simultaneous
-    requests is not published and is shared with the tenant's other users (another run, the CRM), so
-    fixed parallelism would turn an overload into items that fail after their retries.
+    It starts at the number of worker threads, halves on every "concurrent request" 429 and lets one more
+    request through again only after ``GATE_RECOVERY`` seconds without such a 429. The provider's limit
+    on simultaneous requests is not published and is shared with the tenant's other users (another run,
+    the CRM): with fixed parallelism, workers kept colliding and items failed after their retries.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.size = self.limit = max(size, 1)
         self.active = 0
-        self._accepted = 0
+        self._clock = clock
+        self._calm_since = clock()
         self._cond = threading.Condition()
 
     def acquire(self) -> None:
@@ -251,14 +253,13 @@ class ConcurrencyGate:
     def release(self, refused: bool) -> None:
         with self._cond:
             self.active -= 1
+            now = self._clock()
             if refused:
                 self.limit = max(1, self.limit // 2)
-                self._accepted = 0
-            elif self.limit < self.size:
-                self._accepted += 1
-                if self._accepted >= self.limit:
-                    self.limit += 1
-                    self._accepted = 0
+                self._calm_since = now
+            elif self.limit < self.size and now - self._calm_since >= GATE_RECOVERY:
+                self.limit += 1
+                self._calm_since = now
             self._cond.notify_all()
 
 
@@ -284,9 +285,10 @@ class ApiClient:
         self.counts: Dict[str, int] = {}
         self.retries = 0
         self.tokens_issued = 0
+        self._token_numbers: Dict[str, int] = {}
         self.quota: Optional[Quota] = None
         self._in_flight = 0     # API requests sent whose reply (and its X-RateLimit-Remaining) is not yet in
-        self._gate = ConcurrencyGate(pool_size)
+        self._gate = ConcurrencyGate(pool_size, clock)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
 
     # -- public API -------------------------------------------------------------------------------
@@ -301,8 +303,14 @@ class ApiClient:
         url = self.settings.api_url + API_PREFIX + path
         resp, used = self._exchange(method, url, params=params, json_body=body)
         if resp.status == 401 and self._can_refresh():
+            fetched_before = self.tokens_issued
             self._drop_token(used)
             resp, used = self._exchange(method, url, params=params, json_body=body)
+            if resp.status == 401 and self._token_number(used) <= fetched_before:
+                # The repeat used a token another worker had fetched before this 401 came in (a slow reply),
+                # and it has been invalidated since too: that is not a fresh token refused, so one more.
+                self._drop_token(used)
+                resp, used = self._exchange(method, url, params=params, json_body=body)
         if resp.status >= 400:
             raise self._error(method, path, resp)
         return self._decode(method, path, resp)
@@ -326,6 +334,11 @@ class ApiClient:
                 self._token = self._fetch_token()
             return self._token
 
+    def _token_number(self, token: Optional[str]) -> int:
+        """Which fetch of this run issued ``token`` (1, 2, ...); 0 for a token given as ``access_token``."""
+        with self._lock:
+            return self._token_numbers.get(token or "", 0)
+
     def _drop_token(self, used: Optional[str]) -> None:
         with self._token_lock:
             if self._token == used:  # another thread may have refreshed it already
@@ -348,6 +361,7 @@ class ApiClient:
             raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
         with self._lock:
             self.tokens_issued += 1
+            self._token_numbers[token] = self.tokens_issued
             self.secrets.add(token)
         return token
 

@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Set
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.telphin.pbx.plugins.module_utils.client import (
     DEFAULT_API_URL, REQUESTS_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
+from ansible_collections.telphin.pbx.plugins.module_utils.phone import is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
 
 
@@ -34,10 +35,42 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
     }
 
 
+class TelphinModule(AnsibleModule):
+    """``AnsibleModule`` that also keeps secrets given inside list options out of every result.
+
+    The argument spec marks top-level secrets ``no_log``; a SIP ``password`` inside an item of
+    ``bindings`` has no spec entry, so it is added to the no_log values before any result is returned,
+    including the failures ``AnsibleModule`` itself reports for bad options (whose ``invocation`` shows
+    the module arguments at ``-vvv``).
+    """
+
+    def exit_json(self, **kwargs: Any) -> None:
+        self.no_log_values.update(nested_secrets(self.params))
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg: str, **kwargs: Any) -> None:
+        self.no_log_values.update(nested_secrets(self.params))
+        super().fail_json(msg, **kwargs)
+
+
+def nested_secrets(params: Any) -> Set[str]:
+    """Values of secret keys (``password``, ``*secret*``, ``*token*``) in dicts inside list options."""
+    found: Set[str] = set()
+    for value in (params or {}).values() if isinstance(params, dict) else ():
+        for item in value if isinstance(value, list) else ():
+            if not isinstance(item, dict):
+                continue
+            for key, secret in item.items():
+                if is_secret_key(str(key)) and isinstance(secret, (str, int)) and not isinstance(secret, bool) \
+                        and str(secret):
+                    found.add(str(secret))
+    return found
+
+
 def telphin_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule:
     spec = connection_argspec()
     spec.update(argument_spec)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    return TelphinModule(argument_spec=spec, **kwargs)
 
 
 def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, Any]], pool_size: int = 1) -> None:

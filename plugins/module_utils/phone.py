@@ -13,6 +13,7 @@ and a patch holds only the keys the user set whose normalised values differ.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -157,15 +158,30 @@ def normalize_int(name: str, value: Any) -> Optional[int]:
     raise InvalidValue("%s must be an integer, got %s" % (name, _printable(value)))
 
 
+def _is_control(ch: str) -> bool:
+    """Control, format (zero-width, direction overrides), surrogate, private-use, unassigned and line or
+    paragraph separator characters; spaces such as the no-break space are text."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
 def normalize_str(name: str, value: Any) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InvalidValue("%s must be a string, got %s" % (name, _printable(value)))
     text = str(value)
-    if any(not ch.isprintable() for ch in text):
+    if any(_is_control(ch) for ch in text):
         raise InvalidValue("%s contains control characters: %s" % (name, _printable(text)))
     return text or None  # the API may store "" or null for an empty text
+
+
+def normalize_secret(name: str, value: Any) -> Optional[str]:
+    """A write-only secret is sent as a string (YAML may give digits as a number); the value is never shown."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidValue("%s must be a string, got a %s (the value is not shown)" % (name, type(value).__name__))
+    return str(value)
 
 
 def normalize(name: str, value: Any) -> Any:
@@ -179,7 +195,7 @@ def normalize(name: str, value: Any) -> Any:
         "bool": lambda v: normalize_bool(name, v),
         "int": lambda v: normalize_int(name, v),
         "str": lambda v: normalize_str(name, v),
-        "secret": lambda v: v,
+        "secret": lambda v: normalize_secret(name, v),
         "choice": lambda v: _normalize_choice(f, v),
     }
     return normalizers[f.kind](value)

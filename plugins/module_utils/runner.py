@@ -150,9 +150,10 @@ def run_extension_phone_info(client: ApiClient, params: Mapping[str, Any],
         client_id = check_client_id(params.get("client_id") or "@me")
     except LookupFailed as exc:
         raise InputError(str(exc)) from None
+    parallel = _check_parallel(params)
     items = [i for i in list_extensions(client, client_id) if i.get("type") == "phone"]
     targets = [Target(PhoneOutcome(int(i["id"]), str(i.get("name"))), {}) for i in items]
-    _apply_all(client, targets, True, _check_parallel(params), on_secret)
+    _apply_all(client, targets, True, parallel, on_secret)
     failed = [t.outcome for t in targets if t.outcome.status in ("failed", "skipped")]
     phones = [{"extension": short_name(o.extension or ""), "extension_full_name": o.extension,
                "extension_id": o.extension_id, "phone": o.phone} for o in (t.outcome for t in targets)]
@@ -201,8 +202,9 @@ def _check_items(bindings: List[Mapping[str, Any]], update_password: str,
         if not isinstance(item, Mapping):
             problems.append("%s: expected a mapping with extension (or extension_id) and external_number" % where)
             continue
-        if isinstance(item.get("password"), str) and item["password"]:
-            on_secret(item["password"])
+        password = item.get("password")
+        if isinstance(password, (str, int)) and not isinstance(password, bool) and str(password):
+            on_secret(str(password))      # digits-only passwords arrive from YAML as numbers
         unknown = sorted(set(item) - set(FIELDS) - {"extension", "extension_id"})
         ref_count = sum(item.get(k) is not None for k in ("extension", "extension_id"))
         entry: Dict[str, Any] = {}

@@ -69,7 +69,8 @@ options:
   parallel:
     description:
       - Number of requests sent at once within the tenant (1 to 6). The provider limits simultaneous connections;
-        a "concurrent request" 429 is retried.
+        a "concurrent request" 429 is retried, and halves the number of requests sent at once, which grows back by
+        one after 5 seconds without such a 429.
     type: int
     default: 4
     version_added: 0.1.0

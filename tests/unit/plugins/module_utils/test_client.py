@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils import client as client_mod
@@ -95,10 +97,10 @@ def test_retry_after_waits_are_jittered_so_workers_do_not_retry_in_lockstep():
     # Regression (chaos suite, two rollouts on one tenant): every worker told "Retry-After: 1" retried
     # exactly 1 s later, collided again, and items failed after 5 attempts of "concurrent request" 429.
     client = make_client(ScriptedTransport())
-    waits = [client._backoff(1, 1.0) for _ in range(50)]
+    waits = [client._backoff(1, 1.0) for draw in range(50)]
     assert all(1.0 <= w <= 1.0 + client_mod.BACKOFF_BASE for w in waits)
     assert len(set(waits)) > 40
-    later = [client._backoff(4, 1.0) for _ in range(50)]
+    later = [client._backoff(4, 1.0) for draw in range(50)]
     assert max(later) > 1.0 + client_mod.BACKOFF_BASE       # the spread grows with the attempt
 
 
@@ -320,3 +322,105 @@ def test_quota_used_up_with_reserve_zero_says_so():
 ])
 def test_connection_error_reasons_are_short_and_readable(text, reason):
     assert client_mod._reason(Exception(text)) == reason
+
+
+# Regression (chaos suite, two rollouts of one tenant at once, and one run against a provider that allows
+# one request at a time): with a fixed number of workers the requests kept colliding and items failed
+# after 5 attempts of "concurrent request" 429. The gate adapts how many requests are sent at once.
+def test_concurrency_gate_halves_on_a_concurrent_429_and_recovers_after_calm():
+    now = [0.0]
+    gate = client_mod.ConcurrencyGate(4, clock=lambda: now[0])
+    for worker in range(4):
+        gate.acquire()
+    assert gate.active == 4
+    gate.release(refused=True)
+    gate.release(refused=True)
+    assert gate.limit == 1
+    gate.release(refused=False)
+    gate.release(refused=False)
+    assert gate.limit == 1                       # no recovery right after the 429s
+    now[0] = client_mod.GATE_RECOVERY + 0.1
+    gate.acquire()
+    gate.release(refused=False)
+    assert gate.limit == 2                       # one more after a calm period, and so on up to the pool size
+    for step in range(2, 6):
+        now[0] = step * (client_mod.GATE_RECOVERY + 0.1)
+        gate.acquire()
+        gate.release(refused=False)
+    assert gate.limit == 4
+
+
+def test_concurrent_429_narrows_the_gate_of_the_client():
+    transport = ScriptedTransport(
+        token(), Call("GET", "/user/", status=429, reply={"message": "Parallel concurrent request not allowed"},
+                      headers={"Retry-After": "1"}),
+        Call("GET", "/user/", reply=USER))
+    client = client_mod.ApiClient(make_client(transport).settings, transport=transport, pool_size=4,
+                                  sleep=lambda s: None)
+    assert client._gate.limit == 4
+    assert client.get("/user/") == USER
+    assert client._gate.limit == 2 and client._gate.active == 0
+    transport.assert_done()
+
+
+def test_gate_blocks_workers_beyond_the_limit():
+    gate = client_mod.ConcurrencyGate(2)
+    gate.acquire()
+    gate.acquire()
+    entered = threading.Event()
+
+    def third():
+        gate.acquire()
+        entered.set()
+
+    worker = threading.Thread(target=third, daemon=True)
+    worker.start()
+    assert not entered.wait(0.2)
+    gate.release(refused=False)
+    assert entered.wait(2)
+    worker.join(2)
+
+
+class HookedTransport(ScriptedTransport):
+    """Runs ``hooks[n]`` (another worker's progress) just before answering the n-th call."""
+
+    def __init__(self, *calls, hooks=None):
+        super().__init__(*calls)
+        self.hooks = hooks or {}
+
+    def send(self, method, url, **kwargs):
+        hook = self.hooks.get(len(self.sent))
+        if hook:
+            self.hooks.pop(len(self.sent))
+            hook()
+        return super().send(method, url, **kwargs)
+
+
+# Regression (chaos suite): a slow reply came back 401 for token A after another worker had already replaced A
+# by B, and B had been revoked meanwhile too. The repeat with B got 401 and the client reported "refused again
+# after a fresh one was fetched" - though it had fetched none - which stopped the whole bulk run.
+def test_a_stale_token_from_another_worker_refused_too_gets_one_fresh_token():
+    transport = HookedTransport(
+        token("tok-A"), Call("GET", "/user/", reply=USER),
+        # worker 2 meanwhile: 401 with A, fetches B, succeeds
+        Call("GET", "/other/", status=401), token("tok-B"), Call("GET", "/other/", reply={}),
+        Call("GET", "/user/", status=401),                         # worker 1's slow reply: A refused
+        Call("GET", "/user/", status=401),                         # repeat with B: B revoked meanwhile
+        token("tok-C"), Call("GET", "/user/", reply=USER))         # one fresh token, and it works
+    client = make_client(transport)
+    client.get("/user/")
+    transport.hooks[2] = lambda: client.get("/other/")
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert [c["headers"].get("Authorization") for c in transport.sent if c["path"] == "/user/"] == \
+        ["Bearer tok-A", "Bearer tok-A", "Bearer tok-B", "Bearer tok-C"]
+    assert client.tokens_issued == 3
+
+
+def test_a_fresh_token_refused_still_fails_after_one_new_token():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", status=401), token("tok-B"),
+                            Call("GET", "/user/", status=401))
+    with pytest.raises(AuthenticationError, match="refused again after a fresh one was fetched"):
+        client.get("/user/")
+    transport.assert_done()
+    assert client.tokens_issued == 2

@@ -85,3 +85,32 @@ def test_validate_certs_false_warns():
     module = FakeModule(validate_certs=False)
     run(module, lambda client: {})
     assert any("validate_certs is false" in w for w in module.warnings)
+
+
+# Regression (secrets suite): a bad option of extension_phones next to a binding with a SIP password made
+# AnsibleModule fail before the module ran; its result's `invocation` showed the password at -vvv.
+def test_a_password_inside_bindings_is_hidden_also_when_the_options_are_refused(monkeypatch, capsys):
+    import json
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    args = {"bindings": [{"extension": "100", "password": "Sip-Hidden-1"}, {"extension": "101", "password": 555777}],
+            "parallel": "many", "app_id": "app", "app_secret": "s3cret", "_ansible_keep_remote_files": False}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with pytest.raises(SystemExit):
+        glue.telphin_module({"bindings": {"type": "list", "elements": "dict"}, "parallel": {"type": "int"}})
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert result["failed"] and "parallel" in result["msg"]
+    assert "Sip-Hidden-1" not in out and "555777" not in out and "s3cret" not in out
+    assert result["invocation"]["module_args"]["bindings"][0]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_nested_secrets_are_found_only_under_secret_keys():
+    params = {"bindings": [{"extension": "100", "password": "pw-1", "label": "Desk"}, "not-a-dict",
+                           {"extension": "101", "sip_secret": 12345, "password": True, "token": ""}],
+              "label": "top-level values are the argument spec's business"}
+    assert glue.nested_secrets(params) == {"pw-1", "12345"}
+    assert glue.nested_secrets(None) == set()

@@ -128,3 +128,16 @@ def test_applying_the_patch_converges_and_touches_nothing_else(current, wanted):
     assert set(patch) <= set(desired)
     for key in set(current) - set(patch):
         assert after[key] == current[key]
+
+
+# Regression (property tests): a label with a no-break space (copied from a web page) was refused as
+# "contains control characters"; str.isprintable() is false for every space but " ".
+@pytest.mark.parametrize("text", ["Desk\u00a0A", "Desk\u2009A", "Приёмная", "Desk \u00e9"])
+def test_labels_with_unicode_spaces_and_letters_are_text(text):
+    assert desired_state({"label": text}) == {"label": text}
+
+
+@pytest.mark.parametrize("text", ["Desk\x07", "Desk\u200b", "Desk\u202e", "Desk\u2028", "Desk\x00", "Desk\n"])
+def test_labels_with_control_or_format_characters_are_refused(text):
+    with pytest.raises(InvalidValue, match="label contains control characters"):
+        desired_state({"label": text})

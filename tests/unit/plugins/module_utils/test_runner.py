@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.telphin.pbx.plugins.module_utils.client import TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils.resolve import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils.runner import (
-    InputError, RunFailed, run_extension_info, run_extension_phone, run_extension_phones)
+    InputError, RunFailed, run_extension_info, run_extension_phone, run_extension_phone_info, run_extension_phones)
 from scripted import Call, ScriptedTransport, make_client, quota_headers, token
 
 PHONE = {"external_number": None, "label": "Reception", "record_enabled": False, "auth_type": "digest",
@@ -244,3 +244,31 @@ def test_paging_skips_a_row_shifted_onto_the_next_page_but_refuses_ignored_pagin
     with pytest.raises(TelphinError, match="ignores paging"):
         run_extension_info(make_client(transport), {})
     transport.assert_done()
+
+
+# Regression (secrets suite): a digits-only SIP password (YAML gives it as a number) was not registered
+# as a secret, so it showed in the module's invocation at -vvv, and it was sent as a JSON number.
+def test_bulk_numeric_password_is_a_secret_and_is_sent_as_a_string():
+    result = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+                   Call("PUT", "/extension/54/phone/", body={"password": "73519264"}, reply=PHONE)],
+                  bindings=[{"extension": "100", "password": 73519264}])
+    assert "73519264" in result.client.secrets
+    assert result["results"][0]["after"] == {"password": "********"}
+
+
+# Regression (bad input catalogue): a password of the wrong type went to the API (a PUT refused with 400).
+def test_bulk_password_of_the_wrong_type_is_refused_before_any_request_without_showing_it():
+    with pytest.raises(InputError) as err:
+        bulk([], bindings=[{"extension": "100", "password": ["Sip-pass-7"]}])
+    assert "bindings[0] (extension 100): password must be a string, got a list (the value is not shown)" \
+        in str(err.value)
+    assert "Sip-pass-7" not in str(err.value)
+
+
+# Regression (bad input catalogue): a bad `parallel` of extension_phone_info was refused only after the
+# token and the extension list had been requested.
+def test_phone_info_of_a_tenant_checks_parallel_before_any_request():
+    transport = ScriptedTransport()
+    with pytest.raises(InputError, match="parallel must be between 1 and 6"):
+        run_extension_phone_info(make_client(transport), {"parallel": 0}, lambda s: None)
+    assert transport.sent == []

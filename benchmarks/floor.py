@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""The request and time floor of a bindings rollout: plain Python, ``requests`` and a thread pool.
+
+What a hand-written script that knows the API would do, and nothing more, per tenant:
+
+1. one token (``POST /oauth/token``, client credentials);
+2. the extension list, ``per_page=500``, each page once, until a page shorter than 500;
+3. one ``GET /extension/{id}/phone/`` per binding;
+4. one ``PUT /extension/{id}/phone/`` with ``{"external_number": ...}`` per binding that differs.
+
+Concurrency is the same as the ``phone_bindings`` role's: up to ``--forks`` tenants at once (Ansible's
+forks, default 5), each with a pool of ``--parallel`` threads (the role's ``phone_bindings_parallel``,
+default 4) over one pooled keep-alive session. No retries, no validation beyond what the
+comparison needs: this is the floor, not a tool.
+
+Input: the benchmark's inventory (the YAML file given to ``ansible-playbook -i``): hosts of the group
+``telphin_tenants`` with ``telphin_api_url``, ``telphin_client_id``, ``telphin_app_id``,
+``telphin_app_secret`` and ``phone_bindings`` (``extension`` short name + ``external_number``).
+
+    python benchmarks/floor.py --inventory inventory.yml [--parallel 4] [--forks 5]
+
+Prints one JSON object: per-tenant and total request counts, changed and unchanged counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional
+
+import requests
+import yaml
+from requests.adapters import HTTPAdapter
+
+PER_PAGE = 500
+API = "/api/ver1.0"
+_DECOR = re.compile(r"[ \u00a0\-().]")
+
+
+def number(value: Any) -> Optional[str]:
+    """The comparable form of an external number: decorations removed, empty = None (unbound)."""
+    text = _DECOR.sub("", str(value)) if value is not None else ""
+    return text or None
+
+
+class Tenant:
+    """One tenant's rollout; counts every request it sends."""
+
+    def __init__(self, name: str, hostvars: Dict[str, Any], parallel: int) -> None:
+        self.name = name
+        self.url = str(hostvars["telphin_api_url"]).rstrip("/")
+        self.client_id = str(hostvars.get("telphin_client_id") or "@me")
+        self.app_id = hostvars["telphin_app_id"]
+        self.app_secret = hostvars["telphin_app_secret"]
+        self.bindings: List[Dict[str, Any]] = list(hostvars.get("phone_bindings") or [])
+        self.parallel = parallel
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=parallel, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.counts = {"token": 0, "list": 0, "get_phone": 0, "put_phone": 0}
+        self.changed = 0
+        self._lock = threading.Lock()
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.counts[kind] += 1
+
+    def run(self) -> Dict[str, Any]:
+        self._count("token")
+        reply = self.session.post(self.url + "/oauth/token", timeout=30, data={
+            "grant_type": "client_credentials", "client_id": self.app_id, "client_secret": self.app_secret})
+        reply.raise_for_status()
+        self.session.headers["Authorization"] = "Bearer " + reply.json()["access_token"]
+        ids: Dict[str, int] = {}
+        page = 1
+        while True:
+            self._count("list")
+            reply = self.session.get("%s%s/client/%s/extension/" % (self.url, API, self.client_id), timeout=30,
+                                     params={"page": page, "per_page": PER_PAGE})
+            reply.raise_for_status()
+            batch = reply.json()
+            for item in batch:
+                if item.get("type") == "phone":
+                    ids[item["name"].rsplit("*", 1)[-1]] = int(item["id"])
+            if len(batch) < PER_PAGE:
+                break
+            page += 1
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            list(pool.map(lambda b: self._converge(ids[str(b["extension"])], number(b.get("external_number"))),
+                          self.bindings))
+        return {"tenant": self.name, "requests": dict(self.counts), "changed": self.changed,
+                "unchanged": len(self.bindings) - self.changed}
+
+    def _converge(self, ext_id: int, want: Optional[str]) -> None:
+        path = "%s%s/extension/%d/phone/" % (self.url, API, ext_id)
+        self._count("get_phone")
+        reply = self.session.get(path, timeout=30)
+        reply.raise_for_status()
+        if number(reply.json().get("external_number")) == want:
+            return
+        self._count("put_phone")
+        self.session.put(path, json={"external_number": want}, timeout=30).raise_for_status()
+        with self._lock:
+            self.changed += 1
+
+
+def tenants_of(inventory: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Host vars of the hosts of ``telphin_tenants`` in an inventory YAML with inline host vars."""
+    group = inventory["all"]["children"]["telphin_tenants"]
+    shared = dict(inventory["all"].get("vars") or {}, **(group.get("vars") or {}))
+    return {name: dict(shared, **(hv or {})) for name, hv in group["hosts"].items()}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inventory", required=True, help="the benchmark's inventory YAML")
+    parser.add_argument("--parallel", type=int, default=4, help="requests at once per tenant (default 4)")
+    parser.add_argument("--forks", type=int, default=5, help="tenants at once (default 5, as Ansible's forks)")
+    args = parser.parse_args(argv)
+    with open(args.inventory, encoding="utf-8") as handle:
+        hosts = tenants_of(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    tenants = [Tenant(name, hv, args.parallel) for name, hv in hosts.items()]
+    with ThreadPoolExecutor(max_workers=max(1, min(args.forks, len(tenants)))) as pool:
+        per_tenant = list(pool.map(Tenant.run, tenants))
+    total = {kind: sum(t["requests"][kind] for t in per_tenant) for kind in ("token", "list", "get_phone",
+                                                                               "put_phone")}
+    json.dump({"requests": total, "changed": sum(t["changed"] for t in per_tenant),
+               "unchanged": sum(t["unchanged"] for t in per_tenant), "tenants": per_tenant}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,696 @@
+#!/usr/bin/env python
+"""Bindings rollout, measured side by side: request budget, wall time and memory of four ways to do it.
+
+On one generated emulator world (T tenants x E phone extensions, a fraction of the bindings differing,
+``--latency-ms`` per API request), reset before each variant, it runs:
+
+- ``uri``   — ``benchmarks/playbooks/uri_rollout.yml``: plain ``ansible.builtin.uri``, one token per tenant,
+              GET each phone, compare in Jinja, PUT the differing ones (one module run per loop item);
+- ``loop``  — ``benchmarks/playbooks/module_loop.yml``: ``telphin.pbx.extension_phone`` in a task loop
+              (one module run, so one token and one extension list, per item);
+- ``role``  — ``telphin.pbx.rollout_bindings``: the ``phone_bindings`` role, one bulk ``extension_phones``
+              call per tenant;
+- ``floor`` — ``benchmarks/floor.py``: plain Python with ``requests`` and a thread pool of the same
+              concurrency (tenants at once = forks, ``--parallel`` requests at once per tenant).
+
+Tenants are inventory hosts; every Ansible variant runs with forks = ``--forks`` (default 5, Ansible's
+default) and otherwise Ansible's defaults (no pipelining). For each variant: wall time, requests by kind
+from the emulator's log, tokens issued, peak memory, and whether the final emulator state is the desired
+one. Results go to ``--out`` as JSON and a markdown table.
+
+    python benchmarks/rollout.py --tenants 4 --extensions 500                 # the 2,000-binding comparison
+    python benchmarks/rollout.py --tenants 4 --sizes 25,250,2500 --chart docs/performance.png
+    python benchmarks/rollout.py --tenants 4 --extensions 2500 --variants role,floor
+
+See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.emulator import Emulator, generate_world  # noqa: E402  (needs the repository root on sys.path)
+
+VARIANTS = ("uri", "loop", "role", "floor")
+SLOW = ("uri", "loop")
+KINDS = ("token", "list", "get_phone", "put_phone", "other")
+LABELS = {"uri": "ansible.builtin.uri playbook", "loop": "extension_phone in a loop",
+          "role": "phone_bindings role (extension_phones)", "floor": "floor: requests + thread pool"}
+MB = 1024.0 * 1024.0
+
+# Runs a command, then reports its wall time and the largest max RSS of it and every descendant it
+# (transitively) waited for: ru_maxrss of RUSAGE_CHILDREN is the peak of the largest single process.
+_RUSAGE_WRAPPER = r"""
+import json, resource, subprocess, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+rc = subprocess.call(cmd)
+wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(report, "w") as handle:
+    json.dump({"rc": rc, "wall_s": wall, "maxrss_kb": usage.ru_maxrss, "user_s": usage.ru_utime,
+               "sys_s": usage.ru_stime}, handle)
+sys.exit(rc)
+"""
+
+
+# -- the world and the desired state --------------------------------------------------------------
+def current_number(tenant: int, index: int) -> str:
+    return "+7%03d1%06d" % (tenant, index)
+
+
+def new_number(tenant: int, index: int) -> str:
+    return "+7%03d2%06d" % (tenant, index)
+
+
+def build(tenants: int, extensions: int, differ: float, seed: int) -> Tuple[Dict[str, Any], Dict[int, List[Dict]]]:
+    """The world (generated, numbers made unique and predictable) and each tenant's desired bindings.
+
+    About half of the phones are bound (as ``generate_world`` chooses). Per tenant exactly
+    ``round(differ * E)`` bindings, chosen at random, ask for a new number; the others repeat the
+    current state (a bound number, or ``""`` for an unbound phone).
+    """
+    world = generate_world(tenants, extensions, seed=seed, quota_limit=10 ** 9)
+    rng = random.Random(seed)
+    bindings: Dict[int, List[Dict[str, Any]]] = {}
+    for n, client in enumerate(world["clients"], start=1):
+        phones = [e for e in client["extensions"] if e.get("type", "phone") == "phone"]
+        changed = set(rng.sample(range(len(phones)), int(round(differ * len(phones)))))
+        wanted = []
+        for i, ext in enumerate(phones):
+            if ext["phone"].get("external_number"):
+                ext["phone"]["external_number"] = current_number(n, i)
+            now = ext["phone"].get("external_number")
+            want = new_number(n, i) if i in changed else (now or "")
+            wanted.append({"extension": ext["name"], "external_number": want})
+        bindings[n] = wanted
+    return world, bindings
+
+
+def inventory(world: Dict[str, Any], bindings: Dict[int, List[Dict]], url: str) -> Dict[str, Any]:
+    """Tenants as hosts of ``telphin_tenants`` (the pattern of docs/examples), vars inline."""
+    secrets = {a["app_id"]: a["app_secret"] for a in world["apps"]}
+    hosts = {}
+    for n, client in enumerate(world["clients"], start=1):
+        hosts["tenant%d" % n] = {
+            "telphin_client_id": str(client["id"]), "telphin_api_url": url, "telphin_app_id": "tenant%d-app" % n,
+            "telphin_app_secret": secrets["tenant%d-app" % n], "phone_bindings": bindings[n]}
+    return {"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}
+
+
+def desired_numbers(world: Dict[str, Any], bindings: Dict[int, List[Dict]]) -> Dict[Tuple[int, str], Optional[str]]:
+    want = {}
+    for n, client in enumerate(world["clients"], start=1):
+        prefix = client["prefix"]
+        for item in bindings[n]:
+            want[(client["id"], "%s*%s" % (prefix, item["extension"]))] = item["external_number"] or None
+    return want
+
+
+def check_state(state: Dict[str, Any], initial: Dict[str, Any], want: Dict[Tuple[int, str], Optional[str]]
+                ) -> List[str]:
+    """Problems with the final state: a wrong number, or any other phone key that changed."""
+    before = {(c["id"], e["name"]): e.get("phone") for c in initial["clients"] for e in c["extensions"]}
+    problems = []
+    for client in state["clients"]:
+        for ext in client["extensions"]:
+            if ext["type"] != "phone":
+                continue
+            key = (client["id"], ext["name"])
+            got = ext["phone"].get("external_number")
+            if key in want and got != want[key]:
+                problems.append("%s*%s: external_number %r, want %r" % (key + (got, want[key])))
+            others = {k: v for k, v in ext["phone"].items() if k != "external_number"}
+            old = {k: v for k, v in (before.get(key) or {}).items() if k != "external_number"}
+            if others != old:
+                problems.append("%s: other phone keys changed" % (key,))
+    return problems
+
+
+def classify(log: List[Dict[str, Any]]) -> Dict[str, int]:
+    counts = {kind: 0 for kind in KINDS}
+    for entry in log:
+        path, method = entry["path"].rstrip("/"), entry["method"]
+        if path.endswith("/oauth/token"):
+            kind = "token"
+        elif method == "GET" and re.search(r"/client/[^/]+/extension$", path):
+            kind = "list"
+        elif re.search(r"/extension/\d+/phone$", path) and method in ("GET", "PUT"):
+            kind = "get_phone" if method == "GET" else "put_phone"
+        else:
+            kind = "other"
+        counts[kind] += 1
+    counts["total"] = len(log)
+    counts["errors"] = sum(1 for e in log if e["status"] is None or e["status"] >= 400)
+    return counts
+
+
+def floor_counts(tenants: int, extensions: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any]
+                 ) -> Dict[str, int]:
+    """The request floor, computed: T tokens, the list pages, one GET per binding, one PUT per differing one."""
+    pages = sum(len(c["extensions"]) // 500 + 1 for c in world["clients"])
+    puts = 0
+    for n, client in enumerate(world["clients"], start=1):
+        now = {e["name"]: e["phone"].get("external_number") for e in client["extensions"] if "phone" in e}
+        puts += sum(1 for b in bindings[n] if (b["external_number"] or None) != now[b["extension"]])
+    gets = sum(len(b) for b in bindings.values())
+    return {"token": tenants, "list": pages, "get_phone": gets, "put_phone": puts, "other": 0,
+            "total": tenants + pages + gets + puts}
+
+
+# -- running one variant ----------------------------------------------------------------------------
+class Sampler(threading.Thread):
+    """Samples the RSS of a process tree every ``interval`` s from /proc (psutil as a fallback)."""
+
+    def __init__(self, root: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.tree_peak = 0              # bytes: the largest sum of RSS over the tree at one sample
+        self.module_peak = 0            # bytes: the largest VmHWM of a module (AnsiballZ) process
+        self.controller_peak = 0        # bytes: VmHWM of ansible-playbook's main process
+        self.module_processes = 0
+        self.samples = 0
+        self._seen: Dict[Tuple[int, str], str] = {}
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self._sample()
+            except Exception:  # pylint: disable=broad-except  # a process vanished mid-read
+                pass
+            self._halt.wait(self.interval)
+
+    def _children(self, pid: int) -> List[int]:
+        kids: List[int] = []
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/children" % (pid, tid)) as handle:
+                    kids.extend(int(k) for k in handle.read().split())
+        except OSError:
+            pass
+        return kids
+
+    def _sample(self) -> None:
+        pids, stack = [], [self.root]
+        while stack:
+            pid = stack.pop()
+            kids = self._children(pid)
+            pids.extend(kids)
+            stack.extend(kids)
+        total = 0
+        for pid in pids:
+            try:
+                with open("/proc/%d/status" % pid) as handle:
+                    status = handle.read()
+                with open("/proc/%d/stat" % pid) as handle:
+                    start = handle.read().rsplit(")", 1)[1].split()[19]
+                key = (pid, start)
+                if key not in self._seen:
+                    with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                        self._seen[key] = handle.read().replace(b"\0", b" ").decode(errors="replace")
+                    if _is_module(self._seen[key]):
+                        self.module_processes += 1
+            except OSError:
+                continue
+            rss = _kb(status, "VmRSS") * 1024
+            hwm = _kb(status, "VmHWM") * 1024
+            total += rss
+            cmdline = self._seen[key]
+            if _is_module(cmdline):
+                self.module_peak = max(self.module_peak, hwm)
+            elif "ansible-playbook" in cmdline and self._is_main(pid):
+                self.controller_peak = max(self.controller_peak, hwm)
+        self.tree_peak = max(self.tree_peak, total)
+        self.samples += 1
+
+    def _is_main(self, pid: int) -> bool:
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return False
+        return ppid == self.root
+
+
+def _is_module(cmdline: str) -> bool:
+    """A Python process other than ansible-playbook: a module (AnsiballZ file, or stdin with pipelining)."""
+    return os.path.basename(cmdline.split(" ", 1)[0]).startswith("python") and "ansible-playbook" not in cmdline \
+        and "benchmarks/floor.py" not in cmdline
+
+
+def _count_connections(emu: Emulator) -> List[int]:
+    """Count TCP connections the emulator accepts (a wrapper around its server's ``process_request``)."""
+    counter = [0]
+    server = getattr(emu, "_server", None)
+    original = getattr(server, "process_request", None)
+    if original is None:
+        return [-1]
+
+    def counting(request: Any, client_address: Any) -> None:
+        counter[0] += 1
+        original(request, client_address)
+
+    server.process_request = counting
+    return counter
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process (the emulator's threads and the sampler)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _kb(status: str, name: str) -> int:
+    match = re.search(r"^%s:\s+(\d+) kB" % name, status, re.M)
+    return int(match.group(1)) if match else 0
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.ansible_bin = Path(args.ansible_bin or Path(sys.executable).parent)
+        self.collection = Path(args.collection).resolve() if args.collection else REPO
+        self.collections = Path(tempfile.mkdtemp(prefix="telphin-bench-collections-"))
+        link = self.collections / "ansible_collections" / "telphin" / "pbx"
+        link.parent.mkdir(parents=True)
+        link.symlink_to(self.collection, target_is_directory=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.collections, ignore_errors=True)
+
+    def env(self, work: Path) -> Dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELPHIN_", "ANSIBLE_"))}
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(self.collections),
+            "ANSIBLE_HOME": str(work / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(work / "ansible-remote-tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+            "ANSIBLE_FORKS": str(self.args.forks),
+            "PATH": str(self.ansible_bin) + os.pathsep + env.get("PATH", ""),
+        })
+        return env
+
+    def command(self, variant: str, inv: Path) -> List[str]:
+        playbook = str(self.ansible_bin / "ansible-playbook")
+        if variant == "uri":
+            return [playbook, "-i", str(inv), str(REPO / "benchmarks" / "playbooks" / "uri_rollout.yml")]
+        if variant == "loop":
+            return [playbook, "-i", str(inv), str(REPO / "benchmarks" / "playbooks" / "module_loop.yml")]
+        if variant == "role":
+            return [playbook, "-i", str(inv), "telphin.pbx.rollout_bindings",
+                    "-e", "phone_bindings_parallel=%d" % self.args.parallel]
+        return [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--inventory", str(inv),
+                "--parallel", str(self.args.parallel), "--forks", str(self.args.forks)]
+
+    def run_variant(self, variant: str, world: Dict[str, Any], bindings: Dict[int, List[Dict]], work: Path
+                    ) -> Dict[str, Any]:
+        """A fresh emulator on the same world, the variant, then its log, state and resource use."""
+        want = desired_numbers(world, bindings)
+        emu = Emulator(world, latency_ms=self.args.latency_ms, seed=self.args.seed).start()
+        connections = _count_connections(emu)
+        try:
+            initial = emu.state()
+            inv = work / ("inventory-%s.yml" % variant)
+            with open(inv, "w", encoding="utf-8") as handle:
+                yaml.dump(inventory(world, bindings, emu.url), handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+            report = work / ("rusage-%s.json" % variant)
+            out_path = work / ("%s.stdout.log" % variant)
+            cmd = [sys.executable, "-c", _RUSAGE_WRAPPER, str(report)] + self.command(variant, inv)
+            load_before = os.getloadavg()[0]
+            own_cpu = _own_cpu()
+            started = time.time()
+            with open(out_path, "w", encoding="utf-8") as out, open(work / ("%s.stderr.log" % variant), "w") as err:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=self.env(work), cwd=str(work),
+                                        start_new_session=True)
+                sampler = Sampler(proc.pid, self.args.sample_interval)
+                sampler.start()
+                try:
+                    proc.wait(timeout=self.args.timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)   # the wrapper's own session: the variant's tree
+                    proc.wait()
+                finally:
+                    sampler.stop()
+            usage = json.loads(report.read_text()) if report.exists() else {"rc": proc.returncode, "wall_s": None,
+                                                                              "maxrss_kb": 0}
+            own_cpu = _own_cpu() - own_cpu
+            log = emu.requests()
+            state = emu.state()
+            tokens = len(emu.tokens())
+        finally:
+            emu.stop()
+        problems = check_state(state, initial, want)
+        times = [e["time"] for e in log]
+        result: Dict[str, Any] = {
+            "variant": variant, "label": LABELS[variant], "rc": usage["rc"], "wall_s": usage["wall_s"],
+            "requests": classify(log), "tokens_issued": tokens,
+            "first_request_s": (min(times) - started) if times else None,
+            "last_request_s": (max(times) - started) if times else None,
+            "cpu_s": round((usage.get("user_s") or 0) + (usage.get("sys_s") or 0), 2),
+            "emulator_cpu_s": round(own_cpu, 2),
+            "connections_opened": connections[0],
+            "load_before": round(load_before, 2),
+            "memory_mb": {
+                "max_process": round(usage["maxrss_kb"] / 1024.0, 1),
+                "tree_peak": round(sampler.tree_peak / MB, 1),
+                "module_peak": round(sampler.module_peak / MB, 1) if variant != "floor"
+                else round(usage["maxrss_kb"] / 1024.0, 1),
+                "controller_peak": round(sampler.controller_peak / MB, 1) if variant != "floor" else None,
+            },
+            "module_processes": sampler.module_processes,
+            "correct": usage["rc"] == 0 and not problems,
+            "problems": problems[:20] + (["... %d more" % (len(problems) - 20)] if len(problems) > 20 else []),
+            "stdout_log": str(out_path),
+        }
+        if variant == "floor" and usage["rc"] == 0:
+            try:
+                result["floor_report"] = json.loads(out_path.read_text())["requests"]
+            except (ValueError, KeyError):
+                pass
+        if usage["rc"] != 0:
+            tail = out_path.read_text(errors="replace")[-3000:] + (work / ("%s.stderr.log" % variant)).read_text(
+                errors="replace")[-2000:]
+            result["problems"].insert(0, "exit code %s; output tail:\n%s" % (usage["rc"], tail))
+        return result
+
+
+# -- one size ---------------------------------------------------------------------------------------
+def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict[str, Any]:
+    args = bench.args
+    world, bindings = build(tenants, extensions, args.differ, args.seed)
+    size = tenants * extensions
+    work = run_dir / ("T%dxE%d" % (tenants, extensions))
+    work.mkdir(parents=True, exist_ok=True)
+    expected = floor_counts(tenants, extensions, bindings, world)
+    results: Dict[str, Any] = {}
+    notes: List[str] = []
+    for variant in args.variants:
+        if variant in SLOW and args.slow_max_bindings and size > args.slow_max_bindings:
+            notes.append("%s skipped: %d bindings > --slow-max-bindings %d (one module run per binding; "
+                         "see the smaller sizes for its growth)" % (variant, size, args.slow_max_bindings))
+            continue
+        repeat = 1 if variant in SLOW else max(1, args.repeat)
+        runs = []
+        for attempt in range(repeat):
+            print("[%s] T=%d E=%d (%d bindings): %s%s ..." % (
+                _now(), tenants, extensions, size, variant, " (%d/%d)" % (attempt + 1, repeat) if repeat > 1 else ""),
+                flush=True)
+            runs.append(bench.run_variant(variant, world, bindings, work))
+        res = _median_run(runs)
+        results[variant] = res
+        print("[%s]   %s: %.1f s, %d requests, correct=%s" % (_now(), variant, res["wall_s"] or -1,
+                                                               res["requests"]["total"], res["correct"]), flush=True)
+        if not res["correct"]:
+            for problem in res["problems"][:5]:
+                print("      " + problem, flush=True)
+    return {"tenants": tenants, "extensions": extensions, "bindings": size,
+            "differing": expected["put_phone"], "expected_floor_requests": expected,
+            "variants": results, "ratios": ratios(results), "targets": targets(results, expected, size),
+            "notes": notes}
+
+
+def _median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The run with the median wall time, carrying every run's wall time; incorrect if any run was."""
+    ordered = sorted(runs, key=lambda r: r["wall_s"] if r["wall_s"] is not None else float("inf"))
+    res = dict(ordered[(len(ordered) - 1) // 2])
+    res["runs"] = len(runs)
+    res["wall_all_s"] = [round(r["wall_s"], 2) if r["wall_s"] is not None else None for r in runs]
+    res["wall_min_s"] = ordered[0]["wall_s"]
+    res["correct"] = all(r["correct"] for r in runs)
+    res["requests_identical_in_all_runs"] = all(r["requests"] == runs[0]["requests"] for r in runs)
+    for r in runs:
+        if not r["correct"] and r is not res:
+            res["problems"] = r["problems"]
+    res["memory_mb"] = {k: max((r["memory_mb"][k] or 0) for r in runs) for k in res["memory_mb"]}
+    return res
+
+
+def ratios(results: Dict[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    floor = results.get("floor")
+    role = results.get("role")
+    for name, res in results.items():
+        entry = {}
+        if floor and floor["wall_s"]:
+            entry["time_vs_floor"] = round(res["wall_s"] / floor["wall_s"], 2)
+            entry["requests_vs_floor"] = round(res["requests"]["total"] / max(floor["requests"]["total"], 1), 2)
+        if role and role["wall_s"] and name != "role":
+            entry["time_vs_role"] = round(res["wall_s"] / role["wall_s"], 2)
+            entry["requests_vs_role"] = round(res["requests"]["total"] / max(role["requests"]["total"], 1), 2)
+        out[name] = entry
+    return out
+
+
+def targets(results: Dict[str, Any], expected: Dict[str, int], size: int) -> Dict[str, Any]:
+    """The issue's targets that this size can tell."""
+    out: Dict[str, Any] = {}
+    role, floor = results.get("role"), results.get("floor")
+    if role:
+        got = {k: role["requests"][k] for k in ("token", "list", "get_phone", "put_phone", "other")}
+        want = {k: expected[k] for k in got}
+        out["role_requests_equal_floor"] = {"ok": got == want and role["tokens_issued"] == expected["token"],
+                                            "role": got, "floor": want}
+        out["role_module_memory_below_200mb"] = {"ok": role["memory_mb"]["module_peak"] < 200,
+                                                 "module_peak_mb": role["memory_mb"]["module_peak"]}
+    if role and floor:
+        ratio = role["wall_s"] / floor["wall_s"]
+        out["role_time_within_1_5x_floor"] = {"ok": ratio <= 1.5, "ratio": round(ratio, 2)}
+    for slow in SLOW:
+        if role and results.get(slow):
+            speedup = results[slow]["wall_s"] / role["wall_s"]
+            out["role_10x_faster_than_%s" % slow] = {"ok": speedup >= 10, "speedup": round(speedup, 1)}
+    return out
+
+
+# -- output -----------------------------------------------------------------------------------------
+def markdown(run: Dict[str, Any]) -> str:
+    lines = []
+    cfg = run["config"]
+    lines.append("Latency %s ms per request, forks %d, parallel %d, differ %.0f%%; %s; ansible-core %s; Python %s; "
+                 "%d CPUs." % (cfg["latency_ms"], cfg["forks"], cfg["parallel"], cfg["differ"] * 100,
+                               run["machine"]["platform"], run["machine"]["ansible_core"],
+                               run["machine"]["python"], run["machine"]["cpus"]))
+    lines.append("")
+    for size in run["sizes"]:
+        lines.append("### %d tenants x %d phones = %d bindings (%d differing)" % (
+            size["tenants"], size["extensions"], size["bindings"], size["differing"]))
+        lines.append("")
+        lines.append("| variant | wall s | x floor | role is x faster | requests (token/list/GET/PUT) | total | "
+                     "tokens | TCP conns | CPU s | module peak MB | largest process MB | tree peak MB | correct |")
+        lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for name in VARIANTS:
+            res = size["variants"].get(name)
+            if not res:
+                continue
+            req = res["requests"]
+            ratio = size["ratios"].get(name, {})
+            wall = "%.1f" % (res["wall_s"] or -1)
+            if res.get("runs", 1) > 1:
+                wall += " (%s)" % ", ".join("%.1f" % w for w in res["wall_all_s"])
+            lines.append("| %s | %s | %s | %s | %d / %d / %d / %d | %d | %d | %d | %.1f | %.0f | %.0f | %.0f | %s |" % (
+                res["label"], wall, _fmt(ratio.get("time_vs_floor")),
+                _fmt(ratio.get("time_vs_role")), req["token"], req["list"], req["get_phone"], req["put_phone"],
+                req["total"], res["tokens_issued"], res["connections_opened"], res["cpu_s"],
+                res["memory_mb"]["module_peak"],
+                res["memory_mb"]["max_process"], res["memory_mb"]["tree_peak"], "yes" if res["correct"] else "NO"))
+        for note in size["notes"]:
+            lines.append("")
+            lines.append("Note: " + note)
+        if size["targets"]:
+            lines.append("")
+            for name, value in size["targets"].items():
+                detail = ", ".join("%s=%s" % (k, v) for k, v in value.items() if k != "ok")
+                lines.append("- target %s: **%s** (%s)" % (name, "met" if value["ok"] else "NOT met", detail))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "" if value is None else ("%.1f" % value if value < 100 else "%.0f" % value)
+
+
+def chart(runs: List[Dict[str, Any]], path: Path) -> None:
+    """Wall time, requests and peak memory against bindings, one line per variant (log-log)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points: Dict[str, Dict[int, Dict[str, Any]]] = {v: {} for v in VARIANTS}
+    for run in runs:
+        for size in run["sizes"]:
+            for name, res in size["variants"].items():
+                if res.get("correct"):
+                    points[name][size["bindings"]] = res
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    panels = [("wall time (s)", lambda r: r["wall_s"]), ("requests sent", lambda r: r["requests"]["total"]),
+              ("peak RSS of the largest process (MB)", lambda r: r["memory_mb"]["max_process"])]
+    styles = {"uri": ("tab:red", "s"), "loop": ("tab:orange", "^"), "role": ("tab:blue", "o"),
+              "floor": ("tab:green", "D")}
+    for ax, (title, value) in zip(axes, panels):
+        for name in VARIANTS:
+            xs = sorted(points[name])
+            if not xs:
+                continue
+            color, marker = styles[name]
+            ax.plot(xs, [value(points[name][x]) for x in xs], marker=marker, color=color, label=LABELS[name])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("bindings (tenants x phones)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    cfg = runs[-1]["config"]
+    fig.suptitle("telphin.pbx bindings rollout: %s ms latency per request, forks %d, parallel %d, %d%% differing"
+                 % (cfg["latency_ms"], cfg["forks"], cfg["parallel"], int(cfg["differ"] * 100)))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(path), dpi=110)
+    plt.close(fig)
+
+
+def _now() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
+def collection_fingerprint(path: Path) -> Dict[str, Any]:
+    """Which code was measured: the git commit, whether the tree was dirty, a hash of the collection's code."""
+    import hashlib
+    digest = hashlib.sha256()
+    for sub in ("plugins", "roles", "playbooks"):
+        for file in sorted((path / sub).rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(path)).encode() + b"\0" + file.read_bytes())
+    info: Dict[str, Any] = {"path": str(path), "code_sha256": digest.hexdigest()[:16]}
+    try:
+        info["commit"] = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                        text=True, check=True).stdout.strip()
+        info["dirty"] = bool(subprocess.run(["git", "-C", str(path), "status", "--porcelain", "plugins", "roles",
+                                             "playbooks"], capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return info
+
+
+def machine() -> Dict[str, Any]:
+    try:
+        from ansible.release import __version__ as core
+    except ImportError:
+        core = "unknown"
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(), "ansible_core": core}
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--tenants", type=int, default=4, help="tenants (inventory hosts), default 4")
+    parser.add_argument("--extensions", type=int, default=500, help="phone extensions per tenant, default 500")
+    parser.add_argument("--sizes", help="comma-separated phone extensions per tenant for a scaling series "
+                                        "(instead of --extensions), e.g. 25,250,2500")
+    parser.add_argument("--differ", type=float, default=0.2, help="fraction of bindings that differ (default 0.2)")
+    parser.add_argument("--latency-ms", type=float, default=20, help="emulator latency per request (default 20)")
+    parser.add_argument("--parallel", type=int, default=4,
+                        help="requests at once per tenant: the role's parallel and the floor's pool (default 4)")
+    parser.add_argument("--forks", type=int, default=5, help="Ansible forks = tenants at once (default 5)")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated subset of %s (default: all)" % ",".join(VARIANTS))
+    parser.add_argument("--slow-max-bindings", type=int, default=2000,
+                        help="skip uri and loop above this many bindings (0: never skip; default 2000)")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="results directory")
+    parser.add_argument("--chart", nargs="?", const=str(REPO / "docs" / "performance.png"),
+                        help="write a PNG chart (default path docs/performance.png); needs matplotlib")
+    parser.add_argument("--chart-include", nargs="*", default=[],
+                        help="earlier results JSON files to draw in the chart too (e.g. a 10,000-binding run)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of role and floor per size, the median is reported (uri and loop run once)")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the untimed warm-up run of each variant (1 tenant x 2 phones)")
+    parser.add_argument("--collection", help="checkout of telphin.pbx to measure (default: this one), for A/B runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds per variant before it is killed")
+    parser.add_argument("--sample-interval", type=float, default=0.05, help="memory sampling interval, s")
+    parser.add_argument("--ansible-bin", help="directory of ansible-playbook (default: beside this Python)")
+    args = parser.parse_args(argv)
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = set(args.variants) - set(VARIANTS)
+    if unknown:
+        parser.error("unknown variant(s) %s; choose from %s" % (", ".join(sorted(unknown)), ", ".join(VARIANTS)))
+    args.variants = [v for v in VARIANTS if v in args.variants]
+    args.size_list = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.extensions]
+    if not 0 <= args.differ <= 1:
+        parser.error("--differ must be between 0 and 1")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = "rollout-T%d-E%s-%s" % (args.tenants, "-".join(str(s) for s in args.size_list), stamp)
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args)
+    fingerprint = collection_fingerprint(bench.collection)
+    try:
+        if not args.no_warmup:
+            warm = run_dir / "warmup"
+            warm.mkdir(exist_ok=True)
+            world, bindings = build(1, 2, 0.5, args.seed)
+            for variant in args.variants:
+                bench.run_variant(variant, world, bindings, warm)
+        sizes = [run_size(bench, args.tenants, e, run_dir) for e in args.size_list]
+    finally:
+        bench.close()
+    run = {"name": name, "date": stamp, "machine": machine(),
+           "config": {"tenants": args.tenants, "sizes": args.size_list, "differ": args.differ,
+                      "latency_ms": args.latency_ms, "parallel": args.parallel, "forks": args.forks,
+                      "variants": args.variants, "seed": args.seed, "pipelining": False, "repeat": args.repeat,
+                      "collection": fingerprint,
+                      "command": "python benchmarks/rollout.py " + " ".join(argv if argv is not None else sys.argv[1:])},
+           "sizes": sizes}
+    (out / (name + ".json")).write_text(json.dumps(run, indent=1))
+    table = markdown(run)
+    (out / (name + ".md")).write_text("# %s\n\n%s\n" % (name, table))
+    print()
+    print(table)
+    print("results: %s.json / .md" % (out / name))
+    if args.chart:
+        runs = [json.loads(Path(p).read_text()) for p in args.chart_include] + [run]
+        chart(runs, Path(args.chart))
+        print("chart: %s" % args.chart)
+    ok = all(res["correct"] for size in sizes for res in size["variants"].values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""Bad input catalogue: every case fails with a message naming the offending item, no traceback, no write.
+
+All module cases run as tasks of one playbook (``ignore_errors``, results saved), all role cases as hosts
+of one ``telphin.pbx.phone_bindings`` run, so the catalogue costs two ``ansible-playbook`` runs. Each case
+authenticates as its own app, so the emulator's request log tells which case sent what; a case that is
+refused locally sends nothing at all. Malformed replies come from emulator faults on paths only those
+cases use; a wrong ``api_url`` points at a closed port or at a plain web server that answers HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from harness import tenant_world
+from tests.emulator import Emulator
+from tests.reliability.lib import Ansible, puts, record, state_changes
+
+NUMBER = "+79001234567"
+
+
+@dataclass
+class Case:
+    id: str
+    category: str
+    expect: str                                   # a substring of the failure message that names the item
+    module: str = "telphin.pbx.extension_phone"
+    args: Dict[str, Any] = field(default_factory=dict)
+    host_vars: Optional[Dict[str, Any]] = None    # role cases: the inventory host's variables
+    credentials: bool = True                      # give this case its own app_id / app_secret
+    api_url: Optional[str] = None                 # a wrong api_url ("closed" / "html"), else the emulator
+
+
+def phone(**args: Any) -> Dict[str, Any]:
+    return args
+
+
+def bulk(*bindings: Any, **args: Any) -> Dict[str, Any]:
+    return dict({"bindings": list(bindings)}, **args)
+
+
+OVERSIZED = [{"extension_id": i + 1, "label": "x"} for i in range(20001)]
+
+CASES: List[Case] = [
+    # wrong types and bad choices (refused by the argument spec, before any request)
+    Case("ext_id_not_int", "wrong type", "argument 'extension_id' is of type",
+         args=phone(extension_id="abc", label="x")),
+    Case("bool_not_bool", "wrong type", "argument 'record_enabled' is of type",
+         args=phone(extension_id=2, record_enabled="maybe")),
+    Case("int_not_int", "wrong type", "argument 'incoming_limit' is of type",
+         args=phone(extension_id=2, incoming_limit="lots")),
+    Case("geo_not_list", "wrong type", "geo_list item 'RUS' is not a two-letter ISO country code",
+         args=phone(extension_id=2, geo_list="RUS")),
+    Case("auth_type_choice", "bad choice", "value of auth_type must be one of: digest, network, both, got: kerberos",
+         args=phone(extension_id=2, auth_type="kerberos")),
+    Case("record_format_choice", "bad choice", "value of record_format must be one of",
+         args=phone(extension_id=2, record_format="flac")),
+    Case("update_password_choice", "bad choice",
+         "value of update_password must be one of: always, never, got: sometimes",
+         module="telphin.pbx.extension_phones",
+         args=bulk({"extension": "101", "label": "x"}, update_password="sometimes")),
+    Case("type_choice", "bad choice", "value of type must be one of: phone, queue, ivr, fax, got: trunk",
+         module="telphin.pbx.extension_info", args={"type": "trunk"}),
+    Case("both_refs", "bad choice", "parameters are mutually exclusive: extension_id|extension_name",
+         args=phone(extension_id=2, extension_name="101", label="x")),
+    Case("no_ref", "bad choice", "one of the following is required: extension_id, extension_name",
+         args=phone(label="x")),
+    Case("parallel_range", "bad choice",
+         "parallel must be between 1 and 6 (the API allows few simultaneous requests), got 99",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, parallel=99)),
+    Case("info_parallel_range", "bad choice", "parallel must be between 1 and 6",
+         module="telphin.pbx.extension_phone_info",
+         args={"parallel": 0}),
+    Case("timeout_zero", "bad choice", "timeout must be a positive number of seconds",
+         args=phone(extension_id=2, label="x", timeout=0)),
+    Case("reserve_negative", "bad choice", "quota_reserve must be 0 or more",
+         args=phone(extension_id=2, label="x", quota_reserve=-5)),
+    # malformed and ambiguous numbers
+    Case("number_letters", "malformed number", "external_number '+7 999 CALL-ME' is not a phone number",
+         args=phone(extension_id=2, external_number="+7 999 CALL-ME")),
+    Case("number_short", "malformed number", "external_number '1234' is not a phone number",
+         args=phone(extension_id=2, external_number="1234")),
+    Case("number_long", "malformed number", "external_number '+1234567890123456' is not a phone number",
+         args=phone(extension_id=2, external_number="+1234567890123456")),
+    Case("number_double_plus", "malformed number", "external_number '++79001234567' is not a phone number",
+         args=phone(extension_id=2, external_number="++79001234567")),
+    Case("number_inner_plus", "malformed number", "external_number '7+9001234567' is not a phone number",
+         args=phone(extension_id=2, external_number="7+9001234567")),
+    Case("number_float", "malformed number", "bindings[0] (extension 101): external_number 7.5 is not a phone number",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "external_number": 7.5})),
+    Case("number_en_dash", "odd Unicode", "external_number '+7 900 123\u201345\u201367' is not a phone number",
+         args=phone(extension_id=2, external_number="+7 900 123\u201345\u201367")),
+    Case("number_arabic_digits", "odd Unicode", "external_number '+7\u0669\u0660\u0660\u0661",
+         args=phone(extension_id=2, external_number="+7\u0669\u0660\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667")),
+    Case("number_newline", "control characters", "external_number '+7900\\n1234567' is not a phone number",
+         args=phone(extension_id=2, external_number="+7900\n1234567")),
+    Case("number_twice", "ambiguous number", "external number +79001234567 is given to 2 extensions",
+         module="telphin.pbx.extension_phones",
+         args=bulk({"extension": "101", "external_number": NUMBER},
+                   {"extension": "102", "external_number": "+7 900 123-45-67"})),
+    # unknown, non-phone, duplicate and ambiguous extensions
+    Case("unknown_name", "unknown extension", "extension 999 does not exist in this client (client_id @me)",
+         args=phone(extension_name="999", label="x")),
+    Case("unknown_id", "unknown extension", "extension id 99999: GET /extension/99999/phone/: HTTP 404",
+         args=phone(extension_id=99999, label="x")),
+    Case("queue_name", "non-phone extension", "extension 010*500 is a queue extension, not a phone",
+         args=phone(extension_name="500", external_number=NUMBER)),
+    Case("ivr_in_bulk", "non-phone extension", "bindings[0] (extension 600): extension 010*600 is a ivr extension",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "600", "label": "x"})),
+    Case("ambiguous_name", "ambiguous extension", "extension 100 is ambiguous: it matches 010*100, 099*100",
+         args=phone(extension_name="100", label="x")),
+    Case("duplicate_in_bulk", "duplicate extension",
+         "bindings[1] (extension 010*101): extension 010*101 is listed twice", module="telphin.pbx.extension_phones",
+         args=bulk({"extension": "101", "label": "a"}, {"extension": "010*101", "label": "b"})),
+    Case("foreign_extension", "unknown extension", "GET /extension/22/phone/: HTTP 403 access_denied",
+         args=phone(extension_id=22, label="x")),
+    Case("foreign_client", "unknown extension", "GET /client/1004/extension/: HTTP 403 access_denied",
+         args=phone(extension_name="101", client_id="1004", label="x")),
+    # bulk item structure, conflicts, empty and oversized lists
+    Case("both_keys_in_item", "bulk item", "bindings[0]: give exactly one of extension or extension_id",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "extension_id": 2, "label": "x"})),
+    Case("typo_key", "bulk item", "bindings[0] (extension 101): unknown key(s) external_numbr",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "external_numbr": NUMBER})),
+    Case("nothing_set", "bulk item", "bindings[0] (extension 101): sets no phone property",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101"})),
+    Case("ext_id_negative", "bulk item", "bindings[0]: extension_id '-3' is not a positive integer",
+         module="telphin.pbx.extension_phones", args=bulk({"extension_id": "-3", "label": "x"})),
+    Case("ext_id_bool", "bulk item", "bindings[0]: extension_id True is not a positive integer",
+         module="telphin.pbx.extension_phones", args=bulk({"extension_id": True, "label": "x"})),
+    Case("label_dict", "wrong type", "bindings[0] (extension 101): label must be a string, got {'a': 1}",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": {"a": 1}})),
+    Case("password_list", "wrong type", "bindings[0] (extension 101): password must be a string, got a list",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "password": ["Sip-Pass-Case"]})),
+    Case("item_not_mapping", "wrong type", "bindings[0]: give exactly one of extension or extension_id",
+         module="telphin.pbx.extension_phones", args=bulk("101=+79001234567")),
+    Case("bundle_conflict", "bundle conflict",
+         "bundle conflict on synchronised key record_enabled: extensions 010*101, 010*102",
+         module="telphin.pbx.extension_phones",
+         args=bulk({"extension": "101", "record_enabled": True}, {"extension": "102", "record_enabled": False})),
+    Case("empty_prune", "empty list", "bindings is empty and unbind_unlisted is true",
+         module="telphin.pbx.extension_phones", args=bulk(unbind_unlisted=True)),
+    Case("oversized", "oversized list", "bindings has 20001 items; at most 20000 per call",
+         module="telphin.pbx.extension_phones",
+         args={"bindings": "{{ lookup('ansible.builtin.file', 'oversized.json') | from_json }}"}),
+    # odd Unicode, control characters, path-like and @me-like names
+    Case("label_bell", "control characters", "label contains control characters: 'Desk\\x07'",
+         args=phone(extension_id=2, label="Desk\x07")),
+    Case("label_zero_width", "odd Unicode", "label contains control characters: 'Desk\\u200b'",
+         args=phone(extension_id=2, label="Desk\u200b")),
+    Case("name_rtl_override", "odd Unicode", "extension '10\\u202e1' is not an extension name",
+         args=phone(extension_name="10\u202e1", label="x")),
+    Case("name_fullwidth_digits", "odd Unicode", "bindings[0]: extension '\uff11\uff10\uff11' is not an extension name",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "\uff11\uff10\uff11", "label": "x"})),
+    Case("name_nul", "control characters", "extension '10\\x001' is not an extension name",
+         args=phone(extension_name="10\x001", label="x")),
+    Case("name_path_up", "path-like name", "extension '../101' is not an extension name",
+         args=phone(extension_name="../101", label="x")),
+    Case("name_path_slash", "path-like name", "bindings[0]: extension '010/101' is not an extension name",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "010/101", "label": "x"})),
+    Case("name_query", "path-like name", "extension '101?page=2' is not an extension name",
+         args=phone(extension_name="101?page=2", label="x")),
+    Case("name_at_me", "@me-like name", "extension '@me' is not an extension name",
+         args=phone(extension_name="@me", label="x")),
+    Case("client_path", "path-like name", "client_id '1001/../1002' is not a client id",
+         args=phone(extension_name="101", client_id="1001/../1002", label="x")),
+    Case("client_at_you", "@me-like name", "client_id '@you' is not a client id",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, client_id="@you")),
+    # credentials and api_url
+    Case("no_credentials", "credentials", "no API credentials: set app_id and app_secret", credentials=False,
+         args=phone(extension_id=2, label="x")),
+    Case("wrong_secret", "credentials", "the token endpoint refused app_id 'wrong_secret' (HTTP 401 invalid_client)",
+         args=phone(extension_id=2, label="x", app_secret="not-the-secret")),
+    Case("api_url_no_scheme", "api_url", "api_url 'apiproxy.telphin.ru' is not an http(s) URL",
+         args=phone(extension_id=2, label="x", api_url="apiproxy.telphin.ru")),
+    Case("api_url_closed_port", "api_url", "POST /oauth/token failed after 5 attempt(s): Connection refused (http://",
+         api_url="closed",
+         args=phone(extension_id=2, label="x")),
+    Case("api_url_html_server", "api_url", "replied HTTP 200 with HTML instead of the API's JSON", api_url="html",
+         args=phone(extension_id=2, label="x")),
+    # malformed replies (emulator faults on paths only these cases use)
+    Case("reply_html_phone", "malformed reply", "GET /extension/102/phone/: the server replied HTTP 200 with HTML",
+         args=phone(extension_id=102, label="x")),
+    Case("reply_truncated_phone", "malformed reply", "GET /extension/103/phone/: the server replied HTTP 200 with "
+         "malformed JSON", args=phone(extension_id=103, label="x")),
+    Case("reply_html_list", "malformed reply", "GET /client/1002/extension/: the server replied HTTP 200 with HTML",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, client_id="1002")),
+    Case("reply_truncated_list", "malformed reply",
+         "GET /client/1003/extension/: the server replied HTTP 200 with malformed JSON",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, client_id="1003")),
+]
+
+ROLE_CASES: List[Case] = [
+    Case("role_bindings_not_list", "role: wrong type", "phone_bindings", host_vars={"phone_bindings": "oops"}),
+    Case("role_parallel_not_int", "role: wrong type", "argument 'phone_bindings_parallel' is of type",
+         host_vars={"phone_bindings_parallel": "many"}),
+    Case("role_update_password_choice", "role: bad choice",
+         "value of phone_bindings_update_password must be one of: always, never, got: sometimes",
+         host_vars={"phone_bindings_update_password": "sometimes"}),
+    Case("role_prune_not_bool", "role: wrong type", "argument 'phone_bindings_unbind_unlisted' is of type",
+         host_vars={"phone_bindings_unbind_unlisted": "perhaps"}),
+    Case("role_validate_certs_not_bool", "role: wrong type", "argument 'telphin_validate_certs' is of type",
+         host_vars={"telphin_validate_certs": "maybe"}),
+    Case("role_typo_key", "role: bulk item", "bindings[1] (extension 102): unknown key(s) extenal_number",
+         host_vars={"phone_bindings": [{"extension": "101", "external_number": NUMBER},
+                                       {"extension": "102", "extenal_number": "+79001234568"}]}),
+    Case("role_number_twice", "role: ambiguous number", "external number +79001234567 is given to 2 extensions",
+         host_vars={"phone_bindings": [{"extension": "101", "external_number": NUMBER},
+                                       {"extension_id": 3, "external_number": NUMBER}]}),
+    Case("role_no_secret", "role: credentials", "no API credentials", credentials=False,
+         host_vars={"telphin_app_id": "role_no_secret"}),
+    Case("role_empty_prune", "role: empty list", "bindings is empty and unbind_unlisted is true",
+         host_vars={"phone_bindings": [], "phone_bindings_unbind_unlisted": True}),
+    Case("role_reserve_negative", "role: bad choice", "quota_reserve must be 0 or more",
+         host_vars={"phone_bindings_quota_reserve": -1}),
+    Case("role_client_path", "role: path-like name", "client_id '../1002' is not a client id",
+         host_vars={"telphin_client_id": "../1002"}),
+    Case("role_bundle_conflict", "role: bundle conflict", "bundle conflict on synchronised key geo_list",
+         host_vars={"phone_bindings": [{"extension": "101", "geo_list": ["RU"]},
+                                       {"extension": "102", "geo_list": ["BY"]}]}),
+    Case("role_non_phone", "role: non-phone extension", "bindings[0] (extension 500): extension 010*500 is a queue "
+         "extension", host_vars={"phone_bindings": [{"extension": "500", "external_number": NUMBER}]}),
+]
+
+ALL = CASES + ROLE_CASES
+DEFAULT_BINDINGS = [{"extension": "101", "external_number": NUMBER}]
+
+
+def world() -> Dict[str, Any]:
+    """Four tenants (ids 1-7, 8-14, 15-21, 22-28); tenant 1 also has an ivr, a phone 099*100 that makes "100"
+    ambiguous, phones 102/103 whose GET replies are broken, a bundle 101+102; one app per case."""
+    data = tenant_world(tenants=4, phones=6)
+    acme = data["clients"][0]
+    acme["extensions"] += [{"id": 100, "name": "600", "type": "ivr"},
+                           {"id": 101, "name": "099*100", "type": "phone"},
+                           {"id": 102, "name": "106", "type": "phone"},
+                           {"id": 103, "name": "107", "type": "phone"}]
+    acme["bundles"] = [{"main": 2, "members": [2, 3]}]
+    for case in ALL:
+        client = 1002 if case.id == "reply_html_list" else 1003 if case.id == "reply_truncated_list" else 1001
+        data["apps"].append({"app_id": case.id, "app_secret": "secret-" + case.id,
+                             "user": {"id": 600 + len(data["apps"]), "login": case.id, "client_id": client}})
+    return data
+
+
+FAULTS = [{"match": {"path": "/extension/102/phone/"}, "action": "html"},
+          {"match": {"path": "/extension/103/phone/"}, "action": "truncated_json"},
+          {"match": {"path": "/client/1002/extension/"}, "action": "html"},
+          {"match": {"path": "/client/1003/extension/"}, "action": "truncated_json"}]
+
+
+class HtmlSite(BaseHTTPRequestHandler):
+    """A web server that is not the API: every request gets a 200 HTML page."""
+
+    def _page(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _page
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+MODULES = ("extension_phone", "extension_phones", "extension_info", "extension_phone_info")
+PLAY = "".join("""\
+- name: Bad input catalogue (telphin.pbx.{module}, one case per host)
+  hosts: cases_{module}
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - name: Run the module with the case's arguments
+      telphin.pbx.{module}:
+      args: "{{{{ case_args }}}}"
+      register: case_result
+      ignore_errors: true
+
+""".format(module=module) for module in MODULES) + """\
+- name: Bad input catalogue (the phone_bindings role, one case per host)
+  hosts: telphin_tenants
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Roll out
+      block:
+        - name: The phone_bindings role
+          ansible.builtin.import_role:
+            name: telphin.pbx.phone_bindings
+      rescue:
+        - name: Keep the failure of the case
+          ansible.builtin.set_fact:
+            case_result: "{{ ansible_failed_result }}"
+
+- name: Save the results of every case
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Save
+      ansible.builtin.copy:
+        content: "{{ dict(cases | zip(cases | map('extract', hostvars, 'case_result') | list)) | to_json }}"
+        dest: "{{ results_dir }}/cases.json"
+        mode: "0600"
+      vars:
+        cases: "{{ groups.module_cases + groups.telphin_tenants }}"
+"""
+
+
+def inventory(emu_url: str, urls: Dict[str, str]) -> Dict[str, Any]:
+    modules = {}
+    for case in CASES:
+        args = dict(case.args)
+        args.setdefault("api_url", urls.get(case.api_url or "", emu_url))
+        if case.credentials:
+            args.setdefault("app_id", case.id)
+            args.setdefault("app_secret", "secret-" + case.id)
+        modules.setdefault(case.module.rsplit(".", maxsplit=1)[-1], {})[case.id] = {"case_args": args}
+    roles = {}
+    for case in ROLE_CASES:
+        host: Dict[str, Any] = {"telphin_client_id": "1001", "telphin_api_url": emu_url,
+                                "phone_bindings": DEFAULT_BINDINGS}
+        if case.credentials:
+            host.update(telphin_app_id=case.id, telphin_app_secret="secret-" + case.id)
+        host.update(case.host_vars or {})
+        roles[case.id] = host
+    return {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
+                    "children": {"module_cases": {"children": {"cases_" + m: {"hosts": modules.get(m, {})}
+                                                               for m in MODULES}},
+                                 "telphin_tenants": {"hosts": roles}}}}
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("bad-input")
+    ansible = Ansible(workdir)
+    ansible.write("oversized.json", json.dumps(OVERSIZED))
+    site = ThreadingHTTPServer(("127.0.0.1", 0), HtmlSite)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    urls = {"closed": "http://127.0.0.1:%d" % closed_port(), "html": "http://127.0.0.1:%d" % site.server_address[1]}
+    with Emulator(world()) as emu:
+        emu.set_faults(FAULTS)
+        before = emu.state()
+        run = ansible.run(str(ansible.write("catalogue.yml", PLAY)), inventory(emu.url, urls), "--forks", "8")
+        after = emu.state()
+        log = emu.requests()
+    site.shutdown()
+    results = run.results.get("cases", {})
+    yield {"results": results, "log": log, "changes": state_changes(before, after), "run": run}
+    record("bad_input", {"cases": len(ALL), "module_cases": len(CASES), "role_cases": len(ROLE_CASES),
+                         "categories": sorted({c.category for c in ALL}),
+                         "by_category": {cat: sum(c.category == cat for c in ALL) for cat in {c.category for c in ALL}},
+                         "passed": sorted(PASSED), "writes": len(puts(log)), "state_changes": len(
+                             state_changes(before, after)), "tracebacks": run.output.count("Traceback"),
+                         "seconds": round(run.seconds, 1)})
+
+
+PASSED: List[str] = []
+
+
+def test_the_catalogue_is_large_and_distinct():
+    assert len(ALL) >= 40
+    assert len({c.id for c in ALL}) == len(ALL)
+
+
+def test_nothing_was_written_and_no_traceback_anywhere(catalogue):
+    assert puts(catalogue["log"]) == []
+    assert catalogue["changes"] == []
+    run = catalogue["run"]
+    assert "Traceback" not in run.output
+    assert "ERROR!" not in run.output and set(catalogue["results"]) == {c.id for c in ALL}, run.output[-3000:]
+
+
+@pytest.mark.parametrize("case", ALL, ids=[c.id for c in ALL])
+def test_bad_input(catalogue, case):
+    result = catalogue["results"].get(case.id)
+    assert result is not None, "no result saved for %s" % case.id
+    assert result.get("failed") is True, result
+    message = result.get("msg", "")
+    assert case.expect in message, message
+    text = json.dumps(result)
+    # (ansible-core 2.19 adds "exception": "(traceback unavailable)" to argument spec failures)
+    assert "Traceback" not in text and "module_stderr" not in result
+    mine = [r for r in catalogue["log"] if r["app_id"] == case.id]
+    assert puts(mine) == []
+    PASSED.append(case.id)

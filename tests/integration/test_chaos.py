@@ -1,0 +1,148 @@
+"""Reliability: a rollout under random faults, and the tenant's request quota running out mid-run.
+
+The chaos round is ``tests/reliability/chaos.py`` (see its docstring for what is injected and checked).
+In CI it runs at a reduced size (5 tenants x 40 bindings); ``TELPHIN_RELIABILITY_FULL=1`` runs the
+published size (5 x 200 = 1,000 bindings). Every test writes its figures under
+``tests/output/reliability/`` for ``tests/reliability/report.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+import pytest
+
+from harness import desired_number, tenant_world
+from tests.emulator import Emulator
+from tests.reliability import chaos
+from tests.reliability.lib import FULL, Ansible, record
+
+TENANTS, PER_TENANT = (5, 200) if FULL else (5, 40)
+SEED = int(os.environ.get("TELPHIN_RELIABILITY_SEED") or 1)     # the fault draws; the thread timing still varies
+QUOTA_RESULTS = {}
+
+
+def test_chaos_rollout_reports_honestly_and_converges(tmp_path):
+    figures = chaos.run_chaos(TENANTS, PER_TENANT, rate=0.10, seed=SEED, workdir=tmp_path,
+                              label="full" if FULL else "ci", log=lambda *a: None)
+    assert figures["violations"] == []
+    assert figures["items_lost"] == 0 and figures["reported_done_not_applied"] == 0
+    runs = figures["runs"]
+    assert runs["chaos"]["faults_total"] > 0
+    assert runs["converge"]["failed"] == 0 and runs["converge"]["rc"] == 0
+    assert runs["idempotent"]["puts"] == 0 and runs["idempotent"]["changed_hosts"] == 0
+    assert runs["concurrent"]["overlap_seconds"] > 0 and runs["concurrent"]["settle"]["rc"] == 0
+
+
+# -- quota -----------------------------------------------------------------------------------------
+PHONES = 40
+
+
+def one_tenant(emu, tmp_path, **host_vars):
+    bindings = [{"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(PHONES)]
+    host = dict({"telphin_client_id": "1001", "telphin_api_url": emu.url, "telphin_app_id": "tenant1-app",
+                 "telphin_app_secret": "secret-tenant1-Xq9", "phone_bindings": bindings}, **host_vars)
+    return {"all": {"children": {"telphin_tenants": {"hosts": {"tenant1": host}}}}}, {1: bindings}
+
+
+class Crm(threading.Thread):
+    """The tenant's CRM: once the rollout has read ``after`` phones, it uses up the rest of the quota."""
+
+    def __init__(self, emu, after: int, reset_in: float) -> None:
+        super().__init__(daemon=True)
+        self.emu, self.after, self.reset_in = emu, after, reset_in
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.01):
+            if sum(1 for r in self.emu.requests() if r["path"].endswith("/phone/")) >= self.after:
+                self.emu.set_quota(1001, remaining=0, reset_in=self.reset_in)
+                self.done.set()
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_quota_exhausted_mid_run_fails_fast_lists_the_rest_and_a_rerun_after_the_reset_completes(tmp_path, parallel):
+    ansible = Ansible(tmp_path)
+    book = str(ansible.write("rollout.yml", chaos.SAVE_PLAY))
+    with Emulator(tenant_world(tenants=1, phones=PHONES), latency_ms=15) as emu:
+        inv, bindings = one_tenant(emu, tmp_path, phone_bindings_parallel=parallel)
+        before = emu.state()
+        crm = Crm(emu, after=20, reset_in=1800)
+        crm.start()
+        run = ansible.run(book, inv)
+        crm.done.set()
+        log = emu.requests(clear=True)
+        result = run.results["tenant1"]
+
+        assert run.rc != 0 and "Traceback" not in run.output
+        assert result["requests"]["total"] == len(log)          # what the module counted is what the API saw
+        quota_429s = [i for i, r in enumerate(log) if r["status"] == 429]
+        # No retry storm: once the first quota 429 is in, nothing more is sent. The log is in order of
+        # replies, so requests already in flight at that moment may land after it: each worker had at most
+        # one, and a request sent after the quota ran out would have been a 429 too.
+        assert 1 <= len(quota_429s) <= parallel
+        if parallel == 1:
+            assert quota_429s == [len(log) - 1]
+        assert re.search(r"quota is exhausted \(429 rate_limit_exceeded on \w+ \S+\); not retried: the quota resets "
+                         r"in 1[78]\d\d s \(at 20\d\d-\d\d-\d\d", result["msg"])
+        skipped = [r for r in result["results"] if r["status"] == "skipped"]
+        assert skipped and all(r["error"].startswith("not processed: ") for r in skipped)
+        for item in skipped:                                          # the message lists every item left
+            assert "%s (id %d): not processed" % (item["extension_full_name"], item["extension_id"]) in result["msg"]
+        summary = result["summary"]
+        assert summary["changed"] + summary["failed"] + summary["skipped"] == PHONES
+        counts, violations = chaos.check_report(bindings, run, before, emu.state(), "quota run")
+        assert violations == []
+
+        emu.set_quota(1001, reset_in=0.5)                              # the hour turns
+        time.sleep(0.7)
+        rerun = ansible.run("telphin.pbx.rollout_bindings", inv)
+        assert rerun.rc == 0, rerun.output
+        assert chaos.check_converged(bindings, emu.state(), "rerun") == []
+        QUOTA_RESULTS["exhausted_parallel_%d" % parallel] = {
+            "quota_429s": len(quota_429s), "items_not_processed": len(skipped),
+            "items_done_before": summary["changed"], "rerun_rc": rerun.rc}
+    record_quota()
+
+
+def test_quota_reserve_is_never_touched_and_a_run_after_the_reset_completes(tmp_path):
+    reserve, limit = 30, 120
+    world = tenant_world(tenants=1, phones=PHONES + 20)
+    world["clients"][0]["quota"] = {"limit": limit}
+    ansible = Ansible(tmp_path)
+    book = str(ansible.write("rollout.yml", chaos.SAVE_PLAY))
+    with Emulator(world, latency_ms=15) as emu:
+        inv, bindings = one_tenant(emu, tmp_path, phone_bindings_parallel=4, phone_bindings_quota_reserve=reserve)
+        inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"] = bindings[1] = [
+            {"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(PHONES + 20)]
+        before = emu.state()
+        run = ansible.run(book, inv)
+        log = emu.requests(clear=True)
+        remaining = emu.state()["quotas"]["1001"]["remaining"]
+        result = run.results["tenant1"]
+        # 1 list + 60 GET + 60 PUT do not fit in 120 - 30: the run stops at the reserve, never below it.
+        assert run.rc != 0 and "Traceback" not in run.output
+        assert remaining >= reserve, "the run took the tenant to %d, below the reserve %d" % (remaining, reserve)
+        assert all(r["status"] != 429 for r in log)
+        assert "quota_reserve is %d" % reserve in result["msg"] and "resets in" in result["msg"]
+        assert result["summary"]["skipped"] > 0
+        assert chaos.check_report(bindings, run, before, emu.state(), "reserve run")[1] == []
+
+        emu.set_quota(1001, reset_in=0.5)
+        time.sleep(0.7)
+        rerun = ansible.run(book, inv)
+        assert rerun.rc == 0, rerun.output
+        assert emu.state()["quotas"]["1001"]["remaining"] >= reserve
+        assert chaos.check_converged(bindings, emu.state(), "rerun") == []
+        QUOTA_RESULTS["reserve"] = {"reserve": reserve, "limit": limit, "remaining_after_stop": remaining,
+                                    "remaining_after_rerun": emu.state()["quotas"]["1001"]["remaining"],
+                                    "items_not_processed": result["summary"]["skipped"], "rerun_rc": rerun.rc}
+    record_quota()
+
+
+def record_quota():
+    record("quota", {"checks": QUOTA_RESULTS,
+                     "passed": sorted(QUOTA_RESULTS)})

@@ -1,0 +1,254 @@
+"""Secrets never leave the API: app secrets, every token issued and every SIP password set are searched for
+in everything a user or a CI system keeps of a run, and must be found nowhere.
+
+Searched: the output of ``ansible-playbook -vvvv --diff`` with ``ANSIBLE_CALLBACK_RESULT_FORMAT=json``, the
+``ANSIBLE_LOG_PATH`` file, every registered result saved as JSON, failing runs (bad options next to
+passwords, an error reply that echoes the SIP password, the token or the app secret back), the artifacts of
+an ``ansible_runner.run`` of the rollout playbook at verbosity 4, and the YAML written by
+``telphin.pbx.export_bindings``.
+
+Credentials go to the runs the way the docs recommend (inventory / host_vars, module options), not as
+environment variables of ansible-runner: ansible-runner writes its whole environment to
+``artifacts/<ident>/command``, so secrets in ``envvars`` would end up there whatever the collection does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import requests
+import yaml
+
+from harness import desired_number, tenant_world
+from tests.emulator import Emulator
+from tests.reliability.lib import Ansible, ansible_bin, collections_root, record, secret_hits
+
+APP_SECRETS = {1: "secret-tenant1-Xq9", 2: "secret-tenant2-Xq9"}
+SIP = {
+    "single": "Sip-Pass-Single-4711",     # telphin.pbx.extension_phone password
+    "bulk": "Sip-Bulk-A-9931",            # a binding's password (role)
+    "numeric": 73519264,                  # a digits-only password: YAML gives a number
+    "rotated": "Sip-Rot-5527",            # the same extension again with a new password
+    "echoed": "Sip-Echo-3377",            # the API's error reply repeats it
+    "refused": "Sip-Fail-8812",           # next to a bad option: the module refuses before any request
+    "invalid": "Sip-Bad-Item-6160",       # next to a bad binding (role run that fails)
+    "runner": "Sip-Runner-2718",          # rolled out through ansible-runner
+}
+
+
+def inventory(emu: Emulator, bindings: Dict[int, List[Dict]], **host_vars) -> Dict:
+    hosts = {}
+    for n, items in bindings.items():
+        hosts["tenant%d" % n] = dict({
+            "telphin_client_id": str(1000 + n), "telphin_api_url": emu.url, "telphin_app_id": "tenant%d-app" % n,
+            "telphin_app_secret": APP_SECRETS[n], "phone_bindings": items}, **host_vars)
+    return {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
+                    "children": {"telphin_tenants": {"hosts": hosts}}}}
+
+
+def modules_play(emu: Emulator, token: str) -> str:
+    """Play 1: the single module (password set, read back, echoed in an error, refused next to a bad option,
+    a static token and the app secret echoed by error replies). Play 2: the role on both tenants."""
+    return """\
+- name: Modules
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  module_defaults:
+    group/telphin.pbx.pbx:
+      api_url: {url}
+      app_id: tenant1-app
+      app_secret: {secret}
+  tasks:
+    - name: Set a SIP password and bind a number
+      telphin.pbx.extension_phone:
+        extension_id: 2
+        external_number: "{number}"
+        password: {single}
+      register: single
+    - name: Read it back
+      telphin.pbx.extension_phone_info:
+        extension_id: 2
+      register: info
+    - name: A password the API refuses, repeating it in its error message
+      telphin.pbx.extension_phone:
+        extension_id: 3
+        password: {echoed}
+      register: echoed
+      ignore_errors: true
+    - name: A bad option next to a password (refused before any request)
+      telphin.pbx.extension_phones:
+        bindings:
+          - extension: "104"
+            password: {refused}
+        parallel: many
+      register: refused
+      ignore_errors: true
+    - name: A static access token that an error reply repeats
+      telphin.pbx.extension_phone:
+        extension_id: 5
+        label: Desk
+        app_id: "{{{{ omit }}}}"
+        app_secret: "{{{{ omit }}}}"
+        access_token: {token}
+      register: token
+      ignore_errors: true
+    - name: A token endpoint whose error repeats the app secret
+      telphin.pbx.extension_phone:
+        extension_id: 6
+        label: Desk
+        token_url: {url}/api/ver1.0/oauth/token
+      register: app_secret
+      ignore_errors: true
+
+- name: The role on every tenant
+  hosts: telphin_tenants
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  roles:
+    - role: telphin.pbx.phone_bindings
+
+- name: Save every result
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  tasks:
+    - name: Save
+      ansible.builtin.copy:
+        content: "{{{{ {{'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
+                      'app_secret': app_secret, 'role-tenant1': hostvars.tenant1.phone_bindings_result,
+                      'role-tenant2': hostvars.tenant2.phone_bindings_result}} | to_json }}}}"
+        dest: "{{{{ results_dir }}}}/all.json"
+        mode: "0600"
+""".format(url=emu.url, secret=APP_SECRETS[1], number=desired_number(1, 1), token=token,
+           **{k: v for k, v in SIP.items() if k != "numeric"})
+
+
+FAULTS = [
+    {"match": {"method": "PUT", "path": "/extension/3/phone/"}, "action": "status", "status": 400,
+     "body": {"message": "Invalid value for 'password': '%s' is too weak" % SIP["echoed"],
+              "status": "invalid_request"}},
+    {"match": {"path": "/extension/5/phone/"}, "action": "status", "status": 500,
+     "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
+    {"match": {"path": "^/api/ver1.0/oauth/token"}, "action": "status", "status": 500,
+     "body": {"error": "server_error", "error_description": "could not check client_secret %s" % APP_SECRETS[1]}},
+]
+
+
+def places(texts: List[Tuple[str, str]]) -> Dict[str, int]:
+    """How many texts of each kind were searched."""
+    kinds: Dict[str, int] = {}
+    for where, _text in texts:
+        kind = ("ansible-runner artifacts" if "/artifacts/" in where else "exported YAML" if where.endswith(".yml")
+                else "playbook output" if where.endswith(" output") else "registered results" if " result " in where
+                else "log file")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def files_text(root: Path) -> List[Tuple[str, str]]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            found.append((str(path), path.read_text(errors="replace")))
+    return found
+
+
+def test_no_secret_anywhere(tmp_path):
+    ansible = Ansible(tmp_path)
+    log_path = tmp_path / "ansible.log"
+    env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_LOG_PATH": str(log_path)}
+    with Emulator(tenant_world(tenants=2, phones=6, bound=2)) as emu:
+        form = {"grant_type": "client_credentials", "client_id": "tenant1-app", "client_secret": APP_SECRETS[1]}
+        token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()["access_token"]
+        faults = json.loads(json.dumps(FAULTS).replace("token %s", "token " + token))
+        emu.set_faults(faults)
+        bindings = {1: [{"extension": "100", "external_number": desired_number(1, 0), "password": SIP["bulk"]},
+                        {"extension": "103", "password": SIP["numeric"]}],
+                    2: [{"extension_id": 9, "external_number": desired_number(2, 1), "password": SIP["rotated"]}]}
+        inv = inventory(emu, bindings)
+        runs = {}
+
+        # 1. everything at -vvvv --diff, JSON result format, log file
+        runs["vvvv"] = ansible.run(str(ansible.write("secrets.yml", modules_play(emu, token))), inv, "-vvvv", "--diff",
+                                   env=env)
+        results = runs["vvvv"].results["all"]
+        assert results["single"]["changed"] is True and results["role-tenant1"]["summary"]["changed"] == 2
+        assert results["echoed"]["failed"] and "too weak" in results["echoed"]["msg"]
+        assert results["refused"]["failed"] and "parallel" in results["refused"]["msg"]
+        assert results["token"]["failed"] and "is not valid for this node" in results["token"]["msg"]
+        assert results["app_secret"]["failed"] and "could not check client_secret" in results["app_secret"]["msg"]
+        assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
+
+        # 2. a role run that fails on a bad binding next to a password (also at -vvvv)
+        bad = inventory(emu, {1: [{"extension": "103", "password": SIP["invalid"]},
+                                  {"extension": "104", "lable": "typo"}]})
+        runs["failing"] = ansible.run("telphin.pbx.rollout_bindings", bad, "-vvvv", "--diff", env=env)
+        assert runs["failing"].rc != 0 and "unknown key(s) lable" in runs["failing"].stdout
+
+        # 3. the export playbook (YAML to adopt a PBX into Git), asked for the password key too
+        emu.clear_faults()
+        export_dir = tmp_path / "export"
+        runs["export"] = ansible.run("telphin.pbx.export_bindings", inv, "-e",
+                                     "telphin_export_dir=%s" % export_dir, "-e",
+                                     '{"telphin_export_keys": ["external_number", "label", "password"]}', env=env)
+        assert runs["export"].rc == 0, runs["export"].output[-2000:]
+        exported = files_text(export_dir)
+        assert len(exported) == 2 and "phone_bindings" in exported[0][1]
+
+        # 4. the rollout through ansible-runner, artifacts kept
+        runner_dir, runner_status = run_with_ansible_runner(tmp_path, emu)
+
+        state = emu.state()
+        stored = [e["phone"]["password"] for c in state["clients"] for e in c["extensions"]
+                  if e.get("phone", {}).get("password")]
+        tokens = emu.tokens()
+
+    # The passwords that reached the API, and those that must not have.
+    applied = {SIP[k] for k in ("single", "bulk", "rotated")} | {str(SIP["numeric"])}
+    if runner_status != "not installed":
+        applied.add(SIP["runner"])
+    assert applied <= set(stored)
+    assert SIP["refused"] not in stored and SIP["invalid"] not in stored
+
+    secrets = list(APP_SECRETS.values()) + tokens + [str(v) for v in SIP.values()] + stored
+    texts = [("%s output" % name, run.output) for name, run in runs.items()]
+    texts += [("%s result %s" % (name, key), json.dumps(value)) for name, run in runs.items()
+              for key, value in run.results.items()]
+    texts += [("ANSIBLE_LOG_PATH", log_path.read_text())]
+    texts += exported
+    texts += files_text(runner_dir)
+    hits = secret_hits(texts, secrets)
+    record("secrets", {"secrets_searched": len(set(secrets)), "tokens_issued": len(tokens),
+                       "sip_passwords": len(SIP), "places_searched": len(texts),
+                       "bytes_searched": sum(len(text) for where, text in texts), "hits": len(hits),
+                       "runner_status": runner_status, "by_place": places(texts)})
+    assert hits == []
+    assert runner_status in ("successful", "not installed")
+
+
+def run_with_ansible_runner(tmp_path: Path, emu: Emulator) -> Tuple[Path, str]:
+    private = tmp_path / "runner"
+    (private / "artifacts").mkdir(parents=True)
+    try:
+        import ansible_runner
+    except ImportError:          # the ansible-core 2.16 test venv has no ansible-runner
+        return private / "artifacts", "not installed"
+    (private / "project").mkdir()
+    inv = tmp_path / "runner-inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory(emu, {1: [{"extension": "105", "password": SIP["runner"],
+                                                       "external_number": desired_number(1, 5)}]})))
+    envvars = {"ANSIBLE_COLLECTIONS_PATH": collections_root(), "ANSIBLE_HOME": str(tmp_path / "runner-home"),
+               "ANSIBLE_NOCOLOR": "1", "PATH": str(ansible_bin()) + os.pathsep + os.environ.get("PATH", "")}
+    result = ansible_runner.run(private_data_dir=str(private), playbook="telphin.pbx.rollout_bindings",
+                                inventory=str(inv), envvars=envvars, verbosity=4, quiet=True, ident="rollout")
+    return private / "artifacts", result.status
