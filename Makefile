@@ -11,7 +11,7 @@ PYTEST := $(PY) -m pytest -q
 # Tools (ansible-playbook, ansible-test, ansible-lint, ...) come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv test units integration integration-2.16 sanity sanity-all lint changelog-lint docs-lint quickstart clean
+.PHONY: help venv test units integration integration-2.16 sanity sanity-all lint changelog-lint docs-lint quickstart reliability clean
 
 help:
 	@echo "make venv             create .venv (test tools) and .venv-2.16 (oldest supported ansible-core)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint             ansible-lint, production profile"
 	@echo "make changelog-lint   antsibull-changelog lint"
 	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
+	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
 	@echo "make quickstart       hacking/quickstart.sh"
 	@echo "make clean            remove test output and caches (not the venvs)"
 
@@ -65,6 +66,13 @@ changelog-lint: venv
 
 docs-lint: venv
 	antsibull-docs lint-collection-docs --plugin-docs .
+
+reliability: venv
+	rm -rf tests/output/reliability
+	TELPHIN_RELIABILITY_FULL=1 TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) \
+		tests/integration/test_chaos.py tests/integration/test_bad_input.py tests/integration/test_secrets.py \
+		tests/integration/test_tls.py --junitxml=tests/output/reliability/junit.xml
+	$(PY) tests/reliability/report.py
 
 quickstart: venv
 	hacking/quickstart.sh

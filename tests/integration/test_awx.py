@@ -134,6 +134,7 @@ def example_tenants() -> Dict[str, Dict[str, Any]]:
     hosts = {}
     for host_dir in sorted((EXAMPLES / "inventory" / "host_vars").iterdir()):
         host_vars = yaml.safe_load((host_dir / "main.yml").read_text())
+        host_vars.update(yaml.safe_load((host_dir / "bindings.yml").read_text()))
         hosts[host_dir.name] = {k: v for k, v in host_vars.items() if not k.startswith("telphin_app_")}
     return hosts
 
