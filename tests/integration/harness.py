@@ -76,3 +76,14 @@ def api_calls(requests: Iterable[Dict[str, Any]], method: Optional[str] = None, 
 
 def token_calls(requests: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return [r for r in requests if r["path"].endswith("/oauth/token")]
+
+
+def plain(value: Any) -> Any:
+    """``ansible-inventory --list`` JSON without the ``__ansible_unsafe`` wrappers (ansible-core 2.19 adds them)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -12,7 +12,7 @@ import yaml
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, tenant_world, token_calls
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, plain, tenant_world, token_calls
 
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Zx61"
 PHONES, BOUND, WANTED = 4, 1, 3
@@ -47,17 +47,6 @@ def ansible_inventory(source: Path, *args: str, env: Dict[str, str]) -> subproce
     environment.update(env)
     command = [str(ANSIBLE_BIN / "ansible-inventory"), "-i", str(source), "--list", *args]
     return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300, check=False)
-
-
-def plain(value: Any) -> Any:
-    """JSON from ``ansible-inventory --list`` without the ``__ansible_unsafe`` wrappers (ansible-core 2.19 adds them)."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def write_source(directory: Path, name: str, config: Dict[str, Any]) -> Path:

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import yaml
 
-from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, tenant_world, token_calls
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, plain, tenant_world, token_calls
 
 T, SLICES, PHONES, BOUND, WANTED = 6, 3, 5, 1, 4
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Zx61"
@@ -46,17 +46,6 @@ def environment(work: Path) -> Dict[str, str]:
         "TELPHIN_APP_ID": DEALER_APP, "TELPHIN_APP_SECRET": DEALER_SECRET,
     })
     return env
-
-
-def plain(value: Any) -> Any:
-    """``ansible-inventory --list`` JSON without the ``__ansible_unsafe`` wrappers (ansible-core 2.19 adds them)."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def sync_inventory(emu: Any, tmp_path: Path) -> Dict[str, Dict[str, Any]]:
