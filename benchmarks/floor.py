@@ -13,11 +13,12 @@ forks, default 5), each with a pool of ``--parallel`` threads (the role's ``phon
 default 4) over one pooled keep-alive session. No retries, no validation beyond what the
 comparison needs: this is the floor, not a tool.
 
-Input: the benchmark's inventory (the YAML file given to ``ansible-playbook -i``): hosts of the group
-``telphin_tenants`` with ``telphin_api_url``, ``telphin_client_id``, ``telphin_app_id``,
-``telphin_app_secret`` and ``phone_bindings`` (``extension`` short name + ``external_number``).
+Input: the benchmark's inventory (what ``ansible-playbook -i`` gets, laid out as docs/examples: hosts.yml,
+group_vars/, host_vars/): hosts of the group ``telphin_tenants`` with ``telphin_api_url``,
+``telphin_client_id``, ``telphin_app_id``, ``telphin_app_secret`` and ``phone_bindings`` (``extension``
+short name + ``external_number``).
 
-    python benchmarks/floor.py --inventory inventory.yml [--parallel 4] [--forks 5]
+    python benchmarks/floor.py --inventory INVENTORY_DIR [--parallel 4] [--forks 5]
 
 Prints one JSON object: per-tenant and total request counts, changed and unchanged counts.
 """
@@ -30,6 +31,7 @@ import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import requests
@@ -109,26 +111,44 @@ class Tenant:
             self.changed += 1
 
 
-def tenants_of(inventory: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """Host vars of the hosts of ``telphin_tenants`` in an inventory YAML with inline host vars."""
+def _load(path: Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+
+
+def _vars_file(folder: Path, name: str) -> Dict[str, Any]:
+    for suffix in (".yml", ".yaml", ".json", ""):
+        if (folder / (name + suffix)).is_file():
+            return dict(_load(folder / (name + suffix)))
+    return {}
+
+
+def tenants_of(path: str) -> Dict[str, Dict[str, Any]]:
+    """Host vars of the hosts of ``telphin_tenants``: an inventory folder laid out as docs/examples
+    (hosts.yml, group_vars/{all,telphin_tenants}.yml, host_vars/<host>.yml), or one YAML file with inline vars."""
+    root = Path(path)
+    folder = root if root.is_dir() else root.parent
+    inventory = _load(root / "hosts.yml" if root.is_dir() else root)
     group = inventory["all"]["children"]["telphin_tenants"]
     shared = dict(inventory["all"].get("vars") or {}, **(group.get("vars") or {}))
-    return {name: dict(shared, **(hv or {})) for name, hv in group["hosts"].items()}
+    shared.update(_vars_file(folder / "group_vars", "all"))
+    shared.update(_vars_file(folder / "group_vars", "telphin_tenants"))
+    return {name: dict(shared, **(hv or {}), **_vars_file(folder / "host_vars", name))
+            for name, hv in group["hosts"].items()}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--inventory", required=True, help="the benchmark's inventory YAML")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--inventory", required=True, help="the benchmark's inventory (folder or YAML file)")
     parser.add_argument("--parallel", type=int, default=4, help="requests at once per tenant (default 4)")
     parser.add_argument("--forks", type=int, default=5, help="tenants at once (default 5, as Ansible's forks)")
     args = parser.parse_args(argv)
-    with open(args.inventory, encoding="utf-8") as handle:
-        hosts = tenants_of(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    hosts = tenants_of(args.inventory)
     tenants = [Tenant(name, hv, args.parallel) for name, hv in hosts.items()]
     with ThreadPoolExecutor(max_workers=max(1, min(args.forks, len(tenants)))) as pool:
         per_tenant = list(pool.map(Tenant.run, tenants))
     total = {kind: sum(t["requests"][kind] for t in per_tenant) for kind in ("token", "list", "get_phone",
-                                                                               "put_phone")}
+                                                                             "put_phone")}
     json.dump({"requests": total, "changed": sum(t["changed"] for t in per_tenant),
                "unchanged": sum(t["unchanged"] for t in per_tenant), "tenants": per_tenant}, sys.stdout)
     sys.stdout.write("\n")

@@ -167,7 +167,7 @@ def import_summary(stderr: str) -> Dict[str, float]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--bindings", type=int, default=10000, help="phones of the one tenant, all listed")
     parser.add_argument("--differ", type=float, default=0.2)
