@@ -193,8 +193,7 @@ def classify(log: List[Dict[str, Any]]) -> Dict[str, int]:
     return counts
 
 
-def floor_counts(tenants: int, extensions: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any]
-                 ) -> Dict[str, int]:
+def floor_counts(tenants: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any]) -> Dict[str, int]:
     """The request floor, computed: T tokens, the list pages, one GET per binding, one PUT per differing one."""
     pages = sum(len(c["extensions"]) // 500 + 1 for c in world["clients"])
     puts = 0
@@ -435,7 +434,7 @@ def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict
     size = tenants * extensions
     work = run_dir / ("T%dxE%d" % (tenants, extensions))
     work.mkdir(parents=True, exist_ok=True)
-    expected = floor_counts(tenants, extensions, bindings, world)
+    expected = floor_counts(tenants, bindings, world)
     results: Dict[str, Any] = {}
     notes: List[str] = []
     for variant in args.variants:
@@ -459,7 +458,7 @@ def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict
                 print("      " + problem, flush=True)
     return {"tenants": tenants, "extensions": extensions, "bindings": size,
             "differing": expected["put_phone"], "expected_floor_requests": expected,
-            "variants": results, "ratios": ratios(results), "targets": targets(results, expected, size),
+            "variants": results, "ratios": ratios(results), "targets": targets(results, expected),
             "notes": notes}
 
 
@@ -495,7 +494,7 @@ def ratios(results: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def targets(results: Dict[str, Any], expected: Dict[str, int], size: int) -> Dict[str, Any]:
+def targets(results: Dict[str, Any], expected: Dict[str, int]) -> Dict[str, Any]:
     """The issue's targets that this size can tell."""
     out: Dict[str, Any] = {}
     role, floor = results.get("role"), results.get("floor")
@@ -705,19 +704,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             world, bindings = build(1, 2, 0.5, args.seed)
             for variant in args.variants:
                 bench.run_variant(variant, world, bindings, warm)
-        sizes = [run_size(bench, args.tenants, e, run_dir) for e in args.size_list]
+        sizes: List[Dict[str, Any]] = []
+        for extensions in args.size_list:
+            sizes.append(run_size(bench, args.tenants, extensions, run_dir))
+            write_results(out, name, _run_record(args, argv, name, stamp, fingerprint, sizes))  # so far
     finally:
         bench.close()
-    run = {"name": name, "date": stamp, "machine": machine(),
-           "config": {"tenants": args.tenants, "sizes": args.size_list, "differ": args.differ,
-                      "latency_ms": args.latency_ms, "parallel": args.parallel, "forks": args.forks,
-                      "variants": args.variants, "seed": args.seed, "pipelining": False, "repeat": args.repeat,
-                      "collection": fingerprint,
-                      "command": "python benchmarks/rollout.py " + " ".join(argv if argv is not None else sys.argv[1:])},
-           "sizes": sizes}
-    (out / (name + ".json")).write_text(json.dumps(run, indent=1))
-    table = markdown(run)
-    (out / (name + ".md")).write_text("# %s\n\n%s\n" % (name, table))
+    run = _run_record(args, argv, name, stamp, fingerprint, sizes)
+    table = write_results(out, name, run)
     print()
     print(table)
     print("results: %s.json / .md" % (out / name))
@@ -727,6 +721,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("chart: %s" % args.chart)
     ok = all(res["correct"] for size in sizes for res in size["variants"].values())
     return 0 if ok else 1
+
+
+def write_results(out: Path, name: str, run: Dict[str, Any]) -> str:
+    """<out>/<name>.json and <name>.md; returns the markdown table."""
+    (out / (name + ".json")).write_text(json.dumps(run, indent=1))
+    table = markdown(run)
+    (out / (name + ".md")).write_text("# %s\n\n%s\n" % (name, table))
+    return table
+
+
+def _run_record(args: argparse.Namespace, argv: Optional[List[str]], name: str, stamp: str,
+                fingerprint: Dict[str, Any], sizes: List[Dict[str, Any]]) -> Dict[str, Any]:
+    config = {"tenants": args.tenants, "sizes": args.size_list, "differ": args.differ, "latency_ms": args.latency_ms,
+              "parallel": args.parallel, "forks": args.forks, "variants": args.variants, "seed": args.seed,
+              "pipelining": False, "repeat": args.repeat, "collection": fingerprint,
+              "command": "python benchmarks/rollout.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    return {"name": name, "date": stamp, "machine": machine(), "config": config, "sizes": sizes}
 
 
 if __name__ == "__main__":
