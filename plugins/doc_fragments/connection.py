@@ -58,6 +58,9 @@ options:
     description:
       - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
       - If not set, the value of the E(TELPHIN_CA_PATH) environment variable is used.
+      - Without either, the bundle named by E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is used, else the
+        C(certifi) package's bundle, else the system's CA store.
+      - Proxies come from E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY); C(~/.netrc) is never read.
     type: path
     version_added: 0.1.0
   timeout:
@@ -85,7 +88,7 @@ notes:
   - Every result returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
     C(X-RateLimit-*) figures after the run).
 requirements:
-  - requests >= 2.25
+  - urllib3 >= 1.26 (also installed with C(requests))
 '''
 
     ATTRIBUTES = r'''
@@ -154,6 +157,8 @@ options:
   ca_path:
     description:
       - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
+      - Without it, the bundle named by E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is used, else the
+        C(certifi) package's bundle, else the system's CA store.
     type: path
     env:
       - name: TELPHIN_CA_PATH
@@ -180,5 +185,5 @@ notes:
   - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
     jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
 requirements:
-  - requests >= 2.25
+  - urllib3 >= 1.26 (also installed with C(requests))
 '''

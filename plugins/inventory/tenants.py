@@ -242,7 +242,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    CONNECTION_OPTIONS, REQUESTS_IMPORT_ERROR, ApiClient, ConnectionSettings, NotFound, ProtocolError, TelphinError)
+    CONNECTION_OPTIONS, URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, NotFound, ProtocolError, TelphinError)
 from ansible_collections.telphin.pbx.plugins.module_utils.resolve import (
     PER_PAGE, LookupFailed, check_client_id, list_extensions, short_name)
 
@@ -472,8 +472,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _fetch(self, entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Read the tenants: records of client, extensions (or None), entry index, API URLs; JSON-ready."""
-        if REQUESTS_IMPORT_ERROR:
-            raise self._fail("the Python library requests is needed on the controller (pip install requests)")
+        if URLLIB3_IMPORT_ERROR:
+            raise self._fail("the Python library urllib3 is needed on the controller (pip install urllib3)")
         if self.get_option("source") == "dealer":
             records = self._dealer_tenants()
         else:

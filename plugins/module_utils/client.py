@@ -9,13 +9,14 @@ One object per module run (or inventory refresh). It fetches one token, re-fetch
 401, retries transient failures with jittered exponential backoff, fails fast on an exhausted
 quota, keeps the latest ``X-RateLimit-*`` figures and counts every request it sends.
 
-The HTTP layer is a small seam (``Transport``): ``RequestsTransport`` in production, a scripted
+The HTTP layer is a small seam (``Transport``): ``Urllib3Transport`` in production, a scripted
 fake in the unit tests. Thread-safe: the bulk module shares one client between worker threads.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import threading
@@ -24,15 +25,16 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Mapping, Optional
+from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-REQUESTS_IMPORT_ERROR: Optional[str]
+URLLIB3_IMPORT_ERROR: Optional[str]
 try:
-    import requests
-    from requests.adapters import HTTPAdapter
+    import urllib3
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    URLLIB3_IMPORT_ERROR = traceback.format_exc()
 else:
-    REQUESTS_IMPORT_ERROR = None
+    URLLIB3_IMPORT_ERROR = None
 
 API_PREFIX = "/api/ver1.0"
 DEFAULT_API_URL = "https://apiproxy.telphin.ru"
@@ -125,32 +127,85 @@ class Transport:
         raise NotImplementedError
 
 
-class RequestsTransport(Transport):
-    """A pooled ``requests.Session``; ``pool_size`` should match the number of worker threads."""
+class Urllib3Transport(Transport):
+    """Pooled keep-alive connections through ``urllib3`` (the HTTP layer under ``requests``, about a third
+    less CPU per request than going through ``requests``); ``pool_size`` should match the worker threads.
+
+    Behaves as ``requests`` would for the settings users bring along: proxies from ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``NO_PROXY``; CA bundle ``ca_path``, else ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``,
+    else certifi's, else the system store. Unlike ``requests`` it never reads ``~/.netrc``, whose Basic
+    credentials would replace the bearer token.
+    """
 
     def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, pool_size: int = 4) -> None:
-        self.session = requests.Session()
-        # Given per request: a session-level value loses to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
-        self.verify: Any = ca_path if (validate_certs and ca_path) else validate_certs
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1), max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        if not validate_certs:
-            import urllib3
+        pool: Dict[str, Any] = {"num_pools": 2, "maxsize": max(pool_size, 1), "retries": False}
+        if validate_certs:
+            pool.update(cert_reqs="CERT_REQUIRED", ca_certs=ca_path or default_ca_bundle())
+        else:
+            pool.update(cert_reqs="CERT_NONE")
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self._pool_args = pool
+        self._managers: Dict[Optional[str], Any] = {}
+        self._lock = threading.Lock()
+
+    def manager(self, url: str) -> Any:
+        """The connection pool manager for ``url``: direct, or through the proxy the environment names."""
+        parts = urlsplit(url)
+        proxy = getproxies().get(parts.scheme) or None
+        if proxy and proxy_bypass(parts.hostname or ""):
+            proxy = None
+        with self._lock:
+            if proxy not in self._managers:
+                if proxy and not proxy.startswith(("http://", "https://")):
+                    raise TransportFailure("proxy %s is not supported (an http:// or https:// proxy is)"
+                                           % urlsplit(proxy).scheme)
+                self._managers[proxy] = (urllib3.ProxyManager(proxy, **self._pool_args) if proxy
+                                         else urllib3.PoolManager(**self._pool_args))
+            return self._managers[proxy]
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
              json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
+        sent = dict(_BASE_HEADERS, **headers)
+        body: Optional[bytes] = None
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            sent["Content-Type"] = "application/json"
+        elif form is not None:
+            body = urlencode(form).encode("utf-8")
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        exceptions = urllib3.exceptions
         try:
-            resp = self.session.request(method, url, headers=dict(headers), params=params, json=json_body,
-                                        data=form, timeout=timeout, allow_redirects=False, verify=self.verify)
-        except requests.exceptions.SSLError as exc:
+            resp = self.manager(url).request(method, url, body=body, headers=sent, redirect=False,
+                                             timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except exceptions.SSLError as exc:
             raise TLSFailure(_reason(exc)) from None
-        except requests.exceptions.Timeout:
-            raise TransportFailure("no reply within %s s (timeout)" % timeout) from None
-        except requests.exceptions.RequestException as exc:
+        except exceptions.NewConnectionError as exc:      # refused, unknown host (a ConnectTimeoutError in urllib3 2)
             raise TransportFailure(_reason(exc)) from None
-        return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.text)
+        except exceptions.ConnectTimeoutError:
+            raise TransportFailure("could not connect within %s s (timeout)" % timeout) from None
+        except exceptions.ReadTimeoutError:
+            raise TransportFailure("no reply within %s s (timeout)" % timeout) from None
+        except exceptions.HTTPError as exc:
+            raise TransportFailure(_reason(exc)) from None
+        return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
+                        resp.data.decode("utf-8", errors="replace"))
+
+
+_BASE_HEADERS = {"Accept-Encoding": "gzip, deflate"}
+
+
+def default_ca_bundle() -> Optional[str]:
+    """The CA bundle ``requests`` would use: its environment variables, then certifi; None = system store."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        import certifi
+    except ImportError:
+        return None
+    return certifi.where()
 
 
 _REASONS = (
@@ -163,7 +218,7 @@ _REASONS = (
 
 
 def _reason(exc: BaseException) -> str:
-    """The useful part of a requests/urllib3 exception text (which nests the whole pool description)."""
+    """The useful part of a urllib3 exception text (which nests the whole pool description)."""
     text = str(exc)
     for pattern in _REASONS:
         match = pattern.search(text)
@@ -276,7 +331,7 @@ class ApiClient:
     def __init__(self, settings: ConnectionSettings, transport: Optional[Transport] = None, pool_size: int = 4,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
-        self.transport = transport or RequestsTransport(settings.validate_certs, settings.ca_path, pool_size)
+        self.transport = transport or Urllib3Transport(settings.validate_certs, settings.ca_path, pool_size)
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()

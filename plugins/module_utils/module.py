@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Set
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    DEFAULT_API_URL, REQUESTS_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
+    DEFAULT_API_URL, URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
 from ansible_collections.telphin.pbx.plugins.module_utils.phone import is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
 
@@ -79,8 +79,8 @@ def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, A
     Values that must stay secret (tokens issued, secrets read back) are added to the module's
     no_log values before anything is returned, so Ansible masks them wherever they might appear.
     """
-    if REQUESTS_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    if URLLIB3_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("urllib3"), exception=URLLIB3_IMPORT_ERROR)
     try:
         settings = ConnectionSettings.from_params(module.params)
     except TelphinError as exc:

@@ -318,11 +318,12 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if problems:
         raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                          % (len(problems), "\n- ".join(problems)))
+    report_unchanged = bool(params.get("report_unchanged"))
     if not checked and not unbind_unlisted:
-        return _bulk_result([], check_mode)
+        return _bulk_result([], check_mode, report_unchanged)
     targets = _plan_targets(client, client_id, checked, unbind_unlisted, warn)
     _apply_all(client, targets, check_mode, parallel, on_secret)
-    return _bulk_result(targets, check_mode)
+    return _bulk_result(targets, check_mode, report_unchanged)
 
 
 def _check_parallel(params: Mapping[str, Any]) -> int:
@@ -359,14 +360,15 @@ def _apply_all(client: ApiClient, targets: List[Target], check_mode: bool, paral
         list(pool.map(work, targets))
 
 
-def _bulk_result(targets: List[Target], check_mode: bool) -> Dict[str, Any]:
+def _bulk_result(targets: List[Target], check_mode: bool, report_unchanged: bool) -> Dict[str, Any]:
+    """The module result; ``results`` leaves out unchanged extensions unless asked (``summary`` counts them)."""
     outcomes = [t.outcome for t in targets]
     summary = {"total": len(outcomes)}
     for status in ("changed", "unchanged", "failed", "skipped"):
         summary[status] = sum(o.status == status for o in outcomes)
     result: Dict[str, Any] = {
         "changed": summary["changed"] > 0,
-        "results": [o.item() for o in outcomes],
+        "results": [o.item() for o in outcomes if report_unchanged or o.status != "unchanged"],
         "summary": summary,
         "diff": [o.diff() for o in outcomes if o.changed],
     }

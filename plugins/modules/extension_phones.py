@@ -82,6 +82,14 @@ options:
     choices: [always, never]
     default: always
     version_added: 0.1.0
+  report_unchanged:
+    description:
+      - List unchanged extensions in RV(results) too. By default RV(results) holds only the extensions that changed,
+        failed or were not processed, so the result of a large tenant stays small (an AWX job event stores it
+        whole); RV(summary) counts every extension either way.
+    type: bool
+    default: false
+    version_added: 0.1.0
 notes:
   - A whole tenant in one module process; spread tenants over forks, hosts (C(--limit), C(throttle)) and AWX job
     slices with the M(telphin.pbx.extension_phones)-based role C(telphin.pbx.phone_bindings).
@@ -121,7 +129,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 results:
-  description: One entry per extension looked at, in the order of O(bindings), then the unlisted ones being unbound.
+  description:
+    - One entry per extension that changed (or would change in check mode), failed or was not processed, in the order
+      of O(bindings), then the unlisted ones being unbound.
+    - Unchanged extensions are listed too with O(report_unchanged=true); RV(summary) always counts them.
   returned: success or partial failure
   type: list
   elements: dict
@@ -191,7 +202,8 @@ def main() -> None:
              bindings=dict(type="list", elements="dict", default=[]),
              unbind_unlisted=dict(type="bool", default=False),
              parallel=dict(type="int", default=4),
-             update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False)),
+             update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False),
+             report_unchanged=dict(type="bool", default=False)),
         supports_check_mode=True)
     run_module(module, lambda client: run_extension_phones(client, module.params, module.check_mode,
                                                            client.secrets.add, module.warn),

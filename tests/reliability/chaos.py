@@ -150,7 +150,8 @@ def inventory(emu: Emulator, world: Dict[str, Any], bindings: Dict[int, List[Dic
         hosts["tenant%d" % n] = dict({
             "telphin_client_id": str(1000 + n), "telphin_api_url": emu.url, "telphin_app_id": "tenant%d-app" % n,
             "telphin_app_secret": secrets["tenant%d-app" % n], "telphin_timeout": MODULE_TIMEOUT,
-            "phone_bindings": items, "phone_bindings_parallel": 4}, **host_vars)
+            "phone_bindings": items, "phone_bindings_parallel": 4,
+            "phone_bindings_report_unchanged": True}, **host_vars)
     return {"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}
 
 

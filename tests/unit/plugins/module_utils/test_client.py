@@ -247,21 +247,6 @@ def test_empty_options_count_as_unset_as_awx_injects_them():
     assert settings.token_url == "https://api.test/oauth/token"
 
 
-def test_ca_path_is_passed_with_every_request_so_ca_bundle_env_vars_cannot_replace_it(monkeypatch):
-    sent = {}
-
-    def fake_request(method, url, **kwargs):
-        sent.update(kwargs)
-        raise client_mod.requests.exceptions.ConnectionError("stop here")
-
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    transport = client_mod.RequestsTransport(validate_certs=True, ca_path="/tmp/private-ca.pem")
-    monkeypatch.setattr(transport.session, "request", fake_request)
-    with pytest.raises(TransportFailure):
-        transport.send("GET", "https://api.test/x", headers={})
-    assert sent["verify"] == "/tmp/private-ca.pem"
-
-
 # Regression (chaos suite, quota tests): with parallel workers sharing one client, every worker passed the
 # reserve check on the same X-RateLimit-Remaining, so together they took the tenant below quota_reserve
 # (150 limit, reserve 30, parallel 4: the emulator ended at 27 remaining).

@@ -41,10 +41,10 @@ def run(module, execute):
     return outcome.value
 
 
-def test_missing_requests_fails_with_missing_required_lib(monkeypatch):
-    monkeypatch.setattr(glue, "REQUESTS_IMPORT_ERROR", "Traceback: No module named 'requests'")
+def test_missing_urllib3_fails_with_missing_required_lib(monkeypatch):
+    monkeypatch.setattr(glue, "URLLIB3_IMPORT_ERROR", "Traceback: No module named 'urllib3'")
     out = run(FakeModule(), lambda client: {})
-    assert out.failed and "Failed to import the required Python library (requests)" in out.result["msg"]
+    assert out.failed and "Failed to import the required Python library (urllib3)" in out.result["msg"]
 
 
 def test_configuration_errors_fail_before_any_client_exists():

@@ -131,19 +131,30 @@ def bulk(calls, check_mode=False, **params):
     return result
 
 
+FLOOR_CALLS = [
+    token(), LIST,
+    Call("GET", "/extension/54/phone/", reply=PHONE),
+    Call("PUT", "/extension/54/phone/", body={"external_number": "+79000000001"},
+         reply=dict(PHONE, external_number="+79000000001")),
+    Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
+]
+FLOOR_BINDINGS = [{"extension": "100", "external_number": "+7 900 000-00-01"},
+                  {"extension_id": 55, "external_number": "+79000000002"}]
+
+
 def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing():
-    result = bulk([
-        token(), LIST,
-        Call("GET", "/extension/54/phone/", reply=PHONE),
-        Call("PUT", "/extension/54/phone/", body={"external_number": "+79000000001"},
-             reply=dict(PHONE, external_number="+79000000001")),
-        Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
-    ], bindings=[{"extension": "100", "external_number": "+7 900 000-00-01"},
-                 {"extension_id": 55, "external_number": "+79000000002"}])
+    result = bulk(FLOOR_CALLS, bindings=FLOOR_BINDINGS)
     assert result["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
     assert result.client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
-    assert [r["extension"] for r in result["results"]] == ["100", "101"]
+    assert [(r["extension"], r["status"]) for r in result["results"]] == [("100", "changed")]   # unchanged left out
     assert len(result["diff"]) == 1
+
+
+def test_bulk_report_unchanged_lists_every_extension_at_the_same_cost():
+    result = bulk(FLOOR_CALLS, bindings=FLOOR_BINDINGS, report_unchanged=True)
+    assert [(r["extension"], r["status"]) for r in result["results"]] == [("100", "changed"), ("101", "unchanged")]
+    assert result["results"][1]["before"] == result["results"][1]["after"] == {"external_number": "+79000000002"}
+    assert result.client.report()["requests"]["total"] == 5
 
 
 def test_bulk_check_mode_sends_no_put():
@@ -212,7 +223,8 @@ def test_bulk_unbind_unlisted_reads_and_clears_only_unlisted_phones():
                    Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
                    Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
                    Call("GET", "/extension/56/phone/", reply=PHONE)],
-                  bindings=[{"extension": "100", "external_number": "+79000000001"}], unbind_unlisted=True)
+                  bindings=[{"extension": "100", "external_number": "+79000000001"}], unbind_unlisted=True,
+                  report_unchanged=True)
     assert [r["status"] for r in result["results"]] == ["unchanged", "changed", "unchanged"]
 
 
