@@ -84,7 +84,7 @@ def test_json_form_and_query_are_encoded_and_headers_sent(server: Recorder) -> N
     put = transport.send("PUT", server.url + "/api/ver1.0/extension/5/phone/", headers={"Authorization": "Bearer t"},
                          json_body={"external_number": "+79990001122", "label": "Приёмная"})
     transport.send("POST", server.url + "/oauth/token", headers={}, form={"grant_type": "client_credentials",
-                                                                         "client_secret": "a&b=c"})
+                                                                          "client_secret": "a&b=c"})
     transport.send("GET", server.url + "/api/ver1.0/client/@me/extension/", headers={}, params={"page": 2})
     assert put.status == 200 and json.loads(put.text) == {"ok": True} and put.headers["x-ratelimit-remaining"] == "99"
     first, second, third = server.seen
@@ -98,8 +98,8 @@ def test_json_form_and_query_are_encoded_and_headers_sent(server: Recorder) -> N
 
 def test_connections_are_reused(server: Recorder) -> None:
     transport = Urllib3Transport()
-    for _ in range(3):
-        transport.send("GET", server.url + "/x", headers={})
+    for path in ("/a", "/b", "/c"):
+        transport.send("GET", server.url + path, headers={})
     pool = transport.manager(server.url + "/x").connection_from_url(server.url + "/x")
     assert pool.num_connections == 1 and pool.num_requests == 3
 
@@ -114,7 +114,7 @@ def test_gzip_replies_are_decoded(server: Recorder) -> None:
 # Regression: with requests, a ~/.netrc entry for the API host replaced "Authorization: Bearer" with Basic
 # credentials on every request (the token request included).
 def test_a_netrc_entry_for_the_api_host_does_not_replace_the_bearer_token(server: Recorder, tmp_path: Any,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     netrc = tmp_path / ".netrc"
     netrc.write_text("machine 127.0.0.1 login someone password netrc-pass\n")
     netrc.chmod(0o600)
