@@ -428,7 +428,6 @@ class ApiClient:
         started = self._clock()
         attempt = 0
         while True:
-            self._check_reserve(url)
             headers = {"Accept": "application/json", "User-Agent": "telphin.pbx-ansible"}
             token = self._current_token() if authenticated else None
             if token:
@@ -456,9 +455,10 @@ class ApiClient:
     def _send_once(self, method: str, url: str, headers: Mapping[str, str], params: Optional[Mapping[str, Any]],
                    json_body: Any, form: Optional[Mapping[str, Any]], authenticated: bool) -> Response:
         """One attempt. API requests pass the concurrency gate and the quota reserve (counting the requests
-        in flight); the token endpoint is neither gated nor metered."""
-        self._count("token" if not authenticated else method)
+        in flight); the token endpoint is neither gated nor metered. Counted once it is sent."""
+        kind = "token" if not authenticated else method
         if url == self.settings.token_url:
+            self._count(kind)
             resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
                                        timeout=self.settings.timeout)
             self._record_quota(resp)
@@ -467,6 +467,7 @@ class ApiClient:
         refused = False
         try:
             self._take_slot(url)
+            self._count(kind)
             try:
                 resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
                                            form=form, timeout=self.settings.timeout)
@@ -516,10 +517,6 @@ class ApiClient:
 
     def _window_turned(self, quota: Quota) -> bool:
         return quota.reset is not None and self._clock() >= quota.seen_at + quota.reset
-
-    def _check_reserve(self, url: str) -> None:
-        with self._lock:
-            self._reserve_check(url, 0)
 
     def _reserve_check(self, url: str, in_flight: int) -> None:
         """Raise ``QuotaReserveReached`` if one more request (with ``in_flight`` others whose replies are not

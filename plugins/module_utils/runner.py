@@ -191,9 +191,12 @@ class Target:
     index: Optional[int] = None   # position in ``bindings``; None for unlisted extensions being unbound
 
 
-def _check_items(bindings: List[Mapping[str, Any]], update_password: str,
-                 on_secret: Callable[[str], None]) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Local checks of every binding (no request): references, values, duplicated external numbers."""
+def _check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Local checks of every binding (no request): references, values, duplicated external numbers.
+
+    Passwords given in items are masked by the module (``module.TelphinModule``), also when a bad option
+    stops it before this runs.
+    """
     problems: List[str] = []
     checked: List[Dict[str, Any]] = []
     numbers: Dict[str, List[str]] = {}
@@ -202,9 +205,6 @@ def _check_items(bindings: List[Mapping[str, Any]], update_password: str,
         if not isinstance(item, Mapping):
             problems.append("%s: expected a mapping with extension (or extension_id) and external_number" % where)
             continue
-        password = item.get("password")
-        if isinstance(password, (str, int)) and not isinstance(password, bool) and str(password):
-            on_secret(str(password))      # digits-only passwords arrive from YAML as numbers
         unknown = sorted(set(item) - set(FIELDS) - {"extension", "extension_id"})
         ref_count = sum(item.get(k) is not None for k in ("extension", "extension_id"))
         entry: Dict[str, Any] = {}
@@ -313,7 +313,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if not bindings and unbind_unlisted:
         problems.append("bindings is empty and unbind_unlisted is true: that would unbind every phone extension; "
                         "refused")
-    checked, item_problems = _check_items(bindings, params.get("update_password") or "always", on_secret)
+    checked, item_problems = _check_items(bindings, params.get("update_password") or "always")
     problems.extend(item_problems)
     if problems:
         raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"

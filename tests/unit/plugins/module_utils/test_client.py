@@ -164,6 +164,7 @@ def test_quota_reserve_stops_before_the_reserve_is_touched():
     with pytest.raises(QuotaReserveReached, match="X-RateLimit-Remaining is 10 and quota_reserve is 10"):
         client.get("/user/")
     transport.assert_done()
+    assert client.report()["requests"] == {"token": 1, "GET": 2, "total": 3, "retried": 0}   # the refused one: not sent
 
 
 def test_quota_reserve_zero_never_sends_a_request_known_to_fail():

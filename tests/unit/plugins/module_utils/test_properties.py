@@ -15,6 +15,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils.phone import (
     FIELDS, MASK, SYNCED_KEYS, InvalidValue, bundle_conflicts, desired_state, masked, merged, normalize,
     normalize_bool, normalize_countries, normalize_current, normalize_int, normalize_number, normalize_str,
     plan_patch, unapplied_keys)
+from ansible_collections.telphin.pbx.plugins.module_utils.module import nested_secrets
 from ansible_collections.telphin.pbx.plugins.module_utils.runner import _check_items
 from scripted import ScriptedTransport, make_client
 
@@ -140,8 +141,7 @@ def test_a_patch_never_holds_a_key_that_was_not_set(item, current, update_passwo
 @given(st.lists(st.tuples(st.sampled_from(["100", "101", "102", "000*103", "104"]), valid_items), max_size=6))
 def test_bulk_items_check_locally_without_inventing_keys(entries):
     bindings = [dict(item, extension=ref) for ref, item in entries]
-    secrets = []
-    checked, problems = _check_items(bindings, "always", secrets.append)
+    checked, problems = _check_items(bindings, "always")
     for entry in checked:
         index = int(entry["where"].split("[")[1].split("]")[0])
         assert set(entry["desired"]) <= {k for k, v in bindings[index].items() if v is not None}
@@ -152,7 +152,7 @@ def test_bulk_items_check_locally_without_inventing_keys(entries):
             numbers_given[number] = numbers_given.get(number, 0) + 1
     duplicated = sum(1 for count in numbers_given.values() if count > 1)
     assert sum("is given to" in p for p in problems) == duplicated
-    assert {str(b["password"]) for b in bindings if "password" in b} <= set(secrets)
+    assert {str(b["password"]) for b in bindings if "password" in b} <= nested_secrets({"bindings": bindings})
 
 
 # -- masking ---------------------------------------------------------------------------------------
