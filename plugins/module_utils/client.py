@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -145,12 +145,18 @@ class Urllib3Transport(Transport):
             pool.update(cert_reqs="CERT_NONE")
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._pool_args = pool
-        self._managers: Dict[Optional[str], Any] = {}
+        self._managers: Dict[Optional[str], Any] = {}       # by proxy URL (None: direct)
+        self._routes: Dict[Tuple[str, str], Any] = {}         # by (scheme, host)
         self._lock = threading.Lock()
 
     def manager(self, url: str) -> Any:
-        """The connection pool manager for ``url``: direct, or through the proxy the environment names."""
+        """The connection pool manager for ``url``: direct, or through the proxy the environment names
+        (looked up once per scheme and host)."""
         parts = urlsplit(url)
+        route = (parts.scheme, parts.hostname or "")
+        with self._lock:
+            if route in self._routes:
+                return self._routes[route]
         proxy = getproxies().get(parts.scheme) or None
         if proxy and proxy_bypass(parts.hostname or ""):
             proxy = None
@@ -161,7 +167,8 @@ class Urllib3Transport(Transport):
                                            % urlsplit(proxy).scheme)
                 self._managers[proxy] = (urllib3.ProxyManager(proxy, **self._pool_args) if proxy
                                          else urllib3.PoolManager(**self._pool_args))
-            return self._managers[proxy]
+            self._routes[route] = self._managers[proxy]
+            return self._routes[route]
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
              json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
