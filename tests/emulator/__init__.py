@@ -1,7 +1,7 @@
 """A local emulator of the provider API (Telphin ver1.0) for the tests and benchmarks of telphin.pbx.
 
     from tests.emulator import Emulator
-    with Emulator("tests/emulator/worlds/quickstart.yml") as emu:
+    with Emulator("docs/examples/world.yml") as emu:
         ...  # emu.url, emu.requests(), emu.state(), emu.set_faults([...])
 
 See docs/emulator.md.

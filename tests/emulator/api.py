@@ -40,6 +40,7 @@ class Request:
     authorization: Optional[str]
     body: Any                  # parsed JSON, form dict, raw text or None
     is_json: bool = False      # the body was valid JSON
+    arrived: Optional[float] = None     # time.monotonic() when its headers were read (None: when served)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Engine:
         self.issued: Dict[str, Token] = {}
         self.log: List[Dict[str, Any]] = []
         self.seq = 0
+        self.started = time.monotonic()     # the origin of the log's "at"
         d = world.defaults
         self.buckets: Dict[BucketKey, Bucket] = {}
         for key, quota in [(c.id, c.quota) for c in world.clients.values()] + \
@@ -189,8 +191,10 @@ class Engine:
 
     def serve(self, req: Request) -> Optional[Reply]:
         """Handle one API request: faults, latency, the API itself, the log entry. None: send nothing."""
+        arrived = time.monotonic() if req.arrived is None else req.arrived
         with self.lock:
-            rule = self.faults.pick(req.method, req.path)
+            picked = self.faults.pick(req.method, req.path)
+        rule_index, rule = picked if picked is not None else (None, None)
         action = rule.action if rule else None
         if rule is not None and action == "delay":
             time.sleep(rule.seconds)
@@ -209,7 +213,7 @@ class Engine:
         if action == "truncated_json" and reply is not None:
             payload = reply.payload()
             reply = Reply(200, headers=reply.headers, raw=payload[:len(payload) // 2])
-        self._record(req, ctx, reply, action)
+        self._record(req, ctx, reply, action, rule_index, arrived)
         return None if action == "drop_after" else reply
 
     def _identify(self, req: Request) -> Ctx:
@@ -238,7 +242,8 @@ class Engine:
             return ApiError(401, "Access token has been %s" % state, "invalid_token").reply()
         return None     # drop
 
-    def _record(self, req: Request, ctx: Ctx, reply: Optional[Reply], action: Optional[str]) -> None:
+    def _record(self, req: Request, ctx: Ctx, reply: Optional[Reply], action: Optional[str],
+                rule_index: Optional[int], arrived: float) -> None:
         body = req.body
         if isinstance(body, dict) and "client_secret" in body:
             body = dict(body, client_secret=_MASKED)
@@ -249,7 +254,8 @@ class Engine:
                 "seq": self.seq, "time": time.time(), "method": req.method, "path": req.path, "query": query,
                 "body": body, "status": reply.status if reply is not None else None,
                 "client_id": ctx.bucket_key, "token_id": ctx.token.id if ctx.token else None,
-                "app_id": ctx.app_id, "fault": action})
+                "app_id": ctx.app_id, "fault": action, "fault_rule": rule_index,
+                "at": round(arrived - self.started, 6)})
 
     def _dispatch(self, req: Request, ctx: Ctx) -> Reply:
         """The API proper (under the lock). Charges the quota bucket and takes an in-flight slot."""

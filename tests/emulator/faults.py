@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Pattern
+from typing import Any, Dict, List, Optional, Pattern, Tuple
 
 ACTIONS = ("status", "drop", "drop_after", "delay", "revoke_token", "expire_token", "html", "truncated_json")
 # Actions after which the request is still processed by the API.
@@ -87,10 +87,10 @@ class FaultPlan:
     def clear(self) -> None:
         self.rules = []
 
-    def pick(self, method: str, path: str) -> Optional[FaultRule]:
-        """The rule that fires for this request, if any (its firing is counted)."""
-        for rule in self.rules:
+    def pick(self, method: str, path: str) -> Optional[Tuple[int, FaultRule]]:
+        """(index in the rule list, rule) of the rule that fires for this request, if any (its firing is counted)."""
+        for index, rule in enumerate(self.rules):
             if rule.matches(method, path) and (rule.probability >= 1 or self.rng.random() < rule.probability):
                 rule.fired += 1
-                return rule
+                return index, rule
         return None

@@ -9,6 +9,7 @@ import ssl
 import sys
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
@@ -87,6 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def _handle(self) -> None:
+        arrived = time.monotonic()          # the request line and headers are in; the body is not read yet
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body, is_json = _parse_body(raw, self.headers.get("Content-Type") or "")
@@ -94,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(ADMIN):
             self._send(_admin(self.server.engine, self.command, url.path, body if is_json else None))
             return
-        req = Request(self.command, url.path, query, self.headers.get("Authorization"), body, is_json)
+        req = Request(self.command, url.path, query, self.headers.get("Authorization"), body, is_json, arrived)
         reply = self.server.engine.serve(req)
         if reply is None:
             self.close_connection = True

@@ -11,16 +11,18 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
+import yaml
 
 from tests.emulator import Emulator, WorldError, generate_world
+from tests.emulator_fixture import StartEmulator, emulators
 
 API = "/api/ver1.0"
 REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = REPO / "tests" / "emulator" / "worlds" / "quickstart.yml"
+QUICKSTART = REPO / "docs" / "examples" / "world.yml"       # the world of `make quickstart` and the guides
 
 
 def make_world(**client_extra: Any) -> Dict[str, Any]:
@@ -54,17 +56,9 @@ SECRETS = {"a1": "s1", "a2": "s2", "ro": "s-ro", "callapi": "s-ca", "blocked": "
 
 
 @pytest.fixture
-def start():
-    started: List[Emulator] = []
-
-    def run(world: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Emulator:
-        emu = Emulator(world or make_world(), **kwargs).start()
-        started.append(emu)
-        return emu
-
-    yield run
-    for emu in started:
-        emu.stop()
+def start() -> Iterator[StartEmulator]:
+    """``start(world=None, **kwargs)`` starts an emulator (of ``make_world()`` by default); all stopped after the test."""
+    yield from emulators(make_world)
 
 
 @pytest.fixture
@@ -465,6 +459,69 @@ def test_fault_delay_html_truncated(emu):
     assert [e["fault"] for e in emu.requests()[1:]] == ["delay", "html", "truncated_json", None]
 
 
+def test_log_names_the_fault_rule_that_fired(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"method": "PUT"}, "action": "status", "status": 500, "times": 1},
+                    {"match": {"path": "/user"}, "action": "delay", "seconds": 0.05, "times": 1},
+                    {"match": {"path": "/client/"}, "action": "delay", "seconds": 0.1, "times": 1},
+                    {"match": {"method": "GET", "path": "/phone/"}, "action": "status", "status": 503, "times": 1}])
+    assert s.get(api(emu, "/user/")).status_code == 200                                   # rule 1
+    assert s.get(api(emu, "/client/@me/")).status_code == 200                             # rule 2
+    assert s.get(api(emu, "/extension/1/phone/")).status_code == 503                      # rule 3
+    assert s.put(api(emu, "/extension/1/phone/"), json={"label": "x"}).status_code == 500  # rule 0
+    assert s.put(api(emu, "/extension/1/phone/"), json={"label": "x"}).status_code == 200  # every rule used up
+    log = emu.requests()
+    assert [(e["fault"], e["fault_rule"]) for e in log] == [
+        (None, None), ("delay", 1), ("delay", 2), ("status", 3), ("status", 0), (None, None)]
+    assert requests.get(emu.url + "/_admin/requests").json() == log
+    # The index is into the list of the set_faults call in force: a new list starts again at 0.
+    emu.set_faults([{"match": {"path": "/user"}, "action": "html", "times": 1}])
+    s.get(api(emu, "/user/"))
+    assert (emu.requests()[-1]["fault"], emu.requests()[-1]["fault_rule"]) == ("html", 0)
+
+
+def test_log_fault_rule_tells_apart_rules_with_the_same_action(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"path": "/user"}, "action": "status", "status": 502, "probability": 0.5},
+                    {"match": {"path": "/user"}, "action": "status", "status": 503, "probability": 0.5}], seed=3)
+    statuses = [s.get(api(emu, "/user/")).status_code for dummy in range(24)]
+    log = emu.requests()[1:]
+    assert [e["status"] for e in log] == statuses and {502, 503, 200} <= set(statuses)
+    assert [e["fault_rule"] for e in log] == [{502: 0, 503: 1, 200: None}[code] for code in statuses]
+    assert all((e["fault"] is None) == (e["fault_rule"] is None) for e in log)
+
+
+def test_log_at_is_the_arrival_time_on_a_monotonic_clock(start):
+    before = time.monotonic()
+    emu = start()
+    tok = token(emu)
+    headers = {"Authorization": "Bearer " + tok}
+    for dummy in range(3):                                       # one after the other: arrival order = seq order
+        requests.get(api(emu, "/user/"), headers=headers)
+        time.sleep(0.05)
+    emu.set_faults([{"match": {"path": "/user"}, "action": "delay", "seconds": 1.0, "times": 1}])
+    slow = threading.Thread(target=requests.get, args=(api(emu, "/user/"),), kwargs={"headers": headers})
+    slow.start()
+    time.sleep(0.3)
+    requests.get(api(emu, "/client/@me/"), headers=headers)      # arrives after the slow one, answered before it
+    slow.join()
+    elapsed = time.monotonic() - before
+    log = emu.requests()
+    ats = [e["at"] for e in log]
+    assert all(isinstance(at, float) and 0 <= at <= elapsed for at in ats)
+    assert ats[:4] == sorted(ats[:4])                            # non-decreasing in arrival order
+    assert all(later - earlier >= 0.05 for earlier, later in zip(ats[1:4], ats[2:4]))
+    fast, delayed = log[4], log[5]                               # the log is in reply order ...
+    assert fast["path"].endswith("/client/@me/") and delayed["path"].endswith("/user/")
+    assert delayed["fault"] == "delay" and delayed["seq"] > fast["seq"] and delayed["time"] > fast["time"]
+    assert delayed["at"] < fast["at"] < delayed["at"] + 1.0      # ... "at" is when each arrived
+    # "time" is when a reply went out: the delayed request was answered its 1 s delay after it arrived (less
+    # the time the API took for the earlier request, which is small).
+    last = log[3]
+    assert (delayed["time"] - last["time"]) - (delayed["at"] - last["at"]) >= 0.5
+    assert [e["path"] for e in sorted(log, key=lambda e: e["at"])][-2:] == [delayed["path"], fast["path"]]
+
+
 @pytest.mark.parametrize("action, word", [("revoke_token", "revoked"), ("expire_token", "expired")])
 def test_fault_token_invalidation(emu, action, word):
     s = session(emu)
@@ -534,7 +591,9 @@ def test_request_log_entries(emu):
     s.put(api(emu, "/extension/1/phone"), json={"label": "L"})
     token_entry, get, put = emu.requests()
     assert set(get) == {"seq", "time", "method", "path", "query", "body", "status", "client_id", "token_id",
-                        "app_id", "fault"}
+                        "app_id", "fault", "fault_rule", "at"}
+    assert get["fault"] is None and get["fault_rule"] is None
+    assert 0 <= token_entry["at"] <= get["at"] <= put["at"]
     assert token_entry["path"] == "/oauth/token" and token_entry["token_id"] == "t1" and token_entry["client_id"] is None
     assert get["path"] == API + "/client/@me/extension/" and get["query"] == {"type": "phone", "page": "1"}
     assert (get["status"], get["client_id"], get["token_id"], get["app_id"]) == (200, 1001, "t1", "a1")
@@ -570,6 +629,7 @@ def test_admin_endpoints_match_the_python_methods(emu):
 def test_cli_with_port_file(tmp_path):
     port_file = tmp_path / "url"
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    secret = {a["app_id"]: a["app_secret"] for a in yaml.safe_load(QUICKSTART.read_text())["apps"]}["acme-app"]
     proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--world", str(QUICKSTART),
                              "--port-file", str(port_file), "--seed", "3"],
                             cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -579,11 +639,11 @@ def test_cli_with_port_file(tmp_path):
             time.sleep(0.05)
         url = port_file.read_text().strip()
         resp = requests.post(url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": "acme-app",
-                                                         "client_secret": "acme-secret-4Fq9"})
+                                                         "client_secret": secret})
         assert resp.status_code == 200
         phones = requests.get(url + API + "/client/@me/extension/", params={"type": "phone"},
                               headers={"Authorization": "Bearer " + resp.json()["access_token"]}).json()
-        assert [p["name"] for p in phones][:2] == ["010*100", "010*101"]
+        assert [p["name"] for p in phones] == ["000*100", "000*101", "000*102", "000*103"]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
@@ -609,10 +669,37 @@ def test_generate_world_is_deterministic_and_loads(start):
 
 
 def test_quickstart_world(start):
-    state = start(QUICKSTART).state()
-    assert [c["id"] for c in state["clients"]] == [1001, 1002, 1003]
-    for client in state["clients"]:
-        assert [e["type"] for e in client["extensions"]].count("queue") == 1 and len(client["bundles"]) == 1
+    """docs/examples/world.yml holds what docs/emulator.md says, and every one of its apps works."""
+    world = yaml.safe_load(QUICKSTART.read_text())
+    emu = start(QUICKSTART)
+    state = emu.state()
+    assert state["dealers"] == [{"id": 10, "name": "Example Telecom"}]
+    assert [(c["id"], c["name"], c["prefix"], c["dealer_id"]) for c in state["clients"]] == [
+        (1001, "Acme", "000", 10), (1002, "Globex", "001", 10), (1003, "Initech", "002", 10)]
+    assert [[(e["id"], e["name"], e["type"]) for e in c["extensions"]] for c in state["clients"]] == [
+        [(54, "000*100", "phone"), (55, "000*101", "phone"), (56, "000*102", "phone"), (57, "000*103", "phone"),
+         (58, "000*200", "queue")],
+        [(61, "001*100", "phone"), (62, "001*101", "phone"), (63, "001*102", "phone"), (64, "001*300", "ivr")],
+        [(71, "002*10", "phone"), (72, "002*11", "phone"), (73, "002*12", "phone")]]
+    assert [c["bundles"] for c in state["clients"]] == [[], [], [{"bundle_id": 72, "bundle_list": [72, 73]}]]
+    phones = {e["id"]: e["phone"] for c in state["clients"] for e in c["extensions"] if "phone" in e}
+    assert {i: p["external_number"] for i, p in phones.items() if p["external_number"]} == {
+        54: "+79876543210", 62: "+74951112233"}
+    assert [i for i, p in phones.items() if "dtmf_mode" in p] == [55] and phones[55]["dtmf_mode"] == "rfc2833"
+    assert {key: q["limit"] for key, q in state["quotas"].items()} == {
+        "1001": 3600, "1002": 3600, "1003": 3600, "dealer:10": 3600}
+    reached = {}
+    for app in world["apps"]:
+        resp = requests.post(emu.url + "/oauth/token", data={"grant_type": "client_credentials",
+                                                             "client_id": app["app_id"],
+                                                             "client_secret": app["app_secret"]})
+        assert resp.status_code == 200, app["app_id"]
+        s = requests.Session()
+        s.headers["Authorization"] = "Bearer " + resp.json()["access_token"]
+        user = s.get(api(emu, "/user/")).json()
+        reached[app["app_id"]] = (s.get(api(emu, "/client/@me/")).json().get("id") if user["client_id"] else
+                                  [c["id"] for c in s.get(api(emu, "/dealer/@me/client/")).json()])
+    assert reached == {"acme-app": 1001, "globex-app": 1002, "initech-app": 1003, "dealer-app": [1001, 1002, 1003]}
 
 
 @pytest.mark.parametrize("mutate, fragment", [

@@ -7,28 +7,19 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 import pytest
 import yaml
 
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, Run
-from tests.emulator import Emulator
+from tests.emulator_fixture import StartEmulator, emulators
 
 
 @pytest.fixture
-def emulator_factory():
-    started: List[Emulator] = []
-
-    def start(world: Dict[str, Any], **kwargs: Any) -> Emulator:
-        emu = Emulator(world, **kwargs)
-        emu.start()
-        started.append(emu)
-        return emu
-
-    yield start
-    for emu in started:
-        emu.stop()
+def emulator_factory() -> Iterator[StartEmulator]:
+    """``emulator_factory(world, **kwargs)`` starts an emulator on loopback; all are stopped after the test."""
+    yield from emulators()
 
 
 @pytest.fixture

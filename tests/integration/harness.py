@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
+from tests.reliability.lib import TENANT_SECRET
+
 COLLECTIONS_ROOT = os.environ["TELPHIN_TEST_COLLECTIONS_ROOT"]
 ANSIBLE_BIN = Path(os.environ.get("TELPHIN_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
 
@@ -35,7 +37,7 @@ def tenant_world(tenants: int = 1, phones: int = 4, bound: int = 0, quota: int =
     next_id = 1
     for n in range(1, tenants + 1):
         client_id = 1000 + n
-        world["apps"].append({"app_id": "tenant%d-app" % n, "app_secret": "secret-tenant%d-Xq9" % n,
+        world["apps"].append({"app_id": "tenant%d-app" % n, "app_secret": TENANT_SECRET % n,
                               "type": "trusted", "access_level": "all",
                               "user": {"id": 500 + n, "login": "admin@t%d" % n, "access": "full",
                                        "client_id": client_id}})
@@ -68,6 +70,27 @@ def save(name: str, var: str) -> str:
           check_mode: false
           when: {var} is defined
         """).format(name=name, var=var)
+
+
+def module_play(tasks: str, api_url: str, app_secret: str, name: str = "Phone terminal", app_id: str = "tenant1-app") -> str:
+    """A play on localhost running ``tasks`` (YAML list items at column 0) with the module_defaults of the action
+    group ``telphin.pbx.pbx`` set to ``api_url`` and the app (by default tenant 1's of ``tenant_world``)."""
+    body = "\n".join("    " + line if line else "" for line in tasks.splitlines())
+    return """\
+- name: {name}
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+  module_defaults:
+    group/telphin.pbx.pbx:
+      api_url: {url}
+      app_id: {app_id}
+      app_secret: {secret}
+  tasks:
+{body}
+""".format(name=name, url=api_url, app_id=app_id, secret=app_secret, body=body)
 
 
 def api_calls(requests: Iterable[Dict[str, Any]], method: Optional[str] = None, fragment: str = "") -> List[Dict]:

@@ -20,7 +20,7 @@ import pytest
 
 from harness import tenant_world
 from tests.emulator import Emulator
-from tests.reliability.lib import Ansible, puts, record, state_changes
+from tests.reliability.lib import Ansible, puts, record, state_changes, tenant_vars, tenants_inventory
 
 NUMBER = "+79001234567"
 
@@ -337,18 +337,11 @@ def inventory(emu_url: str, urls: Dict[str, str]) -> Dict[str, Any]:
             args.setdefault("app_id", case.id)
             args.setdefault("app_secret", "secret-" + case.id)
         modules.setdefault(case.module.rsplit(".", maxsplit=1)[-1], {})[case.id] = {"case_args": args}
-    roles = {}
-    for case in ROLE_CASES:
-        host: Dict[str, Any] = {"telphin_client_id": "1001", "telphin_api_url": emu_url,
-                                "phone_bindings": DEFAULT_BINDINGS}
-        if case.credentials:
-            host.update(telphin_app_id=case.id, telphin_app_secret="secret-" + case.id)
-        host.update(case.host_vars or {})
-        roles[case.id] = host
-    return {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
-                    "children": {"module_cases": {"children": {"cases_" + m: {"hosts": modules.get(m, {})}
-                                                               for m in MODULES}},
-                                 "telphin_tenants": {"hosts": roles}}}}
+    roles = {case.id: tenant_vars(1001, emu_url, DEFAULT_BINDINGS, case.id if case.credentials else None,
+                                  "secret-" + case.id if case.credentials else None, **(case.host_vars or {}))
+             for case in ROLE_CASES}
+    module_cases = {"children": {"cases_" + m: {"hosts": modules.get(m, {})} for m in MODULES}}
+    return tenants_inventory(roles, localhost=True, groups={"module_cases": module_cases})
 
 
 @pytest.fixture(scope="module")

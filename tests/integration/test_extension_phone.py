@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import json
 
-from harness import api_calls, save, tenant_world, token_calls
+from harness import api_calls, module_play, save, tenant_world, token_calls
 
 SECRET = "secret-tenant1-Xq9"
 SIP_PASSWORD = "Sip-Pass-4711"
-
-
-def play(tasks: str, api_url: str, secret: str = SECRET) -> str:
-    body = "\n".join("    " + line if line else "" for line in tasks.splitlines())
-    return """\
-- name: Phone terminal
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: tenant1-app
-      app_secret: {secret}
-  tasks:
-{body}
-""".format(url=api_url, secret=secret, body=body)
-
 
 BIND = """\
 - name: Bind the mobile number
@@ -50,7 +30,7 @@ def phone_of(emu, ext_id):
 def test_first_run_changes_second_run_sends_no_put(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     before = emu.state()
-    first = playbook(play(BIND, emu.url))
+    first = playbook(module_play(BIND, emu.url, SECRET))
     assert first.rc == 0, first.output
     assert first.results["bind"]["changed"] is True
     puts = api_calls(emu.requests(), "PUT")
@@ -63,7 +43,7 @@ def test_first_run_changes_second_run_sends_no_put(emulator_factory, playbook):
     assert len(token_calls(emu.requests())) == 1
 
     emu.requests(clear=True)
-    second = playbook(play(BIND, emu.url))
+    second = playbook(module_play(BIND, emu.url, SECRET))
     assert second.rc == 0, second.output
     assert second.results["bind"]["changed"] is False
     assert api_calls(emu.requests(), "PUT") == []
@@ -76,7 +56,7 @@ def phone_of_state(state, ext_id):
 
 def test_check_mode_sends_no_put_and_predicts_the_diff(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
-    run = playbook(play(BIND, emu.url), None, "--check", "--diff")
+    run = playbook(module_play(BIND, emu.url, SECRET), None, "--check", "--diff")
     assert run.rc == 0, run.output
     assert api_calls(emu.requests(), "PUT") == []
     assert run.results["bind"]["changed"] is True
@@ -93,7 +73,7 @@ def test_unknown_keys_pass_through_and_unset_options_are_not_sent(emulator_facto
     extension_id: 3
     label: Sales
 """
-    assert playbook(play(tasks, emu.url)).rc == 0
+    assert playbook(module_play(tasks, emu.url, SECRET)).rc == 0
     assert api_calls(emu.requests(), "PUT")[0]["body"] == {"label": "Sales"}
     assert phone_of(emu, 3)["dtmf_mode"] == "rfc2833"
 
@@ -101,7 +81,7 @@ def test_unknown_keys_pass_through_and_unset_options_are_not_sent(emulator_facto
 def test_revoked_token_mid_run_recovers_with_one_new_token(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     emu.set_faults([{"match": {"method": "GET", "path": "/phone/"}, "action": "revoke_token", "times": 1}])
-    run = playbook(play(BIND, emu.url))
+    run = playbook(module_play(BIND, emu.url, SECRET))
     assert run.rc == 0, run.output
     assert len(token_calls(emu.requests())) == 2
     assert phone_of(emu, 2)["external_number"] == "+79991234567"
@@ -110,7 +90,7 @@ def test_revoked_token_mid_run_recovers_with_one_new_token(emulator_factory, pla
 def test_503_is_retried(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     emu.set_faults([{"match": {"method": "PUT"}, "action": "status", "status": 503, "times": 1}])
-    run = playbook(play(BIND, emu.url))
+    run = playbook(module_play(BIND, emu.url, SECRET))
     assert run.rc == 0, run.output
     assert len(api_calls(emu.requests(), "PUT")) == 2
     assert run.results["bind"]["requests"]["retried"] == 1
@@ -119,7 +99,7 @@ def test_503_is_retried(emulator_factory, playbook):
 def test_quota_429_fails_fast_with_the_reset_time(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     emu.set_quota(1001, remaining=2, reset_in=1800)   # the token is free; list + GET use the last two
-    run = playbook(play(BIND, emu.url))
+    run = playbook(module_play(BIND, emu.url, SECRET))
     assert run.rc != 0
     assert "quota" in run.stdout and "resets in 1" in run.stdout
     assert api_calls(emu.requests(), "PUT") == []
@@ -134,7 +114,7 @@ def test_bad_input_fails_before_any_request(emulator_factory, playbook):
     extension_name: "101"
     external_number: "+7 999 CALL-ME"
 """
-    run = playbook(play(tasks, emu.url))
+    run = playbook(module_play(tasks, emu.url, SECRET))
     assert run.rc != 0 and "external_number '+7 999 CALL-ME' is not a phone number" in run.stdout
     assert "Traceback" not in run.output
     assert emu.requests() == []
@@ -148,7 +128,7 @@ def test_non_phone_extension_is_refused_without_a_write(emulator_factory, playbo
     extension_name: "500"
     external_number: "+79991234567"
 """
-    run = playbook(play(tasks, emu.url))
+    run = playbook(module_play(tasks, emu.url, SECRET))
     assert run.rc != 0 and "queue extension, not a phone" in run.stdout
     assert api_calls(emu.requests(), "PUT") == []
 
@@ -167,7 +147,7 @@ def test_no_secret_in_vvvv_output(emulator_factory, playbook):
     extension_id: 2
   register: info
 """ + save("info", "info")
-    run = playbook(play(tasks, emu.url), None, "-vvvv", "--diff")
+    run = playbook(module_play(tasks, emu.url, SECRET), None, "-vvvv", "--diff")
     assert run.rc == 0, run.output
     assert phone_of(emu, 2)["password"] == SIP_PASSWORD
     assert run.results["pw"]["changed"] is True
@@ -188,7 +168,7 @@ def test_info_modules_read_without_writing(emulator_factory, playbook):
   telphin.pbx.extension_phone_info:
   register: phones
 """ + save("phones", "phones")
-    run = playbook(play(tasks, emu.url))
+    run = playbook(module_play(tasks, emu.url, SECRET))
     assert run.rc == 0, run.output
     assert [e["short_name"] for e in run.results["exts"]["extensions"]] == ["100", "101", "102", "103"]
     phones = run.results["phones"]["phones"]

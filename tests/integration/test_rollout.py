@@ -8,17 +8,9 @@ import requests
 import yaml
 
 from harness import api_calls, desired_number, tenant_world, token_calls
+from tests.reliability.lib import tenant_inventory
 
 T, E, PHONES = 3, 4, 6
-
-
-def inventory(emu, bindings_by_tenant, **host_vars):
-    hosts = {}
-    for n, bindings in bindings_by_tenant.items():
-        hosts["tenant%d" % n] = dict({
-            "telphin_client_id": str(1000 + n), "telphin_api_url": emu.url, "telphin_app_id": "tenant%d-app" % n,
-            "telphin_app_secret": "secret-tenant%d-Xq9" % n, "phone_bindings": bindings}, **host_vars)
-    return {"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}
 
 
 def numbers(state):
@@ -33,7 +25,7 @@ def wanted(n, count=E):
 def test_rollout_costs_the_request_floor_and_converges(emulator_factory, playbook):
     # Each tenant has its first 2 phones bound already: k = 2 per tenant differ of E = 4 listed.
     emu = emulator_factory(tenant_world(tenants=T, phones=PHONES, bound=2))
-    inv = inventory(emu, {n: wanted(n) for n in range(1, T + 1)})
+    inv = tenant_inventory(emu.url, {n: wanted(n) for n in range(1, T + 1)})
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc == 0, run.output
     log = emu.requests()
@@ -58,7 +50,7 @@ def test_rollout_costs_the_request_floor_and_converges(emulator_factory, playboo
 
 def test_check_diff_is_a_drift_report_that_writes_nothing(emulator_factory, playbook):
     emu = emulator_factory(tenant_world(tenants=2, phones=PHONES))
-    inv = inventory(emu, {n: wanted(n) for n in (1, 2)})
+    inv = tenant_inventory(emu.url, {n: wanted(n) for n in (1, 2)})
     assert playbook("telphin.pbx.rollout_bindings", inv).rc == 0
     # An out-of-band change through the API, as the CRM or an admin would make it.
     emu.requests(clear=True)
@@ -78,10 +70,10 @@ def test_check_diff_is_a_drift_report_that_writes_nothing(emulator_factory, play
 
 def test_prune_only_with_unbind_unlisted(emulator_factory, playbook):
     emu = emulator_factory(tenant_world(tenants=1, phones=PHONES, bound=PHONES))
-    inv = inventory(emu, {1: wanted(1, 2)})
+    inv = tenant_inventory(emu.url, {1: wanted(1, 2)})
     assert playbook("telphin.pbx.rollout_bindings", inv).rc == 0
     assert sum(v is not None for v in numbers(emu.state()).values()) == PHONES
-    inv = inventory(emu, {1: wanted(1, 2)}, phone_bindings_unbind_unlisted=True)
+    inv = tenant_inventory(emu.url, {1: wanted(1, 2)}, phone_bindings_unbind_unlisted=True)
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc == 0, run.output
     state = numbers(emu.state())
@@ -93,8 +85,8 @@ def test_bundle_conflict_is_refused_and_nothing_is_written(emulator_factory, pla
     world = tenant_world(tenants=1, phones=4)
     world["clients"][0]["bundles"] = [{"main": 1, "members": [1, 2]}]
     emu = emulator_factory(world)
-    inv = inventory(emu, {1: [{"extension": "100", "record_enabled": True, "external_number": "+79000000001"},
-                              {"extension": "101", "record_enabled": False}]})
+    inv = tenant_inventory(emu.url, {1: [{"extension": "100", "record_enabled": True, "external_number": "+79000000001"},
+                                         {"extension": "101", "record_enabled": False}]})
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc != 0
     assert "bundle conflict on synchronised key record_enabled" in run.stdout
@@ -105,7 +97,7 @@ def test_a_failing_item_does_not_stop_the_others_and_a_rerun_converges(emulator_
     emu = emulator_factory(tenant_world(tenants=1, phones=PHONES))
     emu.set_faults([{"match": {"method": "PUT", "path": "/extension/2/phone/"}, "action": "status", "status": 500,
                      "body": {"message": "internal error"}, "times": 1}])
-    inv = inventory(emu, {1: wanted(1, PHONES)})
+    inv = tenant_inventory(emu.url, {1: wanted(1, PHONES)})
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc != 0
     assert "1 of 6 extension(s) failed" in run.stdout and "010*101 (id 2)" in run.stdout
@@ -118,7 +110,7 @@ def test_a_failing_item_does_not_stop_the_others_and_a_rerun_converges(emulator_
 def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):
     emu = emulator_factory(tenant_world(tenants=2, phones=PHONES, bound=3))
     export_dir = tmp_path / "host_vars"
-    inv = inventory(emu, {1: [], 2: []})
+    inv = tenant_inventory(emu.url, {1: [], 2: []})
     run = playbook("telphin.pbx.export_bindings", inv, extra_vars={"telphin_export_dir": str(export_dir)})
     assert run.rc == 0, run.output
     exported = {n: yaml.safe_load((export_dir / ("tenant%d.yml" % n)).read_text())["phone_bindings"] for n in (1, 2)}
@@ -127,7 +119,8 @@ def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):
     for n in (1, 2):
         assert "secret" not in (export_dir / ("tenant%d.yml" % n)).read_text()
     emu.requests(clear=True)
-    rollout = playbook("telphin.pbx.rollout_bindings", inventory(emu, exported, phone_bindings_unbind_unlisted=True))
+    rollout = playbook("telphin.pbx.rollout_bindings",
+                       tenant_inventory(emu.url, exported, phone_bindings_unbind_unlisted=True))
     assert rollout.rc == 0, rollout.output
     assert api_calls(emu.requests(), "PUT") == []
     assert rollout.stdout.count("changed=0") == 2

@@ -22,9 +22,9 @@ from typing import Dict, List, Tuple
 import requests
 import yaml
 
-from harness import desired_number, tenant_world
+from harness import desired_number, module_play, tenant_world
 from tests.emulator import Emulator
-from tests.reliability.lib import Ansible, ansible_bin, collections_root, record, secret_hits
+from tests.reliability.lib import Ansible, ansible_bin, collections_root, record, secret_hits, tenant_inventory
 
 APP_SECRETS = {1: "secret-tenant1-Xq9", 2: "secret-tenant2-Xq9"}
 SIP = {
@@ -39,79 +39,14 @@ SIP = {
 }
 
 
-def inventory(emu: Emulator, bindings: Dict[int, List[Dict]], **host_vars) -> Dict:
-    hosts = {}
-    for n, items in bindings.items():
-        hosts["tenant%d" % n] = dict({
-            "telphin_client_id": str(1000 + n), "telphin_api_url": emu.url, "telphin_app_id": "tenant%d-app" % n,
-            "telphin_app_secret": APP_SECRETS[n], "phone_bindings": items}, **host_vars)
-    return {"all": {"hosts": {"localhost": {"ansible_connection": "local"}},
-                    "children": {"telphin_tenants": {"hosts": hosts}}}}
-
-
-def modules_play(emu: Emulator, token: str) -> str:
-    """Play 1: the single module (password set, read back, echoed in an error, refused next to a bad option,
-    a static token and the app secret echoed by error replies). Play 2: the role on both tenants."""
-    return """\
-- name: Modules
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: tenant1-app
-      app_secret: {secret}
-  tasks:
-    - name: Set a SIP password and bind a number
-      telphin.pbx.extension_phone:
-        extension_id: 2
-        external_number: "{number}"
-        password: {single}
-      register: single
-    - name: Read it back
-      telphin.pbx.extension_phone_info:
-        extension_id: 2
-      register: info
-    - name: A password the API refuses, repeating it in its error message
-      telphin.pbx.extension_phone:
-        extension_id: 3
-        password: {echoed}
-      register: echoed
-      ignore_errors: true
-    - name: A bad option next to a password (refused before any request)
-      telphin.pbx.extension_phones:
-        bindings:
-          - extension: "104"
-            password: {refused}
-        parallel: many
-      register: refused
-      ignore_errors: true
-    - name: A static access token that an error reply repeats
-      telphin.pbx.extension_phone:
-        extension_id: 5
-        label: Desk
-        app_id: "{{{{ omit }}}}"
-        app_secret: "{{{{ omit }}}}"
-        access_token: {token}
-      register: token
-      ignore_errors: true
-    - name: A token endpoint whose error repeats the app secret
-      telphin.pbx.extension_phone:
-        extension_id: 6
-        label: Desk
-        token_url: {url}/api/ver1.0/oauth/token
-      register: app_secret
-      ignore_errors: true
-
+# Plays 2 and 3 of ``modules_play``: the role on every tenant, then every registered result saved.
+ROLE_AND_SAVE_PLAYS = """
 - name: The role on every tenant
   hosts: telphin_tenants
   connection: local
   gather_facts: false
   vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
   roles:
     - role: telphin.pbx.phone_bindings
 
@@ -120,17 +55,64 @@ def modules_play(emu: Emulator, token: str) -> str:
   connection: local
   gather_facts: false
   vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
   tasks:
     - name: Save
       ansible.builtin.copy:
-        content: "{{{{ {{'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
+        content: "{{ {'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
                       'app_secret': app_secret, 'role-tenant1': hostvars.tenant1.phone_bindings_result,
-                      'role-tenant2': hostvars.tenant2.phone_bindings_result}} | to_json }}}}"
-        dest: "{{{{ results_dir }}}}/all.json"
+                      'role-tenant2': hostvars.tenant2.phone_bindings_result} | to_json }}"
+        dest: "{{ results_dir }}/all.json"
         mode: "0600"
-""".format(url=emu.url, secret=APP_SECRETS[1], number=desired_number(1, 1), token=token,
-           **{k: v for k, v in SIP.items() if k != "numeric"})
+"""
+
+
+def modules_play(emu: Emulator, token: str) -> str:
+    """Play 1: the single module (password set, read back, echoed in an error, refused next to a bad option,
+    a static token and the app secret echoed by error replies). Play 2: the role on both tenants."""
+    tasks = """\
+- name: Set a SIP password and bind a number
+  telphin.pbx.extension_phone:
+    extension_id: 2
+    external_number: "{number}"
+    password: {single}
+  register: single
+- name: Read it back
+  telphin.pbx.extension_phone_info:
+    extension_id: 2
+  register: info
+- name: A password the API refuses, repeating it in its error message
+  telphin.pbx.extension_phone:
+    extension_id: 3
+    password: {echoed}
+  register: echoed
+  ignore_errors: true
+- name: A bad option next to a password (refused before any request)
+  telphin.pbx.extension_phones:
+    bindings:
+      - extension: "104"
+        password: {refused}
+    parallel: many
+  register: refused
+  ignore_errors: true
+- name: A static access token that an error reply repeats
+  telphin.pbx.extension_phone:
+    extension_id: 5
+    label: Desk
+    app_id: "{{{{ omit }}}}"
+    app_secret: "{{{{ omit }}}}"
+    access_token: {token}
+  register: token
+  ignore_errors: true
+- name: A token endpoint whose error repeats the app secret
+  telphin.pbx.extension_phone:
+    extension_id: 6
+    label: Desk
+    token_url: {url}/api/ver1.0/oauth/token
+  register: app_secret
+  ignore_errors: true
+""".format(url=emu.url, number=desired_number(1, 1), token=token, **{k: v for k, v in SIP.items() if k != "numeric"})
+    return module_play(tasks, emu.url, APP_SECRETS[1], name="Modules") + ROLE_AND_SAVE_PLAYS
 
 
 FAULTS = [
@@ -175,7 +157,7 @@ def test_no_secret_anywhere(tmp_path):
         bindings = {1: [{"extension": "100", "external_number": desired_number(1, 0), "password": SIP["bulk"]},
                         {"extension": "103", "password": SIP["numeric"]}],
                     2: [{"extension_id": 9, "external_number": desired_number(2, 1), "password": SIP["rotated"]}]}
-        inv = inventory(emu, bindings)
+        inv = tenant_inventory(emu.url, bindings, APP_SECRETS, localhost=True)
         runs = {}
 
         # 1. everything at -vvvv --diff, JSON result format, log file
@@ -190,8 +172,8 @@ def test_no_secret_anywhere(tmp_path):
         assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
 
         # 2. a role run that fails on a bad binding next to a password (also at -vvvv)
-        bad = inventory(emu, {1: [{"extension": "103", "password": SIP["invalid"]},
-                                  {"extension": "104", "lable": "typo"}]})
+        bad = tenant_inventory(emu.url, {1: [{"extension": "103", "password": SIP["invalid"]},
+                                             {"extension": "104", "lable": "typo"}]}, APP_SECRETS, localhost=True)
         runs["failing"] = ansible.run("telphin.pbx.rollout_bindings", bad, "-vvvv", "--diff", env=env)
         assert runs["failing"].rc != 0 and "unknown key(s) lable" in runs["failing"].stdout
 
@@ -245,8 +227,9 @@ def run_with_ansible_runner(tmp_path: Path, emu: Emulator) -> Tuple[Path, str]:
         return private / "artifacts", "not installed"
     (private / "project").mkdir()
     inv = tmp_path / "runner-inventory.yml"
-    inv.write_text(yaml.safe_dump(inventory(emu, {1: [{"extension": "105", "password": SIP["runner"],
-                                                       "external_number": desired_number(1, 5)}]})))
+    inv.write_text(yaml.safe_dump(tenant_inventory(emu.url, {1: [{"extension": "105", "password": SIP["runner"],
+                                                                  "external_number": desired_number(1, 5)}]},
+                                                   APP_SECRETS, localhost=True)))
     envvars = {"ANSIBLE_COLLECTIONS_PATH": collections_root(), "ANSIBLE_HOME": str(tmp_path / "runner-home"),
                "ANSIBLE_NOCOLOR": "1", "PATH": str(ansible_bin()) + os.pathsep + os.environ.get("PATH", "")}
     result = ansible_runner.run(private_data_dir=str(private), playbook="telphin.pbx.rollout_bindings",

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -118,6 +118,44 @@ class RunningPlaybook:
         (self.results_dir / "output.log").write_text(stdout + stderr)
         results = {p.stem: json.loads(p.read_text()) for p in sorted(self.results_dir.glob("*.json"))}
         return PlaybookRun(self.proc.returncode, stdout, stderr, time.monotonic() - self.started, results)
+
+
+# -- inventories ---------------------------------------------------------------------------------
+TENANT_SECRET = "secret-tenant%d-Xq9"     # the app secret of tenant N in ``harness.tenant_world``
+
+
+def tenant_vars(client_id: Any, api_url: str, bindings: List[Dict[str, Any]], app_id: Optional[str] = None,
+                app_secret: Optional[str] = None, **host_vars: Any) -> Dict[str, Any]:
+    """One tenant host's variables for the phone_bindings role; app credentials only when given, ``host_vars`` win."""
+    host: Dict[str, Any] = {"telphin_client_id": str(client_id), "telphin_api_url": api_url}
+    if app_id is not None:
+        host["telphin_app_id"] = app_id
+    if app_secret is not None:
+        host["telphin_app_secret"] = app_secret
+    host["phone_bindings"] = bindings
+    host.update(host_vars)
+    return host
+
+
+def tenants_inventory(hosts: Dict[str, Dict[str, Any]], localhost: bool = False,
+                      groups: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """An inventory with ``hosts`` in the group ``telphin_tenants`` (after any other ``groups``), plus a local
+    ``localhost`` when asked."""
+    inventory: Dict[str, Any] = {"all": {"children": dict(groups or {}, telphin_tenants={"hosts": hosts})}}
+    if localhost:
+        inventory["all"] = {"hosts": {"localhost": {"ansible_connection": "local"}}, **inventory["all"]}
+    return inventory
+
+
+def tenant_inventory(api_url: str, bindings: Mapping[int, List[Dict[str, Any]]],
+                     app_secrets: Optional[Mapping[int, str]] = None, localhost: bool = False,
+                     **host_vars: Any) -> Dict[str, Any]:
+    """Hosts ``tenant<N>`` in ``telphin_tenants``: client 1000+N, app ``tenant<N>-app`` with secret ``app_secrets[N]``
+    (default ``TENANT_SECRET % N``), ``bindings[N]``, then ``host_vars``."""
+    hosts = {"tenant%d" % n: tenant_vars(1000 + n, api_url, items, "tenant%d-app" % n,
+                                         app_secrets[n] if app_secrets is not None else TENANT_SECRET % n, **host_vars)
+             for n, items in bindings.items()}
+    return tenants_inventory(hosts, localhost)
 
 
 # -- emulator state ------------------------------------------------------------------------------
