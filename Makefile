@@ -38,7 +38,8 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 
 $(VENV216)/.stamp: requirements.txt
 	$(PYTHON) -m venv $(VENV216)
-	$(VENV216)/bin/python -m pip install -q 'ansible-core>=2.16,<2.17' 'pytest>=8,<10' 'pyyaml>=6,<7' -r requirements.txt
+	$(VENV216)/bin/python -m pip install -q 'ansible-core>=2.16,<2.17' 'pytest>=8,<10' 'pyyaml>=6,<7' \
+		'requests>=2.25,<3' -r requirements.txt  # requests: the tests' own HTTP client (the collection needs urllib3)
 	touch $@
 
 test: units integration integration-2.16 sanity-all lint changelog-lint
