@@ -25,6 +25,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, token_calls
+from tests.reliability.lib import tenants_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIAL_TYPE = ROOT / "extensions" / "awx" / "credential_type.yml"
@@ -130,7 +131,11 @@ def test_injectors_render_like_the_controller(tmp_path):
 
 # -- a job as the controller runs it -----------------------------------------------------------------
 def example_tenants() -> Dict[str, Dict[str, Any]]:
-    """The quick start tenants with their bindings; credentials come from the AWX credential instead."""
+    """The quick start tenants with their bindings; credentials come from the AWX credential instead.
+
+    The host vars are the example inventory's (``docs/examples/inventory/host_vars``), not ``tenant_vars``:
+    the job must run the documented quick start, with no ``telphin_api_url`` or ``telphin_app_*`` host var to
+    shadow the injected ``TELPHIN_*`` environment."""
     hosts = {}
     for host_dir in sorted((EXAMPLES / "inventory" / "host_vars").iterdir()):
         host_vars = yaml.safe_load((host_dir / "main.yml").read_text())
@@ -147,7 +152,7 @@ def runner_job(private_data_dir: Path, env: Dict[str, str], *cmdline: str):
     project.mkdir(parents=True, exist_ok=True)
     (project / "rollout.yml").write_text("---\n- name: Roll out the bindings of every tenant\n"
                                          "  ansible.builtin.import_playbook: telphin.pbx.rollout_bindings\n")
-    inventory = {"all": {"children": {"telphin_tenants": {"hosts": example_tenants()}}}}
+    inventory = tenants_inventory(example_tenants())
     envvars = dict(env, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_ROOT),
                    ANSIBLE_HOME=str(private_data_dir.parent / "ansible-home"),
                    ANSIBLE_LOCAL_TEMP=str(private_data_dir.parent / "ansible-tmp"),

@@ -18,7 +18,7 @@ import pytest
 from harness import desired_number, tenant_world
 from tests.emulator import Emulator
 from tests.reliability import chaos
-from tests.reliability.lib import FULL, Ansible, record
+from tests.reliability.lib import FULL, Ansible, record, tenant_inventory
 
 TENANTS, PER_TENANT = (5, 200) if FULL else (5, 40)
 SEED = int(os.environ.get("TELPHIN_RELIABILITY_SEED") or 1)     # the fault draws; the thread timing still varies
@@ -41,11 +41,10 @@ def test_chaos_rollout_reports_honestly_and_converges(tmp_path):
 PHONES = 40
 
 
-def one_tenant(emu, tmp_path, **host_vars):
-    bindings = [{"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(PHONES)]
-    host = dict({"telphin_client_id": "1001", "telphin_api_url": emu.url, "telphin_app_id": "tenant1-app",
-                 "telphin_app_secret": "secret-tenant1-Xq9", "phone_bindings": bindings}, **host_vars)
-    return {"all": {"children": {"telphin_tenants": {"hosts": {"tenant1": host}}}}}, {1: bindings}
+def one_tenant(emu, phones=PHONES, **host_vars):
+    """Host ``tenant1`` (client 1001, app ``tenant1-app``) binding its first ``phones`` extensions; and its bindings."""
+    bindings = {1: [{"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(phones)]}
+    return tenant_inventory(emu.url, bindings, **host_vars), bindings
 
 
 class Crm(threading.Thread):
@@ -68,7 +67,7 @@ def test_quota_exhausted_mid_run_fails_fast_lists_the_rest_and_a_rerun_after_the
     ansible = Ansible(tmp_path)
     book = str(ansible.write("rollout.yml", chaos.SAVE_PLAY))
     with Emulator(tenant_world(tenants=1, phones=PHONES), latency_ms=15) as emu:
-        inv, bindings = one_tenant(emu, tmp_path, phone_bindings_parallel=parallel)
+        inv, bindings = one_tenant(emu, phone_bindings_parallel=parallel)
         before = emu.state()
         crm = Crm(emu, after=20, reset_in=1800)
         crm.start()
@@ -115,9 +114,7 @@ def test_quota_reserve_is_never_touched_and_a_run_after_the_reset_completes(tmp_
     ansible = Ansible(tmp_path)
     book = str(ansible.write("rollout.yml", chaos.SAVE_PLAY))
     with Emulator(world, latency_ms=15) as emu:
-        inv, bindings = one_tenant(emu, tmp_path, phone_bindings_parallel=4, phone_bindings_quota_reserve=reserve)
-        inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"] = bindings[1] = [
-            {"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(PHONES + 20)]
+        inv, bindings = one_tenant(emu, PHONES + 20, phone_bindings_parallel=4, phone_bindings_quota_reserve=reserve)
         before = emu.state()
         run = ansible.run(book, inv)
         log = emu.requests(clear=True)

@@ -19,6 +19,7 @@ from typing import Any, Dict, List
 import yaml
 
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, plain, tenant_world, token_calls
+from tests.reliability.lib import tenants_inventory
 
 T, SLICES, PHONES, BOUND, WANTED = 6, 3, 5, 1, 4
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Zx61"
@@ -62,13 +63,16 @@ def sync_inventory(emu: Any, tmp_path: Path) -> Dict[str, Dict[str, Any]]:
 
 
 def store(hostvars: Dict[str, Dict[str, Any]], path: Path) -> None:
-    """The inventory as Controller keeps it: the synced host vars plus each tenant's bindings."""
+    """The inventory as Controller keeps it: the synced host vars plus each tenant's bindings.
+
+    The host vars are the plugin's, as synced (no app credentials: the slices get the dealer's from the
+    environment), so only the ``telphin_tenants`` group around them comes from ``tenants_inventory``."""
     hosts = {}
     for host, hv in hostvars.items():
         n = int(hv["telphin_client_id"]) - 1000
         wanted = [{"extension": str(100 + i), "external_number": desired_number(n, i)} for i in range(WANTED)]
         hosts[host] = dict(hv, phone_bindings=wanted)
-    path.write_text(yaml.safe_dump({"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}))
+    path.write_text(yaml.safe_dump(tenants_inventory(hosts)))
 
 
 def start_slice(inventory: Path, hosts: List[str], work: Path, *args: str) -> subprocess.Popen:
