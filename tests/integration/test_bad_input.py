@@ -197,7 +197,7 @@ CASES: List[Case] = [
 
 ROLE_CASES: List[Case] = [
     # phone_bindings is checked by the module (the role's argument spec would template the list a second time)
-    Case("role_bindings_not_list", "role: wrong type", "Elements value for option 'bindings' is of type str",
+    Case("role_bindings_not_list", "role: wrong type", "Elements value for option 'bindings' is of type",
          host_vars={"phone_bindings": "oops"}),
     Case("role_parallel_not_int", "role: wrong type", "argument 'phone_bindings_parallel' is of type",
          host_vars={"phone_bindings_parallel": "many"}),
