@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 from .faults import PROCESSING_ACTIONS, FaultPlan, FaultRule
 from .quota import Bucket
 from .world import (EXTENSION_TYPES, SYNC_KEYS, App, Client, Dealer, Extension, User, World, check_bundle,
-                    validate_phone_update)
+                    stored_number, validate_phone_update)
 
 API = "/api/ver1.0"
 TOKEN_PATHS = ("/oauth/token", API + "/oauth/token")
@@ -426,6 +426,8 @@ class Engine:
             changes = validate_phone_update(ext.phone, req.body if req.is_json else None)
         except ValueError as exc:
             raise ApiError(400, str(exc), "invalid_request") from None
+        if "external_number" in changes:
+            changes["external_number"] = stored_number(changes["external_number"], scope.client.number_form)
         ext.phone.update(changes)
         synced = {key: value for key, value in changes.items() if key in SYNC_KEYS}
         if synced:

@@ -53,6 +53,7 @@ SYNC_KEYS = frozenset((
 SECRET_PHONE_KEYS = frozenset(("password",))
 
 _NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
+NUMBER_FORMS = ("e164", "national")
 _GEO = re.compile(r"^[A-Z]{2}( [A-Z]{2})*$")
 _EXTENSION_DEFAULTS: Dict[str, Any] = {
     "status": "active", "label": None, "extension_group_id": None, "create_date": "2024-01-01 00:00:00",
@@ -67,6 +68,14 @@ _DEFAULTS: Dict[str, Any] = {"quota_limit": 10000, "window_seconds": 3600, "toke
 
 class WorldError(ValueError):
     """The world file is malformed or inconsistent."""
+
+
+def stored_number(value: Any, form: str) -> Any:
+    """The form a client's PBX stores an external number in: ``national`` keeps a Russian number
+    (``+7`` and 10 digits) as ``8`` and the 10 digits; every other number, and ``e164``, as sent."""
+    if form == "national" and isinstance(value, str) and re.fullmatch(r"\+?7[0-9]{10}", value):
+        return "8" + value[-10:]
+    return value
 
 
 def check_phone_value(key: str, value: Any) -> Any:
@@ -174,6 +183,7 @@ class Client:
     extensions: Dict[int, Extension] = field(default_factory=dict)
     bundles: Dict[int, List[int]] = field(default_factory=dict)
     quota: Dict[str, Any] = field(default_factory=dict)
+    number_form: str = "e164"               # emulator-only: how this PBX stores external numbers
 
     @property
     def id(self) -> int:
@@ -244,9 +254,12 @@ class World:
         quota = item.pop("quota", None) or {}
         if "max_concurrent" in item:
             quota["max_concurrent"] = item.pop("max_concurrent")
+        number_form = item.pop("number_form", "e164")
         client_id = _int_id(item, "client")
         if client_id in self.clients:
             raise WorldError("client %d is defined twice" % client_id)
+        if number_form not in NUMBER_FORMS:
+            raise WorldError("client %d: number_form must be one of %s" % (client_id, ", ".join(NUMBER_FORMS)))
         dealer_id = item.get("dealer_id")
         if dealer_id is not None and dealer_id not in self.dealers:
             raise WorldError("client %d: dealer %r is not in dealers" % (client_id, dealer_id))
@@ -256,7 +269,7 @@ class World:
                 "timezone": "Europe/Moscow", "create_date": "2024-01-01 00:00:00", "email": None,
                 "dial_rule_id": None, "geo_list": None, "dealer_id": None}
         data.update(item, prefix=prefix)
-        client = Client(data, quota=quota)
+        client = Client(data, quota=quota, number_form=number_form)
         self.clients[client_id] = client
         for ext in extensions:
             self._add_extension(client, ext)
@@ -292,6 +305,7 @@ class World:
                     phone[key] = check_phone_value(key, value) if key in PHONE_FIELDS else value
                 except ValueError as exc:
                     raise WorldError("extension %d phone %s: %s" % (ext_id, key, exc)) from None
+            phone["external_number"] = stored_number(phone["external_number"], client.number_form)
         elif phone_values:
             raise WorldError("extension %d is a %s: only phone extensions have a phone" % (ext_id, ext_type))
         ext = Extension(data, phone)

@@ -722,3 +722,26 @@ def test_caller_world_is_not_modified(start):
     emu = start(world)
     session(emu).put(api(emu, "/extension/1/phone/"), json={"label": "changed"})
     assert world == copy
+
+
+def test_national_number_form_stores_russian_numbers_with_8(start):
+    world = make_world(number_form="national")
+    world["clients"][0]["extensions"][1]["phone"] = {"external_number": "79001234567"}
+    emu = start(world)
+    s = session(emu)
+    assert s.get(api(emu, "/extension/1/phone/")).json()["external_number"] == "89876543210"   # from the world
+    assert s.get(api(emu, "/extension/2/phone/")).json()["external_number"] == "89001234567"
+    assert s.put(api(emu, "/extension/3/phone/"), json={"external_number": "+79991234567"}).json()[
+        "external_number"] == "89991234567"
+    assert s.put(api(emu, "/extension/4/phone/"), json={"external_number": "+15125550110"}).json()[
+        "external_number"] == "+15125550110"                                                   # not a +7 number
+    assert s.put(api(emu, "/extension/3/phone/"), json={"external_number": ""}).json()["external_number"] is None
+    other = session(emu, "a2")                                                                 # client 1002: as sent
+    assert other.put(api(emu, "/extension/20/phone/"), json={"external_number": "+79991234567"}).json()[
+        "external_number"] == "+79991234567"
+    assert "number_form" not in s.get(api(emu, "/client/@me/")).json()
+
+
+def test_number_form_must_be_known():
+    with pytest.raises(WorldError, match="number_form"):
+        Emulator(make_world(number_form="local"))
