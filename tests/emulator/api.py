@@ -230,6 +230,8 @@ class Engine:
 
     def _fault_reply(self, rule: FaultRule, ctx: Ctx) -> Optional[Reply]:
         """The reply of a fault that replaces the API (None: drop the connection)."""
+        if rule.action == "status" and rule.text is not None:
+            return Reply(rule.status, headers=dict(rule.headers), raw=rule.text.encode("utf-8"))
         if rule.action == "status":
             body = rule.body if rule.body is not None else {"message": "Injected fault (HTTP %d)" % rule.status}
             return Reply(rule.status, body, dict(rule.headers))

@@ -29,6 +29,7 @@ class FaultRule:
     times: Optional[int] = None
     status: int = 503
     body: Any = None
+    text: Optional[str] = None          # for ``status``: this raw body instead of JSON ``body`` (e.g. cut short)
     headers: Dict[str, str] = field(default_factory=dict)
     seconds: float = 1.0
     fired: int = 0
@@ -38,7 +39,8 @@ class FaultRule:
         """Build a rule from its JSON form; raise ``ValueError`` on anything malformed."""
         if not isinstance(raw, dict):
             raise ValueError("a fault rule is an object: %r" % (raw,))
-        unknown = set(raw) - {"match", "action", "probability", "times", "status", "body", "headers", "seconds"}
+        unknown = set(raw) - {"match", "action", "probability", "times", "status", "body", "text", "headers",
+                           "seconds"}
         if unknown:
             raise ValueError("unknown fault rule keys: %s" % ", ".join(sorted(unknown)))
         action = raw.get("action")
@@ -57,9 +59,12 @@ class FaultRule:
             path = re.compile(match["path"]) if match.get("path") else None
         except re.error as exc:
             raise ValueError("fault path %r is not a regular expression: %s" % (match["path"], exc)) from None
+        text = raw.get("text")
+        if text is not None and not isinstance(text, str):
+            raise ValueError("fault text must be a string")
         return cls(action=action, method=(match.get("method") or None) and str(match["method"]).upper(), path=path,
                    probability=float(probability), times=times, status=int(raw.get("status", 503)),
-                   body=raw.get("body"), headers={str(k): str(v) for k, v in (raw.get("headers") or {}).items()},
+                   body=raw.get("body"), text=text, headers={str(k): str(v) for k, v in (raw.get("headers") or {}).items()},
                    seconds=float(raw.get("seconds", 1.0)))
 
     def matches(self, method: str, path: str) -> bool:

@@ -429,6 +429,18 @@ def test_fault_status_with_times_and_match(emu):
     assert faults == [("GET", None, 1001), ("PUT", "status", None), ("PUT", None, 1001)]
 
 
+def test_fault_status_with_a_raw_text_body(emu):
+    s = session(emu)
+    cut = '{"id": 1, "password": "Sip-Cut'
+    emu.set_faults([{"match": {"method": "GET", "path": "/phone/"}, "action": "status", "status": 200, "text": cut,
+                     "headers": {"X-Test": "1"}, "times": 1}])
+    reply = s.get(api(emu, "/extension/1/phone/"))
+    assert reply.status_code == 200 and reply.text == cut and reply.headers["X-Test"] == "1"
+    assert "external_number" in s.get(api(emu, "/extension/1/phone/")).json()
+    with pytest.raises(ValueError, match="fault text must be a string"):
+        emu.set_faults([{"action": "status", "text": {"not": "text"}}])
+
+
 def test_fault_drop_and_drop_after(emu):
     s = session(emu)
     emu.set_faults([{"match": {"path": "/client/"}, "action": "drop", "times": 1},
