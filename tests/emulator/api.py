@@ -119,6 +119,7 @@ class Engine:
         self.seed = seed
         self.rng = random.Random(seed)
         self.faults = FaultPlan(seed)
+        self.bundle_listing = bool(world.defaults["bundle_listing"])
         self.issued: Dict[str, Token] = {}
         self.log: List[Dict[str, Any]] = []
         self.seq = 0
@@ -180,6 +181,11 @@ class Engine:
         with self.lock:
             self.latency = ms / 1000.0
 
+    def set_bundle_listing(self, on: bool) -> None:
+        """Switch ``GET /client/{id}/extensions_bundle/`` on or off (off: 404, as on an API without it)."""
+        with self.lock:
+            self.bundle_listing = bool(on)
+
     def _invalidate(self, state: str) -> int:
         with self.lock:
             live = [t for t in self.issued.values() if t.state == "valid"]
@@ -210,6 +216,9 @@ class Engine:
             if ctx.slot is not None:
                 with self.lock:
                     ctx.slot.release()
+        if action == "status_after" and reply is not None:
+            assert rule is not None
+            reply = self._fault_reply(rule, ctx)
         if action == "truncated_json" and reply is not None:
             payload = reply.payload()
             reply = Reply(200, headers=reply.headers, raw=payload[:len(payload) // 2])
@@ -230,9 +239,9 @@ class Engine:
 
     def _fault_reply(self, rule: FaultRule, ctx: Ctx) -> Optional[Reply]:
         """The reply of a fault that replaces the API (None: drop the connection)."""
-        if rule.action == "status" and rule.text is not None:
+        if rule.action in ("status", "status_after") and rule.text is not None:
             return Reply(rule.status, headers=dict(rule.headers), raw=rule.text.encode("utf-8"))
-        if rule.action == "status":
+        if rule.action in ("status", "status_after"):
             body = rule.body if rule.body is not None else {"message": "Injected fault (HTTP %d)" % rule.status}
             return Reply(rule.status, body, dict(rule.headers))
         if rule.action == "html":
@@ -441,6 +450,8 @@ class Engine:
 
     def _list_bundles(self, req: Request, ctx: Ctx, scope: Scope) -> Reply:
         assert scope.client is not None
+        if not self.bundle_listing:
+            raise ApiError(404, "Not found", "not_found")
         return Reply(200, [{"bundle_id": main, "bundle_list": list(members)}
                            for main, members in sorted(scope.client.bundles.items())])
 

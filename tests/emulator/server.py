@@ -142,13 +142,14 @@ def _admin(engine: Engine, method: str, path: str, body: Any) -> Reply:
         ("POST", "quota"): lambda: engine.set_quota(args["client_id"], args.get("limit"), args.get("remaining"),
                                                     args.get("reset_in")),
         ("POST", "latency"): lambda: engine.set_latency(float(args["ms"])),
+        ("POST", "bundle_listing"): lambda: engine.set_bundle_listing(bool(args["on"])),
     }
     name = path[len(ADMIN):].strip("/")
     action = actions.get((method, name))
     if action is None:
         known = any(key[1] == name for key in actions)
         return ApiError(405 if known else 404, "no admin operation %s %s" % (method, path)).reply()
-    required = {"quota": "client_id", "latency": "ms"}.get(name)
+    required = {"quota": "client_id", "latency": "ms", "bundle_listing": "on"}.get(name)
     if required and required not in args:
         return ApiError(400, "the JSON body needs %r" % required).reply()
     try:
@@ -242,3 +243,7 @@ class Emulator:
 
     def set_latency(self, ms: float) -> None:
         self.engine.set_latency(ms)
+
+    def set_bundle_listing(self, on: bool) -> None:
+        """Serve the bundle listing (default) or answer it 404, as an API that lists no bundles."""
+        self.engine.set_bundle_listing(on)

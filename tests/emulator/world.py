@@ -63,7 +63,8 @@ _EXTENSION_DEFAULTS: Dict[str, Any] = {
 _USER_FIELDS = ("id", "login", "access", "admin", "client_id", "dealer_id", "extension_group_id", "extension_id",
                 "extra_params", "timezone")
 _DEFAULTS: Dict[str, Any] = {"quota_limit": 10000, "window_seconds": 3600, "token_ttl": 3600,
-                             "per_page_default": 50, "per_page_max": 500, "max_concurrent": None}
+                             "per_page_default": 50, "per_page_max": 500, "max_concurrent": None,
+                             "bundle_listing": True}
 
 
 class WorldError(ValueError):

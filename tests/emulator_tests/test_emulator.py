@@ -454,6 +454,35 @@ def test_fault_drop_and_drop_after(emu):
     assert [(e["fault"], e["status"]) for e in log[1:3]] == [("drop", None), ("drop_after", 200)]
 
 
+def test_fault_status_after_processes_the_request_then_replies_the_status(emu):
+    s = session(emu)
+    before = emu.state()["quotas"]["1001"]["remaining"]
+    emu.set_faults([{"match": {"method": "PUT"}, "action": "status_after", "status": 500, "times": 1}])
+    failed = s.put(api(emu, "/extension/1/phone/"), json={"label": "applied"})
+    assert failed.status_code == 500 and failed.json() == {"message": "Injected fault (HTTP 500)"}
+    assert s.get(api(emu, "/extension/1/phone/")).json()["label"] == "applied"
+    assert emu.state()["quotas"]["1001"]["remaining"] == before - 2          # both charged: both processed
+    assert [(e["fault"], e["status"]) for e in emu.requests()[1:]] == [("status_after", 500), (None, 200)]
+
+
+def test_bundle_listing_can_be_switched_off_and_on(start):
+    world = make_world()
+    world["defaults"]["bundle_listing"] = False
+    emu = start(world)
+    s = session(emu)
+    off = s.get(api(emu, "/client/@me/extensions_bundle/"))
+    assert off.status_code == 404 and off.json()["status"] == "not_found"
+    assert s.get(api(emu, "/client/1001/extensions_bundle/1")).json() == {"bundle_id": 1, "bundle_list": [1, 2]}
+    s.put(api(emu, "/extension/2/phone/"), json={"record_format": "wav_mono"})        # still synchronised
+    assert s.get(api(emu, "/extension/1/phone/")).json()["record_format"] == "wav_mono"
+    emu.set_bundle_listing(True)
+    assert s.get(api(emu, "/client/@me/extensions_bundle/")).json() == [{"bundle_id": 1, "bundle_list": [1, 2]}]
+    switched = requests.post(emu.url + "/_admin/bundle_listing", json={"on": False})
+    assert switched.status_code == 200
+    assert s.get(api(emu, "/client/1001/extensions_bundle")).status_code == 404
+    assert requests.post(emu.url + "/_admin/bundle_listing", json={}).status_code == 400
+
+
 def test_fault_delay_html_truncated(emu):
     s = session(emu)
     emu.set_faults([{"match": {"path": "/user"}, "action": "delay", "seconds": 0.3, "times": 1},
