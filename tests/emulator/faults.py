@@ -42,7 +42,7 @@ class FaultRule:
         if not isinstance(raw, dict):
             raise ValueError("a fault rule is an object: %r" % (raw,))
         unknown = set(raw) - {"match", "action", "probability", "times", "status", "body", "text", "headers",
-                           "seconds"}
+                              "seconds"}
         if unknown:
             raise ValueError("unknown fault rule keys: %s" % ", ".join(sorted(unknown)))
         action = raw.get("action")
