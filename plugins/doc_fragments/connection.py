@@ -7,7 +7,13 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The connection options shared by every module of the collection."""
+    """The connection options of the collection, written once.
+
+    ``telphin.pbx.connection``: the options, for the modules and the inventory plugin alike.
+    ``telphin.pbx.connection.ATTRIBUTES``: what only the modules add (the action group, the figures they return).
+    ``telphin.pbx.connection.PLUGIN_OPTIONS``: what only the inventory plugin adds: plugins read environment
+    variables through ``env:`` entries, where modules use an argspec fallback.
+    """
 
     DOCUMENTATION = r'''
 options:
@@ -37,12 +43,13 @@ options:
     description:
       - App Secret of the trusted app. Never logged.
       - If not set, the value of the E(TELPHIN_APP_SECRET) environment variable is used.
+      - Prefer the environment variable (or an Ansible Vault encrypted value) to plain text in a file.
     type: str
     version_added: 0.1.0
   access_token:
     description:
       - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
-      - When the API rejects it with 401 and no app credentials are given, the task fails; with app
+      - When the API rejects it with 401 and no app credentials are given, the run fails; with app
         credentials, a new token is fetched once.
       - If not set, the value of the E(TELPHIN_ACCESS_TOKEN) environment variable is used.
     type: str
@@ -72,21 +79,19 @@ options:
   quota_reserve:
     description:
       - Requests of the tenant's hourly quota to leave to its live integrations (CRM, call center).
-      - Before each request the module checks the last C(X-RateLimit-Remaining) it saw, less the requests still in
-        flight, and stops with an error, saying when the quota resets, rather than take the remaining count below
-        this reserve. The first request of a run has no figure to check and is always sent.
+      - Before each request the last C(X-RateLimit-Remaining) seen for the tenant, less the requests still in
+        flight, is checked, and the run stops with an error, saying when the quota resets, rather than take the
+        remaining count below this reserve. The first request to a tenant has no figure to check and is always sent.
       - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
         without retries.
     type: int
     default: 0
     version_added: 0.1.0
 notes:
-  - One OAuth token per task run (per tenant), never one per item; on a 401 a new token is fetched once and the
-    request repeated.
+  - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request;
+    on a 401 a new token is fetched once and the request repeated.
   - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
     jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
-  - Every result returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
-    C(X-RateLimit-*) figures after the run).
 requirements:
   - urllib3 >= 1.26 (also installed with C(requests))
 '''
@@ -98,92 +103,33 @@ attributes:
     support: full
     membership:
       - telphin.pbx.pbx
+notes:
+  - Every result returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
+    C(X-RateLimit-*) figures after the run).
 '''
 
-    # The same connection options for plugins (the inventory plugin telphin.pbx.tenants): plugins read
-    # environment variables through ``env:`` entries, where modules use an argspec fallback.
+    # Merged over DOCUMENTATION option by option: only the ``env:`` entries are added.
     PLUGIN_OPTIONS = r'''
 options:
   api_url:
-    description:
-      - Base URL of the provider's API host, without C(/api/ver1.0).
-      - Telphin serves the API at the default; white-label providers serve it on their own hosts.
-    type: str
-    default: https://apiproxy.telphin.ru
     env:
       - name: TELPHIN_API_URL
-    version_added: 0.1.0
   token_url:
-    description:
-      - URL of the OAuth 2 token endpoint.
-      - Defaults to O(api_url) followed by C(/oauth/token). Some providers serve it under C(/api/ver1.0/oauth/token).
-    type: str
     env:
       - name: TELPHIN_TOKEN_URL
-    version_added: 0.1.0
   app_id:
-    description:
-      - App ID of a C(trusted) app (OAuth 2 client credentials) of the tenant or of its dealer.
-      - Required with O(app_secret) unless O(access_token) is given.
-    type: str
     env:
       - name: TELPHIN_APP_ID
-    version_added: 0.1.0
   app_secret:
-    description:
-      - App Secret of the trusted app. Never logged.
-      - Prefer the environment variable (or an Ansible Vault encrypted value) to plain text in a file.
-    type: str
     env:
       - name: TELPHIN_APP_SECRET
-    version_added: 0.1.0
   access_token:
-    description:
-      - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
-      - When the API rejects it with 401 and no app credentials are given, the plugin fails; with app
-        credentials, a new token is fetched once.
-    type: str
     env:
       - name: TELPHIN_ACCESS_TOKEN
-    version_added: 0.1.0
   validate_certs:
-    description:
-      - Whether to verify the API server's TLS certificate. Setting V(false) prints a warning.
-    type: bool
-    default: true
     env:
       - name: TELPHIN_VALIDATE_CERTS
-    version_added: 0.1.0
   ca_path:
-    description:
-      - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
-      - Without it, the bundle named by E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is used, else the
-        C(certifi) package's bundle, else the system's CA store.
-    type: path
     env:
       - name: TELPHIN_CA_PATH
-    version_added: 0.1.0
-  timeout:
-    description:
-      - Seconds to wait for each reply before the attempt counts as failed and is retried.
-    type: float
-    default: 30
-    version_added: 0.1.0
-  quota_reserve:
-    description:
-      - Requests of each tenant's hourly quota to leave to its live integrations (CRM, call center).
-      - Before each request the plugin checks the last C(X-RateLimit-Remaining) it saw for that tenant and stops
-        with an error, saying when the quota resets, rather than take the remaining count below this reserve.
-      - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
-        without retries.
-    type: int
-    default: 0
-    version_added: 0.1.0
-notes:
-  - One OAuth token per set of credentials per inventory refresh; on a 401 a new token is fetched once and the
-    request repeated.
-  - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
-    jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
-requirements:
-  - urllib3 >= 1.26 (also installed with C(requests))
 '''

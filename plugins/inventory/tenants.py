@@ -33,6 +33,7 @@ description:
 author:
   - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
+  - telphin.pbx.connection
   - telphin.pbx.connection.plugin_options
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -229,106 +230,21 @@ tenants:
     client_id: "1002"
 '''
 
-import hashlib
-import json
 import os
-import re
-import unicodedata
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, List, Optional
 
 from ansible.errors import AnsibleParserError
-from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    CONNECTION_OPTIONS, URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, NotFound, ProtocolError, TelphinError)
-from ansible_collections.telphin.pbx.plugins.module_utils.resolve import (
-    PER_PAGE, LookupFailed, check_client_id, list_extensions, short_name)
-
-try:  # ansible-core 2.19+
-    from ansible.parsing.vault import EncryptedString as _VaultedValue
-except ImportError:  # ansible-core 2.16 to 2.18
-    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as _VaultedValue
-
-CACHE_FORMAT = 1
-ENTRY_KEYS = ("name", "client_id", "app_id", "app_secret", "access_token", "api_url", "token_url")
-CREDENTIAL_KEYS = ("app_id", "app_secret", "access_token")
-_HOST_NAME = re.compile(r"^[\w.-]+$")
-_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TEMPLATE_CHARS = re.compile(r"[{}]")
-# Russian / Ukrainian / Belarusian Cyrillic to Latin (ICAO Doc 9303, as in Russian passports), and the one Latin
-# letter that Unicode decomposition does not reduce to ASCII.
-_TRANSLIT = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
-    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f",
-     "kh", "ts", "ch", "sh", "shch", "ie", "y", "", "e", "iu", "ia", "i", "i", "ie", "g", "u"]), **{"ß": "ss"})
-
-
-def slugify(text: str) -> str:
-    """Lower-case ASCII letters, digits and single ``_``; Cyrillic transliterated, accents dropped."""
-    lowered = "".join(_TRANSLIT.get(ch, ch) for ch in str(text).lower())
-    ascii_text = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")
-
-
-def assign_hostnames(tenants: List[Tuple[int, Optional[str], str]]) -> Dict[int, str]:
-    """Host name by client id, from ``(client id, explicit name or None, derived name)`` triples.
-
-    Explicit names must be unique. Of the tenants sharing a derived name, the lowest client id gets it (unless an
-    explicit name took it) and the others ``<name>_<id>`` (then ``_2``, ``_3``, ... should that be taken too).
-    """
-    names: Dict[int, str] = {}
-    taken: Dict[str, int] = {}
-    for client_id, explicit, _derived in tenants:
-        if explicit is None:
-            continue
-        if explicit in taken:
-            raise ValueError("host name %s is given to clients %d and %d" % (explicit, taken[explicit], client_id))
-        taken[explicit] = client_id
-        names[client_id] = explicit
-    derived = sorted((name, client_id) for client_id, explicit, name in tenants if explicit is None)
-    later = []
-    for name, client_id in derived:
-        if name in taken:
-            later.append((name, client_id))
-        else:
-            taken[name] = client_id
-            names[client_id] = name
-    for name, client_id in later:
-        candidate, n = "%s_%d" % (name, client_id), 1
-        while candidate in taken:
-            n += 1
-            candidate = "%s_%d_%d" % (name, client_id, n)
-        taken[candidate] = client_id
-        names[client_id] = candidate
-    return names
-
-
-def _is_vaulted(value: Any) -> bool:
-    return isinstance(value, _VaultedValue)
-
-
-def _unsafe(value: Any) -> Any:
-    """Mark every string that could be taken for a template unsafe, so it is never templated.
-
-    Only strings with ``{`` or ``}`` are wrapped: marking every string trips AWX's inventory import, and the others
-    cannot be templated anyway. Vault-encrypted values are left as they are (they are never templated).
-    """
-    if _is_vaulted(value):
-        return value
-    if isinstance(value, Mapping):
-        return dict((_unsafe(key), _unsafe(item)) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_unsafe(item) for item in value]
-    if isinstance(value, str) and _TEMPLATE_CHARS.search(value):
-        return wrap_var(value)
-    return value
-
-
-def _text(value: Any) -> Optional[str]:
-    """A string option value as plain text (decrypting a vaulted value); None stays None."""
-    return None if value is None else str(value)
+    URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
+from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
+from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import assign_hostnames, derived_name
+from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables
+from ansible_collections.telphin.pbx.plugins.plugin_utils._options import InventoryError, InventoryOptions
+from ansible_collections.telphin.pbx.plugins.plugin_utils._reader import TenantReader
+from ansible_collections.telphin.pbx.plugins.plugin_utils._records import TenantRecord
+from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import Secrets
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -336,11 +252,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = "telphin.pbx.tenants"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._clients: Dict[Tuple[Any, ...], ApiClient] = {}
-
-    # -- Ansible entry points ---------------------------------------------------------------------
     def verify_file(self, path: str) -> bool:
         if not super().verify_file(path):
             return False
@@ -350,284 +261,53 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        self._clients = {}
-        entries = self._entries()
-        fingerprint = self._fingerprint(entries)
-        use_cache = bool(self.get_option("cache"))
-        cache_key = self.get_cache_key(path)
-        tenants = self._from_cache(cache_key, fingerprint) if use_cache and cache else None
-        if tenants is None:
-            tenants = self._fetch(entries)
-            if use_cache:
-                self._cache[cache_key] = {"format": CACHE_FORMAT, "fingerprint": fingerprint, "tenants": tenants}
-        self._populate(tenants, entries)
-
-    # -- options ----------------------------------------------------------------------------------
-    def _fail(self, message: str) -> AnsibleParserError:
-        return AnsibleParserError("telphin.pbx.tenants: %s" % message)
-
-    def _entries(self) -> List[Dict[str, Any]]:
-        """The checked O(tenants) entries (empty for source dealer); raw values kept (vaulted ones too)."""
-        raw = self.get_option("tenants") or []
-        source = self.get_option("source")
-        if source == "dealer":
-            if raw:
-                raise self._fail("tenants is only read with source: list (source is dealer)")
-            return []
-        if not raw:
-            raise self._fail("source: list needs at least one entry in tenants")
-        entries = []
-        for number, item in enumerate(raw, 1):
-            where = "tenants[%d]" % number
-            if not isinstance(item, Mapping):
-                raise self._fail("%s is not a mapping with client_id and optionally name, app_id, app_secret"
-                                 % where)
-            unknown = sorted(str(key) for key in item if key not in ENTRY_KEYS)
-            if unknown:
-                raise self._fail("%s has unknown key(s) %s; known: %s" % (where, ", ".join(unknown),
-                                                                          ", ".join(ENTRY_KEYS)))
-            entry = {key: item.get(key) for key in ENTRY_KEYS}
-            name = entry["name"]
-            if name is not None and not _HOST_NAME.match(str(name)):
-                raise self._fail("%s: name %r is not a host name (letters, digits, _ . -)" % (where, str(name)))
-            entry["name"] = None if name is None else str(name)
-            try:
-                entry["client_id"] = check_client_id("@me" if entry["client_id"] is None else entry["client_id"])
-            except LookupFailed as exc:
-                raise self._fail("%s: %s" % (where, exc)) from None
-            if (entry["app_id"] is None) != (entry["app_secret"] is None):
-                raise self._fail("%s: give app_id and app_secret together" % where)
-            entry["where"] = "%s (%s)" % (where, entry["name"] or entry["client_id"])
-            entries.append(entry)
-        return entries
-
-    def _connection(self, entry: Optional[Mapping[str, Any]] = None) -> ConnectionSettings:
-        """The plugin's connection options, with an entry's own credentials and API host over them."""
-        options = {name: self.get_option(name) for name in CONNECTION_OPTIONS}
-        where = "the connection options"
-        if entry is not None:
-            where = entry["where"]
-            if any(entry[key] is not None for key in CREDENTIAL_KEYS):
-                options.update({key: entry[key] for key in CREDENTIAL_KEYS})
-            if entry["api_url"] is not None:
-                options.update(api_url=entry["api_url"], token_url=entry["token_url"])
-            elif entry["token_url"] is not None:
-                options["token_url"] = entry["token_url"]
-        for key in ("api_url", "token_url", "app_id", "app_secret", "access_token", "ca_path"):
-            options[key] = _text(options[key])
+        secrets = Secrets()
+        reader: Optional[TenantReader] = None
         try:
-            return ConnectionSettings.from_params(options)
-        except TelphinError as exc:
-            raise self._fail("%s: %s" % (where, exc)) from None
+            options = InventoryOptions.read(self.get_option)
+            secrets.add(options.secrets())
+            fingerprint = _cache.fingerprint(options)
+            use_cache = bool(self.get_option("cache"))
+            cache_key = self.get_cache_key(path)
+            tenants = _cache.load(self._cache, cache_key, fingerprint) if use_cache and cache else None
+            if tenants is None:
+                if URLLIB3_IMPORT_ERROR:
+                    raise InventoryError("the Python library urllib3 is needed on the controller (pip install urllib3)")
+                reader = TenantReader(options, self._new_client, self.display.warning)
+                tenants = reader.read()
+                if use_cache:
+                    _cache.store(self._cache, cache_key, fingerprint, tenants)
+            self._populate(options, tenants)
+        except (InventoryError, TelphinError) as exc:
+            if reader is not None:
+                secrets.add(reader.secrets())
+            raise AnsibleParserError("telphin.pbx.tenants: %s" % secrets.mask(str(exc))) from None
 
-    def _fingerprint(self, entries: List[Dict[str, Any]]) -> str:
-        """What the cached data depends on, hashed; never a secret."""
-        public = {
-            "source": self.get_option("source"),
-            "api_url": _text(self.get_option("api_url")),
-            "token_url": _text(self.get_option("token_url")),
-            "app_id": _text(self.get_option("app_id")),
-            "dealer_id": self.get_option("dealer_id"),
-            "dealer_clients_path": self.get_option("dealer_clients_path"),
-            "with_extensions": bool(self.get_option("with_extensions")),
-            "extension_type": self.get_option("extension_type"),
-            "tenants": [[e["client_id"], _text(e["app_id"]), _text(e["api_url"]), _text(e["token_url"]),
-                         e["access_token"] is not None] for e in entries],
-        }
-        return hashlib.sha256(json.dumps(public, sort_keys=True).encode("utf-8")).hexdigest()
-
-    # -- cache ------------------------------------------------------------------------------------
-    def _from_cache(self, key: str, fingerprint: str) -> Optional[List[Dict[str, Any]]]:
-        try:
-            data = self._cache[key]
-        except KeyError:
-            return None
-        if not isinstance(data, Mapping) or data.get("format") != CACHE_FORMAT or \
-                data.get("fingerprint") != fingerprint or not isinstance(data.get("tenants"), list):
-            self.display.vvv("telphin.pbx.tenants: the cached data is for other options; reading the API")
-            return None
-        return data["tenants"]
-
-    # -- reading the API --------------------------------------------------------------------------
     def _new_client(self, settings: ConnectionSettings) -> ApiClient:
         """The seam the unit tests replace."""
         return ApiClient(settings)
 
-    def _client(self, settings: ConnectionSettings) -> ApiClient:
-        """One client (one token) per distinct set of connection settings."""
-        key = tuple(getattr(settings, name) for name in CONNECTION_OPTIONS)
-        if key not in self._clients:
-            if not settings.validate_certs:
-                self.display.warning("telphin.pbx.tenants: validate_certs is false: the TLS certificate of %s is not "
-                                     "verified, so the credentials can be intercepted; use ca_path for a private CA "
-                                     "instead" % settings.api_url)
-            self._clients[key] = self._new_client(settings)
-        return self._clients[key]
-
-    def _call(self, doing: str, call: Callable[[], Any], hint: Callable[[TelphinError], str] = lambda exc: "") -> Any:
+    def _populate(self, options: InventoryOptions, tenants: List[TenantRecord]) -> None:
+        records = {record.client_id: record for record in tenants}
+        entries = {record.client_id: options.entries[record.entry] if record.entry is not None else None
+                   for record in tenants}
         try:
-            return call()
-        except TelphinError as exc:
-            raise self._fail("%s: %s%s" % (doing, exc, hint(exc))) from None
-
-    def _fetch(self, entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        """Read the tenants: records of client, extensions (or None), entry index, API URLs; JSON-ready."""
-        if URLLIB3_IMPORT_ERROR:
-            raise self._fail("the Python library urllib3 is needed on the controller (pip install urllib3)")
-        if self.get_option("source") == "dealer":
-            records = self._dealer_tenants()
-        else:
-            records = self._listed_tenants(entries)
-        with_extensions = bool(self.get_option("with_extensions"))
-        for record in records:
-            client = record.pop("_client")
-            if with_extensions:
-                record["extensions"] = self._extensions(client, record["client"]["id"])
-        return records
-
-    def _dealer_tenants(self) -> List[Dict[str, Any]]:
-        settings = self._connection()
-        client = self._client(settings)
-        dealer_id = self.get_option("dealer_id")
-        if dealer_id is None:
-            user = self._call("reading the app's user (GET /user/)", lambda: client.get("/user/"))
-            dealer_id = user.get("dealer_id") if isinstance(user, Mapping) else None
-            if dealer_id in (None, ""):
-                owner = user.get("client_id") if isinstance(user, Mapping) else None
-                belongs = " (it belongs to client %s)" % owner if owner else ""
-                raise self._fail(
-                    "source: dealer needs a dealer-level trusted app, but the user of app %s has no dealer_id%s: use "
-                    "the dealer's app, or source: list" % (settings.app_id or "(access_token)", belongs))
-        try:
-            path = str(self.get_option("dealer_clients_path")).format(dealer_id=dealer_id)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise self._fail("dealer_clients_path %r: only {dealer_id} may be used in it (%s)"
-                             % (self.get_option("dealer_clients_path"), to_native(exc))) from None
-        if not path.startswith("/") or "?" in path:
-            raise self._fail("dealer_clients_path must be an API path such as /dealer/{dealer_id}/client/")
-
-        def hint(exc: TelphinError) -> str:
-            if isinstance(exc, NotFound):
-                return (" (the dealer's client list path is not documented publicly and %s is a guess: set "
-                        "dealer_clients_path to your provider's path)" % self.get_option("dealer_clients_path"))
-            return ""
-
-        items = self._call("listing the clients of dealer %s (GET %s)" % (dealer_id, path),
-                           lambda: self._paged(client, path), hint)
-        clients = [self._checked_client(item, "GET %s" % path) for item in items]
-        return [{"client": c, "extensions": None, "entry": None, "api_url": settings.api_url,
-                 "token_url": _text(self.get_option("token_url")), "_client": client}
-                for c in sorted(clients, key=lambda c: int(c["id"]))]
-
-    def _paged(self, client: ApiClient, path: str) -> List[Any]:
-        """Every item of a paged list; ends at a short page or a page without new ids (an unpaged server)."""
-        items: List[Any] = []
-        seen = set()
-        page = 1
-        while True:
-            batch = client.get(path, {"page": page, "per_page": PER_PAGE})
-            if not isinstance(batch, list):
-                raise ProtocolError("GET %s page %d: expected a JSON array of clients, got %s"
-                                    % (path, page, type(batch).__name__))
-            fresh = [i for i in batch if not (isinstance(i, Mapping) and str(i.get("id")) in seen)]
-            seen.update(str(i.get("id")) for i in fresh if isinstance(i, Mapping))
-            items.extend(fresh)
-            if len(batch) < PER_PAGE or not fresh:
-                return items
-            page += 1
-
-    def _checked_client(self, item: Any, where: str) -> Dict[str, Any]:
-        if not isinstance(item, Mapping) or isinstance(item.get("id"), bool) or \
-                not re.match(r"^[0-9]{1,12}$", str(item.get("id"))):
-            raise self._fail("%s: expected client objects with a numeric id, got %s"
-                             % (where, json.dumps(item)[:120] if isinstance(item, (dict, list)) else type(item).__name__))
-        return dict(item, id=int(item["id"]))
-
-    def _listed_tenants(self, entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        records = []
-        seen: Dict[int, str] = {}
-        for index, entry in enumerate(entries):
-            settings = self._connection(entry)
-            client = self._client(settings)
-            path = "/client/%s/" % entry["client_id"]
-            client.quota = None  # each tenant has its own quota: forget the figures of the previous one
-            data = self._call("%s: reading client %s (GET %s)" % (entry["where"], entry["client_id"], path),
-                              lambda: client.get(path))
-            tenant = self._checked_client(data, "%s: GET %s" % (entry["where"], path))
-            if tenant["id"] in seen:
-                raise self._fail("%s and %s are the same client %d" % (seen[tenant["id"]], entry["where"],
-                                                                       tenant["id"]))
-            seen[tenant["id"]] = entry["where"]
-            explicit_token_url = entry["token_url"] if entry["api_url"] is not None else \
-                (entry["token_url"] or self.get_option("token_url"))
-            records.append({"client": tenant, "extensions": None, "entry": index, "api_url": settings.api_url,
-                            "token_url": _text(explicit_token_url), "_client": client})
-        return records
-
-    def _extensions(self, client: ApiClient, client_id: int) -> List[Dict[str, Any]]:
-        client.quota = None  # each tenant has its own quota: forget the figures of the previous one
-        items = self._call("listing the extensions of client %d (GET /client/%d/extension/)" % (client_id, client_id),
-                           lambda: list_extensions(client, str(client_id), self.get_option("extension_type")))
-        return [dict(item, short_name=short_name(str(item.get("name") or ""))) for item in items]
-
-    # -- building the inventory -------------------------------------------------------------------
-    def _populate(self, tenants: List[Dict[str, Any]], entries: List[Dict[str, Any]]) -> None:
-        group = str(self.get_option("group"))
-        if not _GROUP_NAME.match(group):
-            raise self._fail("group %r is not a valid group name (letters, digits and _, not starting with a digit)"
-                             % group)
-        by_id = {}
-        triples = []
-        for record in tenants:
-            client = record["client"]
-            entry = entries[record["entry"]] if record.get("entry") is not None else None
-            by_id[int(client["id"])] = (record, entry)
-            triples.append((int(client["id"]), entry["name"] if entry else None, self._derived_name(client)))
-        try:
-            names = assign_hostnames(triples)
+            names = assign_hostnames([(client_id, entries[client_id].name if entries[client_id] else None,
+                                       derived_name(records[client_id].client, options.hostname))
+                                      for client_id in records])
         except ValueError as exc:
-            raise self._fail(str(exc)) from None
-        self.inventory.add_group(group)
+            raise InventoryError(str(exc)) from None
+        self.inventory.add_group(options.group)
         strict = bool(self.get_option("strict"))
-        export = bool(self.get_option("export_credentials"))
-        for client_id in sorted(by_id):
-            record, entry = by_id[client_id]
+        for client_id in sorted(records):
             host = names[client_id]
-            self.inventory.add_host(host, group=group)
-            hostvars = {
-                "telphin_client_id": str(client_id),
-                "telphin_client": record["client"],
-                "telphin_api_url": record["api_url"],
-            }
-            if record.get("token_url"):
-                hostvars["telphin_token_url"] = record["token_url"]
-            if record.get("extensions") is not None:
-                hostvars["telphin_extensions"] = record["extensions"]
-            if export and entry is not None:
-                hostvars.update(self._credentials(entry, host))
-            hostvars = {key: _unsafe(value) for key, value in hostvars.items()}
+            self.inventory.add_host(host, group=options.group)
+            hostvars, warnings = host_variables(records[client_id], entries[client_id], host,
+                                                options.export_credentials)
+            for warning in warnings:
+                self.display.warning(warning)
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
-
-    def _derived_name(self, client: Mapping[str, Any]) -> str:
-        if self.get_option("hostname") == "id":
-            return str(client["id"])
-        return slugify(str(client.get("name") or "")) or "client_%s" % client["id"]
-
-    def _credentials(self, entry: Mapping[str, Any], host: str) -> Dict[str, Any]:
-        """The entry's own credentials as host variables; a warning for each plain-text secret."""
-        exported = {}
-        for key in CREDENTIAL_KEYS:
-            value = entry[key]
-            if value is None:
-                continue
-            exported["telphin_" + key] = value
-            if key != "app_id" and not _is_vaulted(value):
-                self.display.warning(
-                    "telphin.pbx.tenants: %s: %s is plain text in the inventory source and is exported as the host "
-                    "variable telphin_%s of %s, which ansible-inventory --list shows; encrypt it with "
-                    "ansible-vault encrypt_string" % (entry["where"], key, key, host))
-        return exported

@@ -27,6 +27,7 @@ from ansible.utils.plugin_docs import add_fragments
 from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.telphin.pbx.plugins.inventory import tenants as tenants_mod
 from ansible_collections.telphin.pbx.plugins.module_utils import resolve
+from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _reader, _vault
 from ansible_collections.telphin.pbx.plugins.module_utils.client import ApiClient
 from scripted import API, Call, ScriptedTransport, quota_headers, token
 
@@ -100,6 +101,10 @@ class Result:
         """Everything the inventory holds, as text."""
         return repr({name: (host.vars, sorted(g.name for g in host.groups)) for name, host in self.inventory.hosts.items()})
 
+    def tokens(self) -> int:
+        """Token requests sent."""
+        return sum(1 for call in self.transport.sent if call["method"] == "POST")
+
     def warnings(self) -> List[str]:
         return [c.args[0] for c in self.plugin.display.warning.call_args_list]
 
@@ -158,7 +163,7 @@ def test_dealer_source_reads_user_then_the_client_list_and_builds_hosts(run):
     assert "telphin_extensions" not in hv and "telphin_token_url" not in hv
     assert not any("secret" in key or "token" in key or key == "telphin_app_id" for key in hv)
     assert "s3cret-app" not in res.dump() and "tok-1" not in res.dump()
-    assert res.plugin._clients and list(res.plugin._clients.values())[0].tokens_issued == 1
+    assert res.tokens() == 1
 
 
 def test_dealer_id_option_skips_the_user_request_and_path_template_is_used(run):
@@ -168,7 +173,7 @@ def test_dealer_id_option_skips_the_user_request_and_path_template_is_used(run):
 
 
 def test_dealer_client_list_is_paged(run, monkeypatch):
-    monkeypatch.setattr(tenants_mod, "PER_PAGE", 2)
+    monkeypatch.setattr(_reader, "PER_PAGE", 2)
     res = run({"dealer_id": 10}, token(),
               Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
               Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[INITECH]))
@@ -176,7 +181,7 @@ def test_dealer_client_list_is_paged(run, monkeypatch):
 
 
 def test_dealer_client_list_from_a_server_that_ignores_paging_ends_at_a_repeated_page(run, monkeypatch):
-    monkeypatch.setattr(tenants_mod, "PER_PAGE", 2)
+    monkeypatch.setattr(_reader, "PER_PAGE", 2)
     res = run({"dealer_id": 10}, token(),
               Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
               Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[ACME, GLOBEX]))
@@ -195,7 +200,7 @@ def test_with_extensions_lists_every_page_of_each_tenant_with_short_names(run, m
     assert [e["short_name"] for e in res.vars("acme")["telphin_extensions"]] == ["100", "101", "102"]
     assert res.vars("acme")["telphin_extensions"][0]["name"] == "001*100"
     assert res.vars("globex_corp")["telphin_extensions"] == []
-    assert res.plugin._clients and list(res.plugin._clients.values())[0].tokens_issued == 1
+    assert res.tokens() == 1
 
 
 def test_quota_reserve_is_judged_per_tenant(run):
@@ -275,7 +280,7 @@ def test_vault_encrypted_secret_is_decrypted_for_the_api_and_stays_encrypted_in_
     res = run(text, token("tok-initech"), Call("GET", "/client/@me/", reply=INITECH), loader=loader)
     assert res.transport.sent[0]["form"]["client_secret"] == "initech-s3cret"
     exported = res.vars("initech")["telphin_app_secret"]
-    assert isinstance(exported, tenants_mod._VaultedValue)
+    assert isinstance(exported, _vault.VaultedValue)
     assert str(exported) == "initech-s3cret"   # what a play sees once the vault password is known
     assert res.warnings() == []
 
@@ -339,11 +344,11 @@ def test_explicit_list_names_win_and_derived_names_step_aside(run):
 
 
 def test_slugify_and_assign_hostnames():
-    assert tenants_mod.slugify("  Щукин & Сыновья, ЗАО ") == "shchukin_synovia_zao"
-    assert tenants_mod.slugify("Über-Straße 5") == "uber_strasse_5"
-    assert tenants_mod.slugify("Ёлки-Палки Ltd") == "elki_palki_ltd"
+    assert _hostnames.slugify("  Щукин & Сыновья, ЗАО ") == "shchukin_synovia_zao"
+    assert _hostnames.slugify("Über-Straße 5") == "uber_strasse_5"
+    assert _hostnames.slugify("Ёлки-Палки Ltd") == "elki_palki_ltd"
     with pytest.raises(ValueError, match="host name x is given to clients 1 and 2"):
-        tenants_mod.assign_hostnames([(1, "x", "a"), (2, "x", "b")])
+        _hostnames.assign_hostnames([(1, "x", "a"), (2, "x", "b")])
 
 
 # -- constructed -----------------------------------------------------------------------------------

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The host variables of a tenant: API data marked unsafe where it could be templated, exported credentials.
+
+Private to the collection's plugins: no stable API.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry, TenantRecord
+from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted
+
+_TEMPLATE_CHARS = re.compile(r"[{}]")
+
+
+def host_variables(record: TenantRecord, entry: Optional[Entry], host: str,
+                   export_credentials: bool) -> Tuple[Dict[str, Any], List[str]]:
+    """The tenant's host variables, and a warning for each plain-text secret exported."""
+    hostvars: Dict[str, Any] = {
+        "telphin_client_id": str(record.client_id),
+        "telphin_client": record.client,
+        "telphin_api_url": record.api_url,
+    }
+    if record.token_url:
+        hostvars["telphin_token_url"] = record.token_url
+    if record.extensions is not None:
+        hostvars["telphin_extensions"] = record.extensions
+    warnings = []
+    if export_credentials and entry is not None:
+        for key, value in entry.credentials().items():
+            hostvars["telphin_" + key] = value
+            if key != "app_id" and not is_vaulted(value):
+                warnings.append(
+                    "telphin.pbx.tenants: %s: %s is plain text in the inventory source and is exported as the host "
+                    "variable telphin_%s of %s, which ansible-inventory --list shows; encrypt it with "
+                    "ansible-vault encrypt_string" % (entry.where, key, key, host))
+    return {key: unsafe(value) for key, value in hostvars.items()}, warnings
+
+
+def unsafe(value: Any) -> Any:
+    """Mark every string that could be taken for a template unsafe, so it is never templated.
+
+    Only strings with ``{`` or ``}`` are wrapped: marking every string trips AWX's inventory import, and the others
+    cannot be templated anyway. Vault-encrypted values are left as they are (they are never templated).
+    """
+    if is_vaulted(value):
+        return value
+    if isinstance(value, Mapping):
+        return dict((unsafe(key), unsafe(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [unsafe(item) for item in value]
+    if isinstance(value, str) and _TEMPLATE_CHARS.search(value):
+        return wrap_var(value)
+    return value
