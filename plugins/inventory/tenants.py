@@ -103,7 +103,11 @@ options:
         type: str
         version_added: 0.1.0
       api_url:
-        description: The tenant's API host, when it differs from O(api_url) (tenants of several providers).
+        description:
+          - The tenant's API host, when it differs from O(api_url) (tenants of several providers).
+          - An entry whose API or token host is not the plugin's own needs its own credentials
+            (O(tenants[].app_id) and O(tenants[].app_secret), or O(tenants[].access_token)), as the plugin's credentials
+            are sent only to the hosts of O(api_url) and O(token_url).
         type: str
         version_added: 0.1.0
       token_url:
@@ -174,7 +178,8 @@ notes:
   - "Hosts get no connection variables; the collection's playbooks use C(connection: local). Set
     C(ansible_connection) with O(compose) for other plays."
   - Any API error fails the inventory source with a message saying what was being read; no partial list of
-    tenants is returned.
+    tenants is returned. Every secret the plugin knows (credentials given, tokens issued) is masked in its
+    messages.
 seealso:
   - module: telphin.pbx.extension_phones
   - module: telphin.pbx.extension_info

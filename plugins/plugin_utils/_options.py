@@ -58,8 +58,12 @@ class InventoryOptions:
         if not is_group_name(options.group):
             raise InventoryError("group %r is not a valid group name (letters, digits and _, not starting with a "
                                  "digit)" % options.group)
+        # A bad template, URL or missing credentials fail before any request.
         if source == "dealer":
-            options.dealer_path(0)  # a bad template fails before any request
+            options.dealer_path(0)
+            options.settings()
+        for entry in options.entries:
+            options.settings(entry)
         return options
 
     def dealer_path(self, dealer_id: Any) -> str:
@@ -107,9 +111,9 @@ class InventoryOptions:
             foreign = [key for key in _URL_OPTIONS if _host(getattr(settings, key)) not in own]
             if foreign:
                 raise InventoryError(
-                    "%s: its %s is on another host than the plugin's api_url, so the plugin's credentials are not "
-                    "sent there: give the entry its own app_id and app_secret (or access_token)"
-                    % (entry.where, " and ".join(foreign)))
+                    "%s: the plugin's credentials are sent only to its own API host, and this entry's %s %s elsewhere: "
+                    "give the entry its own app_id and app_secret (or access_token)"
+                    % (entry.where, " and ".join(foreign), "points" if len(foreign) == 1 else "point"))
         return settings
 
     def _own_hosts(self) -> Set[str]:

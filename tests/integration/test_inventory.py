@@ -200,3 +200,43 @@ def test_errors_fail_the_source_with_a_clear_message_and_no_secret(emulator_fact
     assert "needs a dealer-level trusted app, but the user of app tenant1-app has no dealer_id (it belongs to " \
            "client 1001)" in text
     assert "secret-tenant1-Xq9" not in tenant_app.stdout + tenant_app.stderr
+
+
+def test_an_error_reply_echoing_the_dealer_secret_is_masked_in_the_output(emulator_factory, tmp_path):
+    emu = emulator_factory(dealer_world(1))
+    emu.set_faults([{"match": {"path": "^/oauth/token"}, "action": "status", "status": 500,
+                     "body": {"error": "server_error",
+                              "error_description": "cannot check client_id=%s&client_secret=%s (twice: %s)"
+                                                   % (DEALER_APP, DEALER_SECRET, DEALER_SECRET)}}])
+    source = write_source(tmp_path / "inv", "dealer.telphin.yml", {"api_url": emu.url})
+    run = ansible_inventory(source, "-vvvv", env=dealer_env())
+    text = " ".join(run.stderr.split())
+    assert run.returncode != 0
+    assert "telphin.pbx.tenants: reading the app's user (GET /user/)" in text, text
+    assert DEALER_SECRET not in run.stdout + run.stderr
+    assert len(token_calls(emu.requests())) == 1
+
+
+def test_an_entry_on_another_providers_host_without_credentials_is_refused_before_any_request(
+        emulator_factory, tmp_path):
+    emu, other = emulator_factory(dealer_world(1)), emulator_factory(dealer_world(1))
+    source = write_source(tmp_path / "inv", "tenants.telphin.yml", {
+        "source": "list", "api_url": emu.url,
+        "tenants": [{"name": "near", "client_id": "1001"}, {"name": "far", "client_id": "1001", "api_url": other.url}]})
+    run = ansible_inventory(source, env=dealer_env())
+    text = " ".join(run.stderr.split())
+    assert run.returncode != 0
+    assert "tenants[2] (far): the plugin's credentials are sent only to its own API host, and this entry's api_url " \
+           "and token_url point elsewhere: give the entry its own app_id and app_secret" in text, text
+    assert other.requests() == [] and emu.requests() == []
+    assert DEALER_SECRET not in run.stdout + run.stderr
+
+
+def test_a_host_name_with_a_trailing_newline_is_refused(emulator_factory, tmp_path):
+    emu = emulator_factory(dealer_world(1))
+    source = write_source(tmp_path / "inv", "tenants.telphin.yml", {
+        "source": "list", "api_url": emu.url, "tenants": [{"name": "acme\n", "client_id": "1001"}]})
+    run = ansible_inventory(source, env=dealer_env())
+    assert run.returncode != 0
+    assert "tenants[1]: name 'acme\\n' is not a host name" in " ".join(run.stderr.split()), run.stderr
+    assert emu.requests() == []

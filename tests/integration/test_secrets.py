@@ -3,9 +3,9 @@ in everything a user or a CI system keeps of a run, and must be found nowhere.
 
 Searched: the output of ``ansible-playbook -vvvv --diff`` with ``ANSIBLE_CALLBACK_RESULT_FORMAT=json``, the
 ``ANSIBLE_LOG_PATH`` file, every registered result saved as JSON, failing runs (bad options next to
-passwords, an error reply that echoes the SIP password, the token or the app secret back), the artifacts of
-an ``ansible_runner.run`` of the rollout playbook at verbosity 4, and the YAML written by
-``telphin.pbx.export_bindings``.
+passwords, an error reply that echoes the SIP password, the token or the app secret back, to the modules and to
+the inventory plugin through ``ansible-inventory -vvvv``), the artifacts of an ``ansible_runner.run`` of the
+rollout playbook at verbosity 4, and the YAML written by ``telphin.pbx.export_bindings``.
 
 Credentials go to the runs the way the docs recommend (inventory / host_vars, module options), not as
 environment variables of ansible-runner: ansible-runner writes its whole environment to
@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import requests
 import yaml
 
 from harness import desired_number, module_play, tenant_world
 from tests.emulator import Emulator
-from tests.reliability.lib import Ansible, ansible_bin, collections_root, record, secret_hits, tenant_inventory
+from tests.reliability.lib import (
+    Ansible, PlaybookRun, ansible_bin, collections_root, record, secret_hits, tenant_inventory)
 
 APP_SECRETS = {1: "secret-tenant1-Xq9", 2: "secret-tenant2-Xq9"}
 SIP = {
@@ -123,6 +126,8 @@ FAULTS = [
      "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
     {"match": {"path": "^/api/ver1.0/oauth/token"}, "action": "status", "status": 500,
      "body": {"error": "server_error", "error_description": "could not check client_secret %s" % APP_SECRETS[1]}},
+    {"match": {"path": "^/api/ver1.0/client/1002/$"}, "action": "status", "status": 500,
+     "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
 ]
 
 
@@ -177,7 +182,18 @@ def test_no_secret_anywhere(tmp_path):
         runs["failing"] = ansible.run("telphin.pbx.rollout_bindings", bad, "-vvvv", "--diff", env=env)
         assert runs["failing"].rc != 0 and "unknown key(s) lable" in runs["failing"].stdout
 
-        # 3. the export playbook (YAML to adopt a PBX into Git), asked for the password key too
+        # 3. the inventory plugin (ansible-inventory at -vvvv) with error replies that echo the app secret (token
+        #    endpoint) and the bearer token (GET /client/1002/)
+        for name, entry in (("secret", {"client_id": "1001", "app_id": "tenant1-app", "app_secret": APP_SECRETS[1]}),
+                            ("token", {"client_id": "1002", "access_token": token})):
+            runs["inventory-" + name] = inventory_run(ansible, env, name, {
+                "plugin": "telphin.pbx.tenants", "source": "list", "api_url": emu.url,
+                "token_url": emu.url + "/api/ver1.0/oauth/token", "tenants": [entry]})
+            assert runs["inventory-" + name].rc != 0
+            assert "telphin.pbx.tenants: tenants[1] (%s): reading client %s" % ((entry["client_id"],) * 2) \
+                in " ".join(runs["inventory-" + name].stderr.split()), runs["inventory-" + name].output[-2000:]
+
+        # 4. the export playbook (YAML to adopt a PBX into Git), asked for the password key too
         emu.clear_faults()
         export_dir = tmp_path / "export"
         runs["export"] = ansible.run("telphin.pbx.export_bindings", inv, "-e",
@@ -187,7 +203,7 @@ def test_no_secret_anywhere(tmp_path):
         exported = files_text(export_dir)
         assert len(exported) == 2 and "phone_bindings" in exported[0][1]
 
-        # 4. the rollout through ansible-runner, artifacts kept
+        # 5. the rollout through ansible-runner, artifacts kept
         runner_dir, runner_status = run_with_ansible_runner(tmp_path, emu)
 
         state = emu.state()
@@ -216,6 +232,16 @@ def test_no_secret_anywhere(tmp_path):
                        "runner_status": runner_status, "by_place": places(texts)})
     assert hits == []
     assert runner_status in ("successful", "not installed")
+
+
+def inventory_run(ansible: Ansible, env: Dict[str, str], name: str, source: Dict[str, Any]) -> PlaybookRun:
+    """``ansible-inventory --list -vvvv`` of an inventory plugin source (a failure fails the run)."""
+    path = ansible.write("inventory-%s/%s.telphin.yml" % (name, name), source)
+    command = [str(ansible_bin() / "ansible-inventory"), "-i", str(path), "--list", "-vvvv"]
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=str(ansible.workdir),
+                          env=ansible.environment(dict(env, ANSIBLE_INVENTORY_UNPARSED_FAILED="1")))
+    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, {})
 
 
 def run_with_ansible_runner(tmp_path: Path, emu: Emulator) -> Tuple[Path, str]:

@@ -520,3 +520,63 @@ def test_validate_certs_false_warns(run):
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[]))
     assert res.hosts("telphin_tenants") == []
     assert any("validate_certs is false" in w for w in res.warnings())
+
+
+# -- security (issue 12) ---------------------------------------------------------------------------
+
+def test_error_replies_echoing_secrets_are_masked_in_the_parser_error(run):
+    # The token endpoint's error repeats the form it was sent: the dealer's app secret.
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10}, Call("POST", "TOKEN", status=500,
+                                    text="bad request: grant_type=client_credentials&client_secret=s3cret-app"))
+    assert "s3cret-app" not in str(err.value) and "listing the clients of dealer 10" in str(err.value)
+    # An API error repeats the bearer token issued in this run, and an entry's own secret.
+    with pytest.raises(AnsibleParserError) as err:
+        run({"source": "list", "tenants": [{"client_id": 1001},
+                                           {"client_id": 1002, "app_id": "b-app", "app_secret": "b-s3cret-2"}]},
+            token("tok-dealer-77"),
+            Call("GET", "/client/1001/", status=400, reply={"message": "token tok-dealer-77 and b-s3cret-2 refused",
+                                                            "status": "invalid_request"}))
+    text = str(err.value)
+    assert "tenants[1] (1001): reading client 1001" in text
+    assert "tok-dealer-77" not in text and "b-s3cret-2" not in text and "********" in text
+
+
+def test_a_malformed_client_reply_is_described_never_quoted(run):
+    with pytest.raises(AnsibleParserError) as err:
+        run({"source": "list", "tenants": [{"client_id": 1001}]}, token(),
+            Call("GET", "/client/1001/", reply={"name": "x", "secret_note": "leaked-value-99"}))
+    assert "expected client objects with a numeric id, got an object without a numeric id" in str(err.value)
+    assert "leaked-value-99" not in str(err.value)
+
+
+@pytest.mark.parametrize("entry, foreign", [
+    ({"client_id": 5, "api_url": "https://other.test"}, "api_url and token_url"),
+    ({"client_id": 5, "api_url": "http://api.test"}, "api_url and token_url"),     # another scheme: another host
+    ({"client_id": 5, "api_url": "https://api.test:8443"}, "api_url and token_url"),   # another port
+    ({"client_id": 5, "token_url": "https://other.test/oauth/token"}, "token_url"),
+])
+def test_an_entry_on_another_host_needs_its_own_credentials(run, entry, foreign):
+    # Nothing is sent: the dealer's app credentials must not reach another provider's host.
+    with pytest.raises(AnsibleParserError, match=r"tenants\[2\] \(5\): the plugin's credentials are sent only to "
+                                                 r"its own API host, and this entry's %s points? elsewhere: give "
+                                                 r"the entry its own app_id and app_secret" % foreign):
+        run({"source": "list", "tenants": [{"client_id": 1001}, entry]})
+
+
+def test_an_entry_on_the_plugins_own_host_uses_the_plugins_credentials(run):
+    tenants = [{"name": "a", "client_id": 1001, "api_url": "https://API.test:443/"},
+               {"name": "b", "client_id": 1002, "token_url": API + "/api/ver1.0/oauth/token"}]
+    res = run({"source": "list", "tenants": tenants},
+              Call("POST", "https://API.test:443/oauth/token", reply={"access_token": "tok-1"}),
+              Call("GET", "https://API.test:443/api/ver1.0/client/1001/", reply=ACME),
+              Call("POST", "/oauth/token", reply={"access_token": "tok-2"}),    # at API + /api/ver1.0
+              Call("GET", "/client/1002/", reply=GLOBEX))
+    assert [call["form"]["client_secret"] for call in res.transport.sent if call["form"]] == ["s3cret-app"] * 2
+    assert res.hosts() == ["a", "b"]
+
+
+@pytest.mark.parametrize("name", ["acme\n", "acme\nevil", " acme", ""])
+def test_a_host_name_must_match_whole(run, name):
+    with pytest.raises(AnsibleParserError, match=r"tenants\[1\]: name .* is not a host name"):
+        run({"source": "list", "tenants": [{"client_id": 1001, "name": name}]})
