@@ -154,10 +154,10 @@ def import_summary(stderr: str) -> Dict[str, float]:
     wanted = ("ansible.module_utils._internal._ansiballz._loader", "ansible.module_utils.basic", "requests",
               "urllib3", "json", "concurrent.futures.thread", "dataclasses",
               "ansible_collections.telphin.pbx.plugins.module_utils.module",
-              "ansible_collections.telphin.pbx.plugins.module_utils.client",
-              "ansible_collections.telphin.pbx.plugins.module_utils.runner",
-              "ansible_collections.telphin.pbx.plugins.module_utils.phone",
-              "ansible_collections.telphin.pbx.plugins.module_utils.resolve")
+              "ansible_collections.telphin.pbx.plugins.module_utils._client",
+              "ansible_collections.telphin.pbx.plugins.module_utils._bulk",
+              "ansible_collections.telphin.pbx.plugins.module_utils._phone",
+              "ansible_collections.telphin.pbx.plugins.module_utils._resolve")
     out: Dict[str, float] = {}
     for line in stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)", line)

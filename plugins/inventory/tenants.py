@@ -241,8 +241,10 @@ from typing import Any, List, Optional
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import assign_hostnames, derived_name
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables

@@ -11,10 +11,11 @@ from typing import Any, Callable, Dict, Set
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    DEFAULT_API_URL, URLLIB3_IMPORT_ERROR, ApiClient, ConnectionSettings, TelphinError)
-from ansible_collections.telphin.pbx.plugins.module_utils.phone import is_secret_key
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import is_masked_key
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 
 
 def connection_argspec() -> Dict[str, Dict[str, Any]]:
@@ -61,13 +62,13 @@ def nested_secrets(params: Any) -> Set[str]:
             if not isinstance(item, dict):
                 continue
             for key, secret in item.items():
-                if is_secret_key(str(key)) and isinstance(secret, (str, int)) and not isinstance(secret, bool) \
+                if is_masked_key(str(key)) and isinstance(secret, (str, int)) and not isinstance(secret, bool) \
                         and str(secret):
                     found.add(str(secret))
     return found
 
 
-def telphin_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule:
+def telphin_module(argument_spec: Dict[str, Any], **kwargs: Any) -> TelphinModule:
     spec = connection_argspec()
     spec.update(argument_spec)
     return TelphinModule(argument_spec=spec, **kwargs)
@@ -94,7 +95,7 @@ def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, A
     except RunFailed as exc:
         _hide(module, client)
         module.fail_json(msg=str(exc), **dict(exc.result, **client.report()))
-    except (InputError, TelphinError) as exc:
+    except TelphinError as exc:
         _hide(module, client)
         module.fail_json(msg=str(exc), changed=False, **client.report())
     _hide(module, client)

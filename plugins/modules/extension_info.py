@@ -84,7 +84,7 @@ quota:
 '''
 
 from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_info
+from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info
 
 
 def main() -> None:

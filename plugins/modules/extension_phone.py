@@ -239,8 +239,8 @@ quota:
 '''
 
 from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils.phone import phone_argspec
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import phone_argspec
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
 
 
 def main() -> None:

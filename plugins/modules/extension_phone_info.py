@@ -107,7 +107,7 @@ quota:
 '''
 
 from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_phone_info
+from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_phone_info
 
 
 def main() -> None:

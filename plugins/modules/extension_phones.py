@@ -193,7 +193,7 @@ quota:
 '''
 
 from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    CONNECTION_OPTIONS, DEFAULT_API_URL, ConnectionSettings, TelphinError)
-from ansible_collections.telphin.pbx.plugins.module_utils.resolve import LookupFailed, check_client_id
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import check_client_id
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import CONNECTION_OPTIONS, DEFAULT_API_URL, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import is_group_name, is_host_name
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import plain_text
@@ -159,7 +159,7 @@ def check_entries(raw: Any, source: str) -> List[Entry]:
             raise InventoryError("%s: name %r is not a host name (letters, digits, _ . -)" % (where, name))
         try:
             client_id = check_client_id("@me" if item.get("client_id") is None else item["client_id"])
-        except LookupFailed as exc:
+        except InputError as exc:
             raise InventoryError("%s: %s" % (where, exc)) from None
         if (item.get("app_id") is None) != (item.get("app_secret") is None):
             raise InventoryError("%s: give app_id and app_secret together" % where)

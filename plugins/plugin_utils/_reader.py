@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Dict, List, Mapping, Set, Tuple
 
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    CONNECTION_OPTIONS, ApiClient, ConnectionSettings, NotFound, ProtocolError, TelphinError)
-from ansible_collections.telphin.pbx.plugins.module_utils.resolve import PER_PAGE, list_extensions, short_name
+from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE, TelphinApi
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import NotFound, ProtocolError, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import CONNECTION_OPTIONS, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.plugin_utils._options import InventoryError, InventoryOptions
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import TenantRecord
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import plain_text
@@ -135,7 +137,7 @@ class TenantReader:
     def _extensions(self, client: ApiClient, client_id: int) -> List[Dict[str, Any]]:
         _new_tenant(client)
         items = self._call("listing the extensions of client %d (GET /client/%d/extension/)" % (client_id, client_id),
-                           lambda: list_extensions(client, str(client_id), self.options.extension_type))
+                           lambda: TelphinApi(client).extensions(str(client_id), self.options.extension_type))
         return [dict(item, short_name=short_name(str(item.get("name") or ""))) for item in items]
 
 

@@ -198,7 +198,7 @@ def assert_no_secret_left(private_data_dir: Path, run: Any, secrets: List[str]) 
 
 
 def converged(state: Dict[str, Any], tenants: Dict[str, Dict[str, Any]]) -> bool:
-    from ansible_collections.telphin.pbx.plugins.module_utils.phone import normalize, normalize_current
+    from ansible_collections.telphin.pbx.plugins.module_utils._phone import normalize, normalize_current
     clients = {str(c["id"]): c for c in state["clients"]}
     for tenant in tenants.values():
         client = clients[tenant["telphin_client_id"]]
@@ -241,7 +241,8 @@ def test_rollout_job_with_the_credential_over_tls_leaves_no_secret(emulator_fact
 
 def client_for(emu, **params):
     """The API client a module builds from its options, here as the credential's environment sets them."""
-    from ansible_collections.telphin.pbx.plugins.module_utils.client import ApiClient, ConnectionSettings
+    from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+    from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
     return ApiClient(ConnectionSettings.from_params(dict(params, api_url=emu.url)))
 
 

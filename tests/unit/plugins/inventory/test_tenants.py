@@ -26,9 +26,9 @@ from ansible.utils.plugin_docs import add_fragments
 
 from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.telphin.pbx.plugins.inventory import tenants as tenants_mod
-from ansible_collections.telphin.pbx.plugins.module_utils import resolve
+from ansible_collections.telphin.pbx.plugins.module_utils import _api
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _reader, _vault
-from ansible_collections.telphin.pbx.plugins.module_utils.client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from scripted import API, Call, ScriptedTransport, quota_headers, token
 
 NAME = "telphin.pbx.tenants"
@@ -189,7 +189,7 @@ def test_dealer_client_list_from_a_server_that_ignores_paging_ends_at_a_repeated
 
 
 def test_with_extensions_lists_every_page_of_each_tenant_with_short_names(run, monkeypatch):
-    monkeypatch.setattr(resolve, "PER_PAGE", 2)
+    monkeypatch.setattr(_api, "PER_PAGE", 2)
     res = run({"dealer_id": 10, "with_extensions": True, "extension_type": "phone"}, token(),
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
               Call("GET", "/client/1001/extension/", params={"page": 1, "per_page": 2, "type": "phone"},
@@ -214,7 +214,7 @@ def test_quota_reserve_is_judged_per_tenant(run):
 
 
 def test_quota_reserve_stops_within_a_tenant(run, monkeypatch):
-    monkeypatch.setattr(resolve, "PER_PAGE", 1)
+    monkeypatch.setattr(_api, "PER_PAGE", 1)
     with pytest.raises(AnsibleParserError, match=r"listing the extensions of client 1001.*quota reserve"):
         run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),
             Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),

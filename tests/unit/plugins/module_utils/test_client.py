@@ -6,10 +6,12 @@ import threading
 
 import pytest
 
-from ansible_collections.telphin.pbx.plugins.module_utils import client as client_mod
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    AccessDenied, AuthenticationError, ConfigurationError, ConnectionSettings, NotFound, ProtocolError,
-    QuotaExhausted, QuotaReserveReached, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils import _transport
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    AccessDenied, AuthenticationError, InputError, NotFound, ProtocolError, QuotaExhausted, QuotaReserveReached,
+    TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
 from scripted import Call, ScriptedTransport, make_client, quota_headers, token
 
 USER = {"id": 1, "client_id": 1001}
@@ -133,7 +135,7 @@ def test_connection_errors_are_retried_then_reported():
 
 def test_tls_failure_is_not_retried_and_explains_ca_path():
     transport, client = run(Call("POST", "TOKEN", raises=TLSFailure("certificate verify failed")))
-    with pytest.raises(TransientError, match="ca_path"):
+    with pytest.raises(TLSError, match="ca_path"):
         client.get("/user/")
     transport.assert_done()
 
@@ -223,7 +225,7 @@ def test_malformed_replies_are_reported_not_traced(text, kind):
 def test_settings_are_checked_before_any_request(settings, message):
     options = {"api_url": "https://api.test", "app_id": "a", "app_secret": "s"}
     options.update(settings)
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(InputError, match=message):
         ConnectionSettings(**options)
 
 
@@ -299,7 +301,7 @@ def test_quota_used_up_with_reserve_zero_says_so():
      "self-signed certificate (_ssl.c:1006)')))", "certificate verify failed: self-signed certificate"),
 ])
 def test_connection_error_reasons_are_short_and_readable(text, reason):
-    assert client_mod._reason(Exception(text)) == reason
+    assert _transport._reason(Exception(text)) == reason
 
 
 # Regression (chaos suite, two rollouts of one tenant at once, and one run against a provider that allows

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils import module as glue
-from ansible_collections.telphin.pbx.plugins.module_utils.client import NotFound
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import InputError, RunFailed
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, NotFound, RunFailed
 
 
 class Exited(Exception):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.telphin.pbx.plugins.module_utils.phone import (
-    FIELDS, MASK, InvalidValue, bundle_conflicts, desired_state, managed_view, masked, merged, normalize_countries,
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
+    FIELDS, MASK, InputError, bundle_conflicts, desired_state, managed_view, masked, merged, normalize_countries,
     normalize_number, phone_argspec, plan_patch, unapplied_keys)
 
 
@@ -27,7 +27,7 @@ def test_number_normalisation(raw, expected):
 @pytest.mark.parametrize("raw", ["+7 987 abc", "7+9876543210", "++79876543210", "1234", "+1234567890123456",
                                  "+7\u0660\u0661\u0662\u0663\u0664", "+7987\n6543210", "--", True, 7.5, ["+7"]])
 def test_bad_numbers_are_refused_with_the_value(raw):
-    with pytest.raises(InvalidValue, match="external_number"):
+    with pytest.raises(InputError, match="external_number"):
         normalize_number(raw)
 
 
@@ -35,14 +35,14 @@ def test_countries_compare_as_a_set():
     assert normalize_countries(["ru", "BY", "RU"]) == "BY RU"
     assert normalize_countries("RU,by") == normalize_countries("BY RU") == "BY RU"
     assert normalize_countries([]) is None
-    with pytest.raises(InvalidValue, match="RUS"):
+    with pytest.raises(InputError, match="RUS"):
         normalize_countries(["RUS"])
 
 
 def test_desired_state_keeps_only_set_keys_and_reports_every_problem():
     assert desired_state({"external_number": "", "label": None, "record_enabled": "yes"}) == \
         {"external_number": None, "record_enabled": True}
-    with pytest.raises(InvalidValue) as err:
+    with pytest.raises(InputError) as err:
         desired_state({"external_number": "abc", "auth_type": "kerberos", "incoming_limit": "many"})
     for key in ("external_number", "auth_type", "incoming_limit"):
         assert key in str(err.value)
@@ -107,7 +107,7 @@ def test_decorated_numbers_normalise_to_the_bare_number(number, plus, insertions
 def test_normalise_number_is_idempotent_or_refuses(text):
     try:
         once = normalize_number(text)
-    except InvalidValue:
+    except InputError:
         return
     assert normalize_number(once) == once
 
@@ -120,7 +120,7 @@ phones = st.dictionaries(st.sampled_from(sorted(FIELDS) + ["vendor_key"]), value
 def test_applying_the_patch_converges_and_touches_nothing_else(current, wanted):
     try:
         desired = desired_state({k: v for k, v in wanted.items() if k in FIELDS and k != "password"})
-    except InvalidValue:
+    except InputError:
         return
     patch = plan_patch(current, desired)
     after = merged(current, patch)
@@ -139,5 +139,5 @@ def test_labels_with_unicode_spaces_and_letters_are_text(text):
 
 @pytest.mark.parametrize("text", ["Desk\x07", "Desk\u200b", "Desk\u202e", "Desk\u2028", "Desk\x00", "Desk\n"])
 def test_labels_with_control_or_format_characters_are_refused(text):
-    with pytest.raises(InvalidValue, match="label contains control characters"):
+    with pytest.raises(InputError, match="label contains control characters"):
         desired_state({"label": text})

@@ -9,14 +9,15 @@ import itertools
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.telphin.pbx.plugins.module_utils import client as client_mod
-from ansible_collections.telphin.pbx.plugins.module_utils.client import QuotaReserveReached, Response
-from ansible_collections.telphin.pbx.plugins.module_utils.phone import (
-    FIELDS, MASK, SYNCED_KEYS, InvalidValue, bundle_conflicts, desired_state, masked, merged, normalize,
+from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
+    FIELDS, MASK, SYNCED_KEYS, InputError, bundle_conflicts, desired_state, masked, merged, normalize,
     normalize_bool, normalize_countries, normalize_current, normalize_int, normalize_number, normalize_str,
     plan_patch, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils.module import nested_secrets
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import _check_items
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import check_items
 from scripted import ScriptedTransport, make_client
 
 PROPERTY = settings(max_examples=100, deadline=None)
@@ -40,7 +41,7 @@ value_for = {
     "int": int_spellings,
     "str": st.text(alphabet=st.characters(categories=("L", "N", "Zs", "P")), max_size=12),
     "choice": None,
-    "secret": st.one_of(st.text(min_size=1, max_size=12), st.integers(100000, 99999999)),
+    "password": st.one_of(st.text(min_size=1, max_size=12), st.integers(100000, 99999999)),
 }
 
 
@@ -87,7 +88,7 @@ def test_ints_normalise_once_and_for_all(value):
 def test_strings_are_kept_or_refused_never_altered(text):
     try:
         once = normalize_str("label", text)
-    except InvalidValue as exc:
+    except InputError as exc:
         assert "label contains control characters" in str(exc)
         return
     assert once == (text or None)
@@ -107,8 +108,8 @@ def test_numbers_normalise_once_and_for_all(text):
 def test_normalise_is_idempotent_for_every_field_or_refuses(name, value):
     try:
         once = normalize(name, value)
-    except InvalidValue as exc:
-        if FIELDS[name].secret:
+    except InputError as exc:
+        if FIELDS[name].write_only:
             assert repr(value) not in str(exc) or value in (None, "")     # a refused secret is never shown
         return
     if FIELDS[name].kind == "countries" and once is not None:
@@ -131,7 +132,7 @@ def test_a_patch_never_holds_a_key_that_was_not_set(item, current, update_passwo
     assert set(patch) <= set(desired)
     assert ("password" in patch) == ("password" in item and update_password == "always")
     after = merged(current, patch)
-    assert {k for k in plan_patch(after, desired) if not FIELDS[k].secret} == set()
+    assert {k for k in plan_patch(after, desired) if not FIELDS[k].write_only} == set()
     assert unapplied_keys(patch, after) == []
     for key in set(current) - set(patch):                            # everything else is untouched
         assert after[key] == current[key]
@@ -141,7 +142,7 @@ def test_a_patch_never_holds_a_key_that_was_not_set(item, current, update_passwo
 @given(st.lists(st.tuples(st.sampled_from(["100", "101", "102", "000*103", "104"]), valid_items), max_size=6))
 def test_bulk_items_check_locally_without_inventing_keys(entries):
     bindings = [dict(item, extension=ref) for ref, item in entries]
-    checked, problems = _check_items(bindings, "always")
+    checked, problems = check_items(bindings, "always")
     for entry in checked:
         index = int(entry["where"].split("[")[1].split("]")[0])
         assert set(entry["desired"]) <= {k for k, v in bindings[index].items() if v is not None}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.telphin.pbx.plugins.module_utils.client import TelphinError
-from ansible_collections.telphin.pbx.plugins.module_utils.resolve import PER_PAGE
-from ansible_collections.telphin.pbx.plugins.module_utils.runner import (
-    InputError, RunFailed, run_extension_info, run_extension_phone, run_extension_phone_info, run_extension_phones)
+from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info, run_extension_phone_info
 from scripted import Call, ScriptedTransport, make_client, quota_headers, token
 
 PHONE = {"external_number": None, "label": "Reception", "record_enabled": False, "auth_type": "digest",

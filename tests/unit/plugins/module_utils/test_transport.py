@@ -12,9 +12,11 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from ansible_collections.telphin.pbx.plugins.module_utils import client as client_mod
-from ansible_collections.telphin.pbx.plugins.module_utils.client import (
-    ApiClient, ConnectionSettings, TransportFailure, Urllib3Transport)
+from ansible_collections.telphin.pbx.plugins.module_utils import _transport as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import TransportFailure
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
 
 class Recorder(http.server.ThreadingHTTPServer):

@@ -17,20 +17,18 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+
 MASK = "********"
-
-
-class InvalidValue(ValueError):
-    """A user value that cannot be normalised; the message names the key and the value."""
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str                      # number | str | int | bool | choice | countries | secret
+    kind: str                      # number | str | int | bool | choice | countries | password
     choices: Tuple[str, ...] = ()
     synced: bool = False           # updating it on one bundle member updates every member
-    secret: bool = False           # write-only: never compared, never shown
+    write_only: bool = False       # the API never returns it: never compared, never shown
 
 
 RECORD_FORMATS = ("mp3_mono", "mp3_stereo", "wav_mono", "wav_stereo")
@@ -47,7 +45,7 @@ FIELDS: Dict[str, Field] = {f.name: f for f in (
     Field("conference_announce_caller_name", "bool", synced=True),
     Field("conference_end_on_exit", "bool", synced=True),
     Field("conference_pin", "str", synced=True),
-    Field("password", "secret", secret=True),
+    Field("password", "password", write_only=True),
     Field("allow_webrtc", "bool"),
     Field("record_enabled", "bool", synced=True),
     Field("record_transfer", "bool", synced=True),
@@ -60,11 +58,10 @@ FIELDS: Dict[str, Field] = {f.name: f for f in (
 )}
 
 SYNCED_KEYS = tuple(name for name, f in FIELDS.items() if f.synced)
-SECRET_KEYS = tuple(name for name, f in FIELDS.items() if f.secret)
-_SECRET_NAME = re.compile(r"pass(word)?|secret|token", re.I)
+_MASKED_NAME = re.compile(r"pass(word)?|secret|token", re.I)
 
 _ARG_TYPES = {"number": "str", "str": "str", "int": "int", "bool": "bool", "choice": "str", "countries": "list",
-              "secret": "str"}
+              "password": "str"}
 
 
 def phone_argspec() -> Dict[str, Dict[str, Any]]:
@@ -76,7 +73,7 @@ def phone_argspec() -> Dict[str, Dict[str, Any]]:
             entry["choices"] = list(f.choices)
         if f.kind == "countries":
             entry["elements"] = "str"
-        if f.secret:
+        if f.write_only:
             entry["no_log"] = True
         spec[name] = entry
     return spec
@@ -101,14 +98,14 @@ def normalize_number(value: Any) -> Optional[str]:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         else:
-            raise InvalidValue("external_number %s is not a phone number: give a string" % _printable(value))
+            raise InputError("external_number %s is not a phone number: give a string" % _printable(value))
     compact = _NUMBER_DECOR.sub("", value)
     if compact == "":
         if value.strip(" ") == "":
             return None
-        raise InvalidValue("external_number %s is not a phone number" % _printable(value))
+        raise InputError("external_number %s is not a phone number" % _printable(value))
     if not _NUMBER.match(compact):
-        raise InvalidValue(
+        raise InputError(
             "external_number %s is not a phone number: expected 5 to 15 digits with an optional leading +, "
             "spaces, dashes, dots and brackets allowed (e.g. +7 987 654-32-10)" % _printable(value))
     return compact
@@ -122,12 +119,12 @@ def normalize_countries(value: Any) -> Optional[str]:
     codes: List[str] = []
     for item in items:
         if not isinstance(item, str):
-            raise InvalidValue("geo_list item %s is not a country code" % _printable(item))
+            raise InputError("geo_list item %s is not a country code" % _printable(item))
         for code in re.split(r"[\s,;]+", item.strip()):
             if not code:
                 continue
             if not _COUNTRY.match(code.upper()):
-                raise InvalidValue("geo_list item %s is not a two-letter ISO country code" % _printable(code))
+                raise InputError("geo_list item %s is not a two-letter ISO country code" % _printable(code))
             codes.append(code.upper())
     return " ".join(sorted(set(codes))) or None
 
@@ -143,19 +140,19 @@ def normalize_bool(name: str, value: Any) -> Optional[bool]:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
-    raise InvalidValue("%s must be a boolean, got %s" % (name, _printable(value)))
+    raise InputError("%s must be a boolean, got %s" % (name, _printable(value)))
 
 
 def normalize_int(name: str, value: Any) -> Optional[int]:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise InvalidValue("%s must be an integer, got %s" % (name, _printable(value)))
+        raise InputError("%s must be an integer, got %s" % (name, _printable(value)))
     if isinstance(value, int):
         return value
     if isinstance(value, str) and re.match(r"^\s*-?[0-9]+\s*$", value):
         return int(value)
-    raise InvalidValue("%s must be an integer, got %s" % (name, _printable(value)))
+    raise InputError("%s must be an integer, got %s" % (name, _printable(value)))
 
 
 def _is_control(ch: str) -> bool:
@@ -168,34 +165,32 @@ def normalize_str(name: str, value: Any) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InvalidValue("%s must be a string, got %s" % (name, _printable(value)))
+        raise InputError("%s must be a string, got %s" % (name, _printable(value)))
     text = str(value)
     if any(_is_control(ch) for ch in text):
-        raise InvalidValue("%s contains control characters: %s" % (name, _printable(text)))
+        raise InputError("%s contains control characters: %s" % (name, _printable(text)))
     return text or None  # the API may store "" or null for an empty text
 
 
-def normalize_secret(name: str, value: Any) -> Optional[str]:
+def normalize_password(name: str, value: Any) -> Optional[str]:
     """A write-only secret is sent as a string (YAML may give digits as a number); the value is never shown."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidValue("%s must be a string, got a %s (the value is not shown)" % (name, type(value).__name__))
+        raise InputError("%s must be a string, got a %s (the value is not shown)" % (name, type(value).__name__))
     return str(value)
 
 
 def normalize(name: str, value: Any) -> Any:
-    """The comparable form of ``value`` for field ``name``; unknown keys are compared as they are."""
-    f = FIELDS.get(name)
-    if f is None:
-        return value
+    """The comparable form of ``value`` for field ``name`` (a key of ``FIELDS``)."""
+    f = FIELDS[name]
     normalizers: Dict[str, Callable[[Any], Any]] = {
         "number": normalize_number,
         "countries": normalize_countries,
         "bool": lambda v: normalize_bool(name, v),
         "int": lambda v: normalize_int(name, v),
         "str": lambda v: normalize_str(name, v),
-        "secret": lambda v: normalize_secret(name, v),
+        "password": lambda v: normalize_password(name, v),
         "choice": lambda v: _normalize_choice(f, v),
     }
     return normalizers[f.kind](value)
@@ -205,7 +200,7 @@ def _normalize_choice(f: Field, value: Any) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, str) or value.strip().lower() not in f.choices:
-        raise InvalidValue("%s must be one of %s, got %s" % (f.name, ", ".join(f.choices), _printable(value)))
+        raise InputError("%s must be one of %s, got %s" % (f.name, ", ".join(f.choices), _printable(value)))
     return value.strip().lower()
 
 
@@ -213,7 +208,7 @@ def normalize_current(name: str, value: Any) -> Any:
     """Like ``normalize`` for values read from the API: a value we cannot parse is compared raw."""
     try:
         return normalize(name, value)
-    except InvalidValue:
+    except InputError:
         return value
 
 
@@ -221,7 +216,7 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always") ->
     """The normalised values of the PhoneProperties keys the user set (``None`` = not set).
 
     ``external_number: ""`` (unbind) and ``geo_list: []`` become ``None`` here, which is a managed value.
-    Raises ``InvalidValue`` listing every bad key at once.
+    Raises ``InputError`` listing every bad key at once.
     """
     desired: Dict[str, Any] = {}
     problems: List[str] = []
@@ -231,10 +226,10 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always") ->
             continue
         try:
             desired[name] = normalize(name, value)
-        except InvalidValue as exc:
+        except InputError as exc:
             problems.append(str(exc))
     if problems:
-        raise InvalidValue("; ".join(problems))
+        raise InputError("; ".join(problems))
     return desired
 
 
@@ -246,38 +241,38 @@ def plan_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> Dict[s
     """
     patch: Dict[str, Any] = {}
     for name, want in desired.items():
-        f = FIELDS.get(name)
-        if (f is not None and f.secret) or normalize_current(name, current.get(name)) != want:
+        if FIELDS[name].write_only or normalize_current(name, current.get(name)) != want:
             patch[name] = want
     return patch
 
 
 def unapplied_keys(patch: Mapping[str, Any], reply: Mapping[str, Any]) -> List[str]:
-    """Keys of ``patch`` that the API's reply does not show with the value sent (secrets skipped)."""
+    """Keys of ``patch`` that the API's reply does not show with the value sent (write-only keys skipped)."""
     return [name for name, want in patch.items()
-            if not (FIELDS.get(name) and FIELDS[name].secret) and normalize_current(name, reply.get(name)) != want]
+            if not FIELDS[name].write_only and normalize_current(name, reply.get(name)) != want]
 
 
 def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> Dict[str, Any]:
     """The phone as it will read after ``patch`` (the check-mode prediction)."""
     after = dict(current)
-    after.update((k, v) for k, v in patch.items() if not (FIELDS.get(k) and FIELDS[k].secret))
+    after.update((k, v) for k, v in patch.items() if not FIELDS[k].write_only)
     return after
 
 
-def is_secret_key(name: str) -> bool:
+def is_masked_key(name: str) -> bool:
+    """Whether values under key ``name`` are secrets to mask (write-only fields, ``*pass*``, ``*secret*``, ``*token*``)."""
     f = FIELDS.get(name)
-    return bool(f and f.secret) or bool(_SECRET_NAME.search(name))
+    return bool(f and f.write_only) or bool(_MASKED_NAME.search(name))
 
 
 def secret_values(phone: Mapping[str, Any]) -> List[str]:
     """Secret values found in an API reply, so the module can add them to its no_log values."""
-    return [str(v) for k, v in phone.items() if is_secret_key(k) and v not in (None, "")]
+    return [str(v) for k, v in phone.items() if is_masked_key(k) and v not in (None, "")]
 
 
 def masked(phone: Mapping[str, Any]) -> Dict[str, Any]:
     """A copy of a phone object with secret values replaced by ``MASK``."""
-    return {k: (MASK if is_secret_key(k) and v not in (None, "") else v) for k, v in phone.items()}
+    return {k: (MASK if is_masked_key(k) and v not in (None, "") else v) for k, v in phone.items()}
 
 
 def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterable[str] = ()) -> Dict[str, Any]:
@@ -285,7 +280,7 @@ def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterabl
     written = set(written)
     view: Dict[str, Any] = {}
     for name in keys:
-        if FIELDS.get(name) and FIELDS[name].secret:
+        if FIELDS[name].write_only:
             view[name] = MASK if name in written else "(write-only, not readable)"
         else:
             view[name] = normalize_current(name, phone.get(name))

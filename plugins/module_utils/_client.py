@@ -3,41 +3,36 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one API client of the collection.
+"""The one API client: token, retries, quota, secrets.
 
 One object per module run (or inventory refresh). It fetches one token, re-fetches it once on a
 401, retries transient failures with jittered exponential backoff, fails fast on an exhausted
-quota, keeps the latest ``X-RateLimit-*`` figures and counts every request it sends.
+quota, keeps the latest ``X-RateLimit-*`` figures, counts every request it sends and collects
+every secret it sees (``secrets``) so the caller can mask them.
 
-The HTTP layer is a small seam (``Transport``): ``Urllib3Transport`` in production, a scripted
-fake in the unit tests. Thread-safe: the bulk module shares one client between worker threads.
+It knows no endpoint: ``_api.TelphinApi`` names them. Thread-safe: the bulk flow shares one client
+between worker threads.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
-from urllib.request import getproxies, proxy_bypass
+from typing import Any, Callable, Dict, Mapping, Optional
 
-URLLIB3_IMPORT_ERROR: Optional[str]
-try:
-    import urllib3
-except ImportError:  # pragma: no cover - exercised through missing_required_lib
-    URLLIB3_IMPORT_ERROR = traceback.format_exc()
-else:
-    URLLIB3_IMPORT_ERROR = None
-
-API_PREFIX = "/api/ver1.0"
-DEFAULT_API_URL = "https://apiproxy.telphin.ru"
+from ansible_collections.telphin.pbx.plugins.module_utils._api import (
+    API_PREFIX, token_form, token_from_reply)
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    AccessDenied, AuthenticationError, NotFound, ProtocolError, QuotaExhausted, QuotaReserveReached,
+    TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
+    Response, Transport, Urllib3Transport, snippet)
 
 # Retry policy for transient failures (connection errors, 502/503/504, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
@@ -55,226 +50,6 @@ FORBIDDEN_HINTS = {
     "user_access_type_deny": "the app's user is read-only: writes need a user with full access",
     "app_access_type_deny": "the app's access level is too low: give the trusted app the 'All' access level",
 }
-
-
-class TelphinError(Exception):
-    """An API call failed; ``str(exc)`` is a complete, secret-free message for the user."""
-
-    def __init__(self, message: str, http_status: Optional[int] = None, api_status: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.api_status = api_status
-
-
-class ConfigurationError(TelphinError):
-    """The connection options are incomplete or malformed; nothing was sent."""
-
-
-class AuthenticationError(TelphinError):
-    """The app credentials or the access token were refused."""
-
-
-class AccessDenied(TelphinError):
-    """A 403: the token is valid but may not do this."""
-
-
-class NotFound(TelphinError):
-    """A 404: unknown client, extension, or an extension without a phone terminal."""
-
-
-class ValidationFailed(TelphinError):
-    """A 400: the API refused the values sent."""
-
-
-class QuotaExhausted(TelphinError):
-    """The tenant's hourly request quota is used up (``429 rate_limit_exceeded``); never retried."""
-
-
-class QuotaReserveReached(TelphinError):
-    """Sending one more request would take ``X-RateLimit-Remaining`` below ``quota_reserve``."""
-
-
-class TransientError(TelphinError):
-    """Retries of a connection error, 5xx or concurrency 429 ran out."""
-
-
-class ProtocolError(TelphinError):
-    """The server replied with something that is not the API's JSON (HTML, truncated JSON, ...)."""
-
-
-class TransportFailure(Exception):
-    """Raised by a transport when no HTTP response arrived (connection refused, reset, timeout)."""
-
-
-class TLSFailure(TransportFailure):
-    """The server certificate could not be verified; retrying cannot help."""
-
-
-@dataclass
-class Response:
-    """What a transport returns; header names are lower case."""
-
-    status: int
-    headers: Mapping[str, str]
-    text: str
-
-
-class Transport:
-    """The seam between the client and the network."""
-
-    def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
-             json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
-        raise NotImplementedError
-
-
-class Urllib3Transport(Transport):
-    """Pooled keep-alive connections through ``urllib3`` (the HTTP layer under ``requests``, about 40 % less
-    CPU per request than going through ``requests``); ``pool_size`` should match the worker threads.
-
-    Behaves as ``requests`` would for the settings users bring along: proxies from ``HTTPS_PROXY`` /
-    ``HTTP_PROXY`` / ``NO_PROXY``; CA bundle ``ca_path``, else ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``,
-    else certifi's, else the system store. Unlike ``requests`` it never reads ``~/.netrc``, whose Basic
-    credentials would replace the bearer token.
-    """
-
-    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, pool_size: int = 4) -> None:
-        pool: Dict[str, Any] = {"num_pools": 2, "maxsize": max(pool_size, 1), "retries": False}
-        if validate_certs:
-            pool.update(cert_reqs="CERT_REQUIRED", ca_certs=ca_path or default_ca_bundle())
-        else:
-            pool.update(cert_reqs="CERT_NONE")
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._pool_args = pool
-        self._managers: Dict[Optional[str], Any] = {}       # by proxy URL (None: direct)
-        self._routes: Dict[Tuple[str, str], Any] = {}         # by (scheme, host)
-        self._lock = threading.Lock()
-
-    def manager(self, url: str) -> Any:
-        """The connection pool manager for ``url``: direct, or through the proxy the environment names
-        (looked up once per scheme and host)."""
-        parts = urlsplit(url)
-        route = (parts.scheme, parts.hostname or "")
-        with self._lock:
-            if route in self._routes:
-                return self._routes[route]
-        proxy = getproxies().get(parts.scheme) or None
-        if proxy and proxy_bypass(parts.hostname or ""):
-            proxy = None
-        with self._lock:
-            if proxy not in self._managers:
-                if proxy and not proxy.startswith(("http://", "https://")):
-                    raise TransportFailure("proxy %s is not supported (an http:// or https:// proxy is)"
-                                           % urlsplit(proxy).scheme)
-                self._managers[proxy] = (urllib3.ProxyManager(proxy, **self._pool_args) if proxy
-                                         else urllib3.PoolManager(**self._pool_args))
-            self._routes[route] = self._managers[proxy]
-            return self._routes[route]
-
-    def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
-             json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
-        sent = dict(_BASE_HEADERS, **headers)
-        body: Optional[bytes] = None
-        if params:
-            url += ("&" if "?" in url else "?") + urlencode(params)
-        if json_body is not None:
-            body = json.dumps(json_body).encode("utf-8")
-            sent["Content-Type"] = "application/json"
-        elif form is not None:
-            body = urlencode(form).encode("utf-8")
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        exceptions = urllib3.exceptions
-        try:
-            resp = self.manager(url).request(method, url, body=body, headers=sent, redirect=False,
-                                             timeout=urllib3.Timeout(connect=timeout, read=timeout))
-        except exceptions.SSLError as exc:
-            raise TLSFailure(_reason(exc)) from None
-        except exceptions.NewConnectionError as exc:      # refused, unknown host (a ConnectTimeoutError in urllib3 2)
-            raise TransportFailure(_reason(exc)) from None
-        except exceptions.ConnectTimeoutError:
-            raise TransportFailure("could not connect within %s s (timeout)" % timeout) from None
-        except exceptions.ReadTimeoutError:
-            raise TransportFailure("no reply within %s s (timeout)" % timeout) from None
-        except exceptions.HTTPError as exc:
-            raise TransportFailure(_reason(exc)) from None
-        return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
-                        resp.data.decode("utf-8", errors="replace"))
-
-
-_BASE_HEADERS = {"Accept-Encoding": "gzip, deflate"}
-
-
-def default_ca_bundle() -> Optional[str]:
-    """The CA bundle ``requests`` would use: its environment variables, then certifi; None = system store."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        if os.environ.get(name):
-            return os.environ[name]
-    try:
-        import certifi
-    except ImportError:
-        return None
-    return certifi.where()
-
-
-_REASONS = (
-    re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)"),                     # Connection refused, Name or service not known
-    re.compile(r"(certificate verify failed[^'\"(]*)"),
-    re.compile(r"(Read timed out|Remote end closed connection without response|Connection reset by peer|"
-               r"BadStatusLine|IncompleteRead)"),
-    re.compile(r"(Connection aborted)"),
-)
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful part of a urllib3 exception text (which nests the whole pool description)."""
-    text = str(exc)
-    for pattern in _REASONS:
-        match = pattern.search(text)
-        if match:
-            return match.group(1).strip().rstrip(":")
-    return re.sub(r"\s+", " ", text).strip()[:300] or exc.__class__.__name__
-
-
-@dataclass
-class ConnectionSettings:
-    """The connection options, as the modules and the inventory plugin accept them."""
-
-    api_url: str = DEFAULT_API_URL
-    token_url: Optional[str] = None
-    app_id: Optional[str] = None
-    app_secret: Optional[str] = None
-    access_token: Optional[str] = None
-    validate_certs: bool = True
-    ca_path: Optional[str] = None
-    timeout: float = 30
-    quota_reserve: int = 0
-
-    def __post_init__(self) -> None:
-        url = (self.api_url or DEFAULT_API_URL).strip().rstrip("/")
-        if url.endswith(API_PREFIX):
-            url = url[: -len(API_PREFIX)]
-        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
-            raise ConfigurationError("api_url %r is not an http(s) URL such as https://apiproxy.telphin.ru" % url)
-        self.api_url = url
-        self.token_url = (self.token_url or url + "/oauth/token").strip()
-        if not re.match(r"^https?://\S+$", self.token_url):
-            raise ConfigurationError("token_url %r is not an http(s) URL" % self.token_url)
-        if not self.access_token and not (self.app_id and self.app_secret):
-            raise ConfigurationError(
-                "no API credentials: set app_id and app_secret (or TELPHIN_APP_ID and TELPHIN_APP_SECRET), "
-                "or access_token (TELPHIN_ACCESS_TOKEN)")
-        if self.timeout <= 0:
-            raise ConfigurationError("timeout must be a positive number of seconds")
-        if self.quota_reserve < 0:
-            raise ConfigurationError("quota_reserve must be 0 or more")
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "ConnectionSettings":
-        """Options left unset or empty (AWX injects unset credential fields as "") take their defaults."""
-        return cls(**{name: params[name] for name in CONNECTION_OPTIONS if params.get(name) not in (None, "")})
-
-
-CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
-                      "timeout", "quota_reserve")
 
 
 @dataclass
@@ -386,6 +161,11 @@ class ApiClient:
             quota = self.quota.as_dict() if self.quota else {"limit": None, "remaining": None, "reset": None}
         return {"requests": counts, "quota": quota}
 
+    def forget_quota(self) -> None:
+        """Drop the quota figures: the next requests are charged to another tenant (one client, many tenants)."""
+        with self._lock:
+            self.quota = None
+
     # -- tokens ---------------------------------------------------------------------------------
     def _can_refresh(self) -> bool:
         return bool(self.settings.app_id and self.settings.app_secret)
@@ -407,19 +187,20 @@ class ApiClient:
                 self._token = None
 
     def _fetch_token(self) -> str:
-        form = {"grant_type": "client_credentials", "client_id": self.settings.app_id,
-                "client_secret": self.settings.app_secret}
+        form = token_form(self.settings.app_id or "", self.settings.app_secret or "")
         resp = self._exchange("POST", self.settings.token_url, form=form, authenticated=False)[0]
         if resp.status in (400, 401, 403):
-            message = ("the token endpoint refused app_id %r (HTTP %d%s): check app_id / app_secret, that the app "
-                       "is a 'trusted' app, and token_url (%s)"
-                       % (self.settings.app_id, resp.status, _api_status_suffix(resp), self.settings.token_url))
-            raise AuthenticationError(message, resp.status, _api_status(resp))
+            code = resp.api_status()
+            raise AuthenticationError(
+                "the token endpoint refused app_id %r (HTTP %d%s)" % (self.settings.app_id, resp.status,
+                                                                      " " + code if code else ""),
+                "check app_id / app_secret, that the app is a 'trusted' app, and token_url (%s)"
+                % self.settings.token_url, http_status=resp.status, api_status=code)
         if resp.status >= 400:
             raise self._error("POST", "token endpoint", resp)
         data = self._decode("POST", "token endpoint", resp)
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
+        token = token_from_reply(data)
+        if token is None:
             raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
         with self._lock:
             self.tokens_issued += 1
@@ -442,9 +223,7 @@ class ApiClient:
             try:
                 resp = self._send_once(method, url, headers, params, json_body, form, authenticated)
             except TLSFailure as exc:
-                raise TransientError(
-                    "TLS verification of %s failed (%s): give the CA certificate with ca_path, or set "
-                    "validate_certs: false for a test server" % (_host(url), exc)) from None
+                raise TLSError("TLS verification of %s failed (%s)" % (_host(url), exc)) from None
             except TransportFailure as exc:
                 problem, wait = "%s (%s)" % (exc, _host(url)), None
             else:
@@ -483,7 +262,7 @@ class ApiClient:
                 raise
             self._record_quota(resp)
             self._release_slot(charged=False)
-            refused = _is_concurrency_429(resp)
+            refused = resp.is_concurrency_429()
             return resp
         finally:
             self._gate.release(refused)
@@ -491,9 +270,9 @@ class ApiClient:
     def _transient(self, resp: Response) -> "tuple[Optional[str], Optional[float]]":
         """(problem, Retry-After) when the response is worth retrying, else (None, None)."""
         if resp.status in RETRIED_STATUSES:
-            return "HTTP %d" % resp.status, _retry_after(resp)
-        if _is_concurrency_429(resp):
-            return "HTTP 429 concurrent request not allowed", _retry_after(resp)
+            return "HTTP %d" % resp.status, resp.retry_after()
+        if resp.is_concurrency_429():
+            return "HTTP 429 concurrent request not allowed", resp.retry_after()
         return None, None
 
     def _backoff(self, attempt: int, retry_after: Optional[float]) -> float:
@@ -510,7 +289,7 @@ class ApiClient:
 
     # -- quota --------------------------------------------------------------------------------------
     def _record_quota(self, resp: Response) -> None:
-        limit, remaining, reset = (_int_header(resp, "x-ratelimit-" + n) for n in ("limit", "remaining", "reset"))
+        limit, remaining, reset = (resp.int_header("x-ratelimit-" + n) for n in ("limit", "remaining", "reset"))
         if limit is None and remaining is None:
             return
         with self._lock:
@@ -562,26 +341,28 @@ class ApiClient:
 
     # -- errors -------------------------------------------------------------------------------------
     def _error(self, method: str, path: str, resp: Response) -> TelphinError:
-        status, api_status, message = resp.status, _api_status(resp), _api_message(resp)
+        status, api_status, message = resp.status, resp.api_status(), resp.api_message()
         where = "%s %s" % (method, path)
+        codes = {"http_status": status, "api_status": api_status}
         if status == 429:
-            reset = _int_header(resp, "x-ratelimit-reset")
             return QuotaExhausted(
-                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried: the quota "
-                "resets %s" % (where, reset_text(reset)), status, api_status)
+                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s)" % where,
+                "not retried: the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
         if status == 401:
-            how = ("the token was refused again after a fresh one was fetched" if self._can_refresh()
-                   else "access_token is expired, revoked or invalid: supply a new one, or app_id and app_secret")
-            return AuthenticationError("%s: HTTP 401: %s" % (where, how), status, api_status)
+            if self._can_refresh():
+                return AuthenticationError("%s: HTTP 401" % where,
+                                           "the token was refused again after a fresh one was fetched", **codes)
+            return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
+                                       "supply a new one, or app_id and app_secret", **codes)
         detail = "%s: HTTP %d%s: %s" % (where, status, " " + api_status if api_status else "", message)
         if status == 403:
             return AccessDenied("%s (%s)" % (detail, FORBIDDEN_HINTS.get(api_status or "", "access denied")),
-                                status, api_status)
+                                **codes)
         if status == 404:
-            return NotFound(detail, status, api_status)
+            return NotFound(detail, **codes)
         if status in (400, 422):
-            return ValidationFailed(detail, status, api_status)
-        return TelphinError(detail, status, api_status)
+            return ValidationFailed(detail, **codes)
+        return TelphinError(detail, **codes)
 
     def _decode(self, method: str, path: str, resp: Response) -> Any:
         if not resp.text.strip():
@@ -591,8 +372,8 @@ class ApiClient:
         except ValueError:
             kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
             raise ProtocolError(
-                "%s %s: the server replied HTTP %d with %s instead of the API's JSON (%s...): is api_url the "
-                "provider's API host?" % (method, path, resp.status, kind, _snippet(resp.text))) from None
+                "%s %s: the server replied HTTP %d with %s instead of the API's JSON (%s...)"
+                % (method, path, resp.status, kind, snippet(resp.text)), "is api_url the provider's API host?") from None
 
 
 def _host(url: str) -> str:
@@ -606,52 +387,3 @@ def _path(url: str) -> str:
     return path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
 
 
-def _is_concurrency_429(resp: Response) -> bool:
-    """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
-    return resp.status == 429 and _api_status(resp) != "rate_limit_exceeded" and "concurrent" in resp.text.lower()
-
-
-def _int_header(resp: Response, name: str) -> Optional[int]:
-    try:
-        return int(float(resp.headers.get(name, "")))
-    except ValueError:
-        return None
-
-
-def _retry_after(resp: Response) -> Optional[float]:
-    try:
-        return float(resp.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-
-
-def _json_body(resp: Response) -> Dict[str, Any]:
-    try:
-        data = json.loads(resp.text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _api_status(resp: Response) -> Optional[str]:
-    body = _json_body(resp)
-    value = body.get("status") or body.get("error")
-    return str(value) if value else None
-
-
-def _api_status_suffix(resp: Response) -> str:
-    status = _api_status(resp)
-    return " " + status if status else ""
-
-
-def _api_message(resp: Response) -> str:
-    body = _json_body(resp)
-    message = body.get("message") or body.get("error_description")
-    return str(message) if message else _snippet(resp.text) or "no message"
-
-
-def _snippet(text: str, size: int = 120) -> str:
-    """A printable, tag-free excerpt of a reply body."""
-    text = re.sub(r"<[^>]*>", " ", text)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return re.sub(r"\s+", " ", text).strip()[:size]

@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Telphin API as the collection uses it: the only place an endpoint path is written.
+
+Contract:
+
+- ``TelphinApi(client)`` wraps one ``_client.ApiClient`` (token, retries, quota, counting) and has
+  one method per endpoint: ``user``, ``tenant`` (``GET /client/{id}/``), ``dealer_clients``,
+  ``extensions``, ``phone``, ``put_phone``, ``bundles``. The token endpoint's request and reply are ``token_form`` and
+  ``token_from_reply`` (the client calls them when it needs a token).
+- Each method checks the reply's shape and returns plain data, or raises a ``_errors.TelphinError``
+  (``ProtocolError`` for a reply of the wrong shape). Lists are read with ``pages``, the one paged
+  reader: every page once, in order.
+- ``*_path`` functions give the paths for messages ("GET /client/1001/extension/").
+- ``TelphinApi`` holds no state of its own: one per client, or a new one per call, is the same.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, NotFound, ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover - the client imports this module
+    from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+
+API_PREFIX = "/api/ver1.0"      # between api_url and every path below
+TOKEN_PATH = "/oauth/token"     # after api_url, when token_url is not given
+DEALER_CLIENTS_PATH = "/dealer/{dealer_id}/client/"   # not documented publicly: the inventory lets users change it
+PER_PAGE = 500                  # rows asked for per page of a list
+
+Item = Dict[str, Any]
+
+
+def token_form(app_id: str, app_secret: str) -> Dict[str, str]:
+    """The form of ``POST <token_url>`` (OAuth client credentials grant)."""
+    return {"grant_type": "client_credentials", "client_id": app_id, "client_secret": app_secret}
+
+
+def token_from_reply(data: Any) -> Optional[str]:
+    """The access token of a token endpoint reply, or None when it holds none."""
+    token = data.get("access_token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def client_path(client_id: Any) -> str:
+    return "/client/%s/" % client_id
+
+
+def extensions_path(client_id: Any) -> str:
+    return "/client/%s/extension/" % client_id
+
+
+def phone_path(extension_id: int) -> str:
+    return "/extension/%d/phone/" % extension_id
+
+
+def bundles_path(client_id: Any) -> str:
+    return "/client/%s/extensions_bundle/" % client_id
+
+
+def user_path() -> str:
+    return "/user/"
+
+
+def dealer_clients_path(dealer_id: Any, template: str = DEALER_CLIENTS_PATH) -> str:
+    """``template`` with ``{dealer_id}`` filled in; ``InputError`` for anything but an API path."""
+    try:
+        path = str(template).format(dealer_id=dealer_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError("dealer_clients_path %r: only {dealer_id} may be used in it (%s)" % (template, exc)) from None
+    if not path.startswith("/") or "?" in path:
+        raise InputError("dealer_clients_path must be an API path such as %s" % DEALER_CLIENTS_PATH)
+    return path
+
+
+def _has_id(item: Any) -> bool:
+    return isinstance(item, dict) and "id" in item
+
+
+def _numeric_id(item: Any) -> bool:
+    return isinstance(item, dict) and not isinstance(item.get("id"), bool) and \
+        re.match(r"^[0-9]{1,12}$", str(item.get("id"))) is not None
+
+
+def _tenant(item: Any, where: str) -> Item:
+    if not _numeric_id(item):
+        raise ProtocolError("%s: expected client objects with a numeric id, got %s"
+                            % (where, type(item).__name__ if not isinstance(item, dict) else "an object without one"))
+    return dict(item, id=int(item["id"]))
+
+
+class TelphinApi:
+    """One method per endpoint the collection uses; see the module docstring."""
+
+    def __init__(self, client: "ApiClient") -> None:
+        self.client = client
+
+    def pages(self, path: str, what: str, params: Optional[Mapping[str, Any]] = None,
+              valid: Callable[[Any], bool] = _has_id) -> List[Item]:
+        """Every item of a paged list, each page read once.
+
+        Ends at a page shorter than ``PER_PAGE`` (an empty one included). Rows repeated from an earlier page
+        (an item created while paging shifts one onto the next) are dropped; a full page with nothing new
+        means the server ignores ``page``, a ``ProtocolError`` rather than an endless loop or a silent cut.
+        """
+        items: List[Item] = []
+        seen = set()
+        page = 1
+        while True:
+            query = dict(params or {}, page=page, per_page=PER_PAGE)
+            batch = self.client.get(path, query)
+            if not isinstance(batch, list) or not all(valid(i) for i in batch):
+                raise ProtocolError("GET %s page %d: expected a JSON array of %s" % (path, page, what))
+            fresh = [i for i in batch if str(i["id"]) not in seen]
+            if batch and not fresh:
+                raise ProtocolError("GET %s page %d repeats earlier pages: the server ignores paging" % (path, page))
+            seen.update(str(i["id"]) for i in fresh)
+            items.extend(fresh)
+            if len(batch) < PER_PAGE:
+                return items
+            page += 1
+
+    def user(self) -> Item:
+        """``GET /user/``: the app's user (``client_id``, ``dealer_id``, ``access`` ...)."""
+        data = self.client.get(user_path())
+        if not isinstance(data, dict):
+            raise ProtocolError("GET %s: expected a JSON object with the app's user" % user_path())
+        return data
+
+    def tenant(self, client_id: Any) -> Item:
+        """``GET /client/{id}/``: one tenant, its ``id`` an int."""
+        return _tenant(self.client.get(client_path(client_id)), "GET %s" % client_path(client_id))
+
+    def dealer_clients(self, dealer_id: Any, template: str = DEALER_CLIENTS_PATH) -> List[Item]:
+        """Every client of a dealer (paged), sorted by id, each ``id`` an int."""
+        path = dealer_clients_path(dealer_id, template)
+        items = self.pages(path, "clients with a numeric id", valid=_numeric_id)
+        return sorted((_tenant(i, "GET %s" % path) for i in items), key=lambda c: c["id"])
+
+    def extensions(self, client_id: Any, ext_type: Optional[str] = None) -> List[Item]:
+        """Every extension of a tenant (paged), optionally of one ``type``."""
+        return self.pages(extensions_path(client_id), "extensions", {"type": ext_type} if ext_type else None)
+
+    def phone(self, extension_id: int) -> Item:
+        """``GET /extension/{id}/phone/``: the phone properties, every key the API returns."""
+        data = self.client.get(phone_path(extension_id))
+        if not isinstance(data, dict):
+            raise ProtocolError("GET %s: expected a JSON object with the phone properties" % phone_path(extension_id))
+        return data
+
+    def put_phone(self, extension_id: int, patch: Mapping[str, Any]) -> Optional[Item]:
+        """``PUT /extension/{id}/phone/`` with ``patch``; the reply when it is a JSON object, else None."""
+        reply = self.client.put(phone_path(extension_id), patch)
+        return reply if isinstance(reply, dict) else None
+
+    def bundles(self, client_id: Any) -> Optional[List[List[int]]]:
+        """Member id lists of the tenant's bundles; None when this API lists no bundles (a 404)."""
+        try:
+            data = self.client.get(bundles_path(client_id))
+        except NotFound:
+            return None
+        if not isinstance(data, list):
+            raise ProtocolError("GET %s: expected a JSON array of bundles" % bundles_path(client_id))
+        return [[int(m) for m in b.get("bundle_list") or []] for b in data if isinstance(b, dict)]

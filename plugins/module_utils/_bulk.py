@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Many phones of one tenant: validate every item -> plan against the extension list -> bounded parallel apply.
+
+Every item is checked before any request, every reference and bundle rule before any write; each
+phone then goes through ``_converge.converge_phone``.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Tuple
+
+from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
+    FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state)
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
+    ExtensionIndex, check_client_id, check_extension_name)
+from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+
+DEFAULT_PARALLEL = 4
+MAX_PARALLEL = 6
+MAX_BINDINGS = 20000
+
+
+@dataclass
+class Target:
+    """One extension the bulk run must look at, with its normalised desired values."""
+
+    outcome: PhoneOutcome
+    desired: Dict[str, Any]
+
+
+def check_parallel(value: Any) -> int:
+    """The number of requests sent at once; unset is ``DEFAULT_PARALLEL``."""
+    parallel = DEFAULT_PARALLEL if value is None else int(value)
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise InputError("parallel must be between 1 and %d (the API allows few simultaneous requests), got %d"
+                         % (MAX_PARALLEL, parallel))
+    return parallel
+
+
+def for_each(targets: List[Target], work: Callable[[Target], None], parallel: int) -> None:
+    """Run ``work`` on every target with a bounded pool. A ``TelphinError`` fails that target's outcome; a
+    run-stopping one (quota, credentials, rights, TLS) also marks every target not yet started ``skipped``."""
+    stop = threading.Event()
+    reason: List[str] = []
+
+    def one(target: Target) -> None:
+        outcome = target.outcome
+        if stop.is_set():
+            outcome.status, outcome.error = "skipped", "not processed: " + reason[0]
+            return
+        try:
+            work(target)
+        except RUN_STOPPERS as exc:
+            if not stop.is_set():
+                reason.append(str(exc))
+                stop.set()
+            outcome.status, outcome.error = "failed", str(exc)
+        except TelphinError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(one, targets))
+
+
+def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Local checks of every binding (no request): references, values, duplicated external numbers.
+
+    Passwords given in items are masked by the Ansible glue (``module.TelphinModule``), also when a bad
+    option stops it before this runs.
+    """
+    problems: List[str] = []
+    checked: List[Dict[str, Any]] = []
+    numbers: Dict[str, List[str]] = {}
+    for index, item in enumerate(bindings):
+        where = "bindings[%d]" % index
+        if not isinstance(item, Mapping):
+            problems.append("%s: expected a mapping with extension (or extension_id) and external_number" % where)
+            continue
+        unknown = sorted(set(item) - set(FIELDS) - {"extension", "extension_id"})
+        ref_count = sum(item.get(k) is not None for k in ("extension", "extension_id"))
+        entry: Dict[str, Any] = {}
+        try:
+            if ref_count != 1:
+                raise InputError("give exactly one of extension or extension_id")
+            if item.get("extension") is not None:
+                entry["ref"] = check_extension_name(item["extension"])
+                where = "%s (extension %s)" % (where, entry["ref"])
+            else:
+                ext_id = item["extension_id"]
+                if isinstance(ext_id, bool) or not str(ext_id).isdigit():
+                    raise InputError("extension_id %r is not a positive integer" % (ext_id,))
+                entry["id"] = int(ext_id)
+                where = "%s (extension_id %s)" % (where, ext_id)
+            if unknown:
+                raise InputError("unknown key(s) %s; the keys are extension, extension_id and the phone "
+                                 "properties of telphin.pbx.extension_phone" % ", ".join(unknown))
+            entry["desired"] = desired_state(item, update_password)
+            if not entry["desired"]:
+                raise InputError("sets no phone property: give external_number or another property")
+        except InputError as exc:
+            problems.append("%s: %s" % (where, exc))
+            continue
+        number = entry["desired"].get("external_number")
+        if number:
+            numbers.setdefault(number, []).append(where)
+        entry["where"] = where
+        checked.append(entry)
+    for number, places in numbers.items():
+        if len(places) > 1:
+            problems.append("external number %s is given to %d extensions (%s): a mobile number is bound to one "
+                            "terminal" % (number, len(places), ", ".join(places)))
+    return checked, problems
+
+
+def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
+                 warn: Callable[[str], None]) -> List[Target]:
+    """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind."""
+    index = ExtensionIndex(api.extensions(client_id))
+    problems: List[str] = []
+    targets: Dict[int, Target] = {}
+    for entry in checked:
+        try:
+            by_id = "id" in entry
+            item = index.find_phone(entry["id"] if by_id else entry["ref"], by_id=by_id)
+        except InputError as exc:
+            problems.append("%s: %s" % (entry["where"], exc))
+            continue
+        ext_id = int(item["id"])
+        if ext_id in targets:
+            problems.append("%s: extension %s is listed twice (also %s)"
+                            % (entry["where"], item.get("name"), targets[ext_id].outcome.extension))
+            continue
+        targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
+    if any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
+        bundles = api.bundles(client_id)
+        if bundles is None:
+            warn("this API does not list bundles (GET %s is 404): bundle conflicts of synchronised keys could not "
+                 "be checked" % bundles_path(client_id))
+        names = {ext_id: t.outcome.extension or str(ext_id) for ext_id, t in targets.items()}
+        problems.extend(bundle_conflicts({ext_id: t.desired for ext_id, t in targets.items()}, bundles or [], names))
+    if problems:
+        raise InputError("%d problem(s) found before any write, nothing was changed:\n- %s"
+                         % (len(problems), "\n- ".join(problems)))
+    planned = list(targets.values())
+    if unbind_unlisted:
+        for item in index.items:
+            if item.get("type") == "phone" and int(item["id"]) not in targets:
+                planned.append(Target(PhoneOutcome(int(item["id"]), str(item.get("name"))), {"external_number": None}))
+    return planned
+
+
+def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
+    """``check(value)``, or ``fallback`` with the problem noted."""
+    try:
+        return check(value)
+    except InputError as exc:
+        problems.append(str(exc))
+        return fallback
+
+
+def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mode: bool,
+                         on_secret: OnSecret, warn: Callable[[str], None]) -> Dict[str, Any]:
+    """``telphin.pbx.extension_phones``: many bindings of one tenant, at the request floor.
+
+    Requests: one token, the extension list (each page once), [the bundle list when synchronised keys
+    are managed], one phone GET per extension to look at, one PUT per extension that differs.
+    """
+    bindings = params.get("bindings") or []
+    unbind_unlisted = bool(params.get("unbind_unlisted"))
+    problems: List[str] = []
+    parallel = _checked(problems, check_parallel, params.get("parallel"), 1)
+    client_id = _checked(problems, check_client_id, params.get("client_id"), "")
+    if len(bindings) > MAX_BINDINGS:
+        problems.append("bindings has %d items; at most %d per call" % (len(bindings), MAX_BINDINGS))
+    if not bindings and unbind_unlisted:
+        problems.append("bindings is empty and unbind_unlisted is true: that would unbind every phone extension; "
+                        "refused")
+    checked, item_problems = check_items(bindings, params.get("update_password") or "always")
+    problems.extend(item_problems)
+    if problems:
+        raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
+                         % (len(problems), "\n- ".join(problems)))
+    report_unchanged = bool(params.get("report_unchanged"))
+    if not checked and not unbind_unlisted:
+        return bulk_result([], check_mode, report_unchanged)
+    api = TelphinApi(client)
+    targets = plan_targets(api, client_id, checked, unbind_unlisted, warn)
+    for_each(targets, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret), parallel)
+    return bulk_result([t.outcome for t in targets], check_mode, report_unchanged)

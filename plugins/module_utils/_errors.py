@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The collection's one error hierarchy.
+
+Every error the engine raises is a ``TelphinError``: ``str(exc)`` is a complete, secret-free
+message for the user (what happened, then ``hint``: what to do). Catch the kinds:
+
+- ``InputError``: an option or item is wrong; found before anything was sent or written.
+- ``AuthenticationError``, ``AccessDenied``: credentials or rights; a run stops at the first one.
+- ``NotFound``, ``ValidationFailed``: the API refused one object or one set of values.
+- ``QuotaExhausted``, ``QuotaReserveReached``: the tenant's hourly quota; a run stops, nothing is retried.
+- ``TransientError``: retries of a connection error, 5xx or concurrency 429 ran out.
+- ``TLSError``: the server's certificate could not be verified; never retried.
+- ``ProtocolError``: the server replied with something that is not the API's JSON.
+- ``RunFailed``: a run ended with failures; it carries the partial ``result``.
+
+``TransportFailure`` is not a user error: the transport raises it when no HTTP response arrived,
+and the client turns it into ``TransientError`` (after retries) or ``TLSError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+
+class TelphinError(Exception):
+    """Base of every engine error; ``message`` says what happened, ``hint`` what to do about it."""
+
+    hint = ""
+
+    def __init__(self, message: str, hint: Optional[str] = None, http_status: Optional[int] = None,
+                 api_status: Optional[str] = None) -> None:
+        if hint is not None:
+            self.hint = hint
+        self.message = message
+        self.http_status = http_status
+        self.api_status = api_status
+        super().__init__("%s: %s" % (message, self.hint) if self.hint else message)
+
+
+class InputError(TelphinError):
+    """Bad options, connection settings or items, found before any write; the message lists every problem."""
+
+
+class AuthenticationError(TelphinError):
+    """The app credentials or the access token were refused."""
+
+
+class AccessDenied(TelphinError):
+    """A 403: the token is valid but may not do this."""
+
+
+class NotFound(TelphinError):
+    """A 404: unknown client, extension, or an extension without a phone terminal."""
+
+
+class ValidationFailed(TelphinError):
+    """A 400 or 422: the API refused the values sent."""
+
+
+class QuotaExhausted(TelphinError):
+    """The tenant's hourly request quota is used up (``429 rate_limit_exceeded``); never retried."""
+
+
+class QuotaReserveReached(TelphinError):
+    """Sending one more request would take ``X-RateLimit-Remaining`` below ``quota_reserve``."""
+
+
+class TransientError(TelphinError):
+    """Retries of a connection error, 5xx or concurrency 429 ran out."""
+
+
+class TLSError(TelphinError):
+    """The server's TLS certificate could not be verified; retrying cannot help."""
+
+    hint = "give the CA certificate with ca_path, or set validate_certs: false for a test server"
+
+
+class ProtocolError(TelphinError):
+    """The server replied with something that is not the API's JSON (HTML, truncated JSON, wrong shape)."""
+
+
+class RunFailed(TelphinError):
+    """The run ended with failures; ``result`` is still returned to the user alongside ``msg``."""
+
+    def __init__(self, message: str, result: Dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class TransportFailure(Exception):
+    """Raised by a transport when no HTTP response arrived (refused, reset, timeout); not a user error."""
+
+
+class TLSFailure(TransportFailure):
+    """The transport could not verify the server's certificate."""
+
+
+# Errors after which every further request of the run would fail the same way: the run stops.
+RUN_STOPPERS = (QuotaExhausted, QuotaReserveReached, AuthenticationError, AccessDenied, TLSError)

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Result shaping: what one extension's outcome looks like, and the module results built from outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
+
+STATUSES = ("changed", "unchanged", "failed", "skipped")
+
+
+@dataclass
+class PhoneOutcome:
+    """What happened to one extension's phone terminal."""
+
+    extension_id: int
+    extension: Optional[str] = None
+    changed: bool = False
+    status: str = "unchanged"              # one of STATUSES; skipped = not processed after the run stopped
+    before: Dict[str, Any] = field(default_factory=dict)
+    after: Dict[str, Any] = field(default_factory=dict)
+    phone: Dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return "%s (id %s)" % (self.extension, self.extension_id) if self.extension else "id %s" % self.extension_id
+
+    @property
+    def bad(self) -> bool:
+        return self.status in ("failed", "skipped")
+
+    def item(self) -> Dict[str, Any]:
+        return {"extension": short_name(self.extension) if self.extension else None,
+                "extension_full_name": self.extension, "extension_id": self.extension_id, "status": self.status,
+                "changed": self.changed, "before": self.before, "after": self.after, "error": self.error}
+
+    def diff(self) -> Dict[str, Any]:
+        return {"before_header": "extension %s phone" % self.label, "after_header": "extension %s phone" % self.label,
+                "before": self.before, "after": self.after}
+
+
+def single_result(outcome: PhoneOutcome) -> Dict[str, Any]:
+    """``extension_phone``: the one phone."""
+    return {"changed": outcome.changed, "extension_id": outcome.extension_id, "extension_name": outcome.extension,
+            "phone": outcome.phone, "diff": outcome.diff()}
+
+
+def phone_read_result(outcome: PhoneOutcome) -> Dict[str, Any]:
+    """``extension_phone_info`` for one extension."""
+    return {"changed": False, "extension_id": outcome.extension_id, "extension_name": outcome.extension,
+            "phone": outcome.phone}
+
+
+def phones_read_result(outcomes: List[PhoneOutcome]) -> Dict[str, Any]:
+    """``extension_phone_info`` for every phone of a tenant; ``RunFailed`` when some could not be read."""
+    phones = [{"extension": short_name(o.extension or ""), "extension_full_name": o.extension,
+               "extension_id": o.extension_id, "phone": o.phone} for o in outcomes]
+    result = {"changed": False, "phones": phones}
+    failed = [o for o in outcomes if o.bad]
+    if failed:
+        raise RunFailed("could not read %d of %d phone(s):\n- %s" % (
+            len(failed), len(outcomes), "\n- ".join("%s: %s" % (o.label, o.error) for o in failed)), result)
+    return result
+
+
+def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged: bool) -> Dict[str, Any]:
+    """``extension_phones``; ``results`` leaves out unchanged extensions unless asked (``summary`` counts them).
+
+    ``RunFailed`` (carrying the result) when any extension failed or was not processed.
+    """
+    summary = {"total": len(outcomes)}
+    for status in STATUSES:
+        summary[status] = sum(o.status == status for o in outcomes)
+    result: Dict[str, Any] = {
+        "changed": summary["changed"] > 0,
+        "results": [o.item() for o in outcomes if report_unchanged or o.status != "unchanged"],
+        "summary": summary,
+        "diff": [o.diff() for o in outcomes if o.changed],
+    }
+    bad = [o for o in outcomes if o.bad]
+    if bad:
+        lines = ["%s: %s" % (o.label, o.error) for o in bad]
+        raise RunFailed("%d of %d extension(s) failed or were not processed%s; the others were %s. Re-run to "
+                        "converge:\n- %s" % (len(bad), len(outcomes), " (check mode)" if check_mode else "",
+                                             "checked" if check_mode else "applied", "\n- ".join(lines)), result)
+    return result
