@@ -385,5 +385,3 @@ def _path(url: str) -> str:
     match = re.match(r"^\w+://[^/]+(/[^?]*)", url)
     path = match.group(1) if match else url
     return path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
-
-
