@@ -346,8 +346,8 @@ class ApiClient:
         codes = {"http_status": status, "api_status": api_status}
         if status == 429:
             return QuotaExhausted(
-                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s)" % where,
-                "not retried: the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
+                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
+                "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
         if status == 401:
             if self._can_refresh():
                 return AuthenticationError("%s: HTTP 401" % where,
