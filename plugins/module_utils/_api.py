@@ -100,9 +100,9 @@ class TelphinApi:
     def __init__(self, client: "ApiClient") -> None:
         self.client = client
 
-    def pages(self, path: str, what: str, params: Optional[Mapping[str, Any]] = None,
+    def pages(self, path: str, expected: str, params: Optional[Mapping[str, Any]] = None,
               valid: Callable[[Any], bool] = _has_id) -> List[Item]:
-        """Every item of a paged list, each page read once.
+        """Every item of a paged list, each page read once; ``expected`` is what a bad reply is told it lacks.
 
         Ends at a page shorter than ``PER_PAGE`` (an empty one included). Rows repeated from an earlier page
         (an item created while paging shifts one onto the next) are dropped; a full page with nothing new
@@ -115,7 +115,7 @@ class TelphinApi:
             query = dict(params or {}, page=page, per_page=PER_PAGE)
             batch = self.client.get(path, query)
             if not isinstance(batch, list) or not all(valid(i) for i in batch):
-                raise ProtocolError("GET %s page %d: expected a JSON array of %s" % (path, page, what))
+                raise ProtocolError("GET %s page %d: %s" % (path, page, expected))
             fresh = [i for i in batch if str(i["id"]) not in seen]
             if batch and not fresh:
                 raise ProtocolError("GET %s page %d repeats earlier pages: the server ignores paging" % (path, page))
@@ -139,12 +139,13 @@ class TelphinApi:
     def dealer_clients(self, dealer_id: Any, template: str = DEALER_CLIENTS_PATH) -> List[Item]:
         """Every client of a dealer (paged), sorted by id, each ``id`` an int."""
         path = dealer_clients_path(dealer_id, template)
-        items = self.pages(path, "clients with a numeric id", valid=_numeric_id)
+        items = self.pages(path, "expected a JSON array of clients with a numeric id", valid=_numeric_id)
         return sorted((_tenant(i, "GET %s" % path) for i in items), key=lambda c: c["id"])
 
     def extensions(self, client_id: Any, ext_type: Optional[str] = None) -> List[Item]:
         """Every extension of a tenant (paged), optionally of one ``type``."""
-        return self.pages(extensions_path(client_id), "extensions", {"type": ext_type} if ext_type else None)
+        return self.pages(extensions_path(client_id), "expected a JSON array of extensions",
+                          {"type": ext_type} if ext_type else None)
 
     def phone(self, extension_id: int) -> Item:
         """``GET /extension/{id}/phone/``: the phone properties, every key the API returns."""
