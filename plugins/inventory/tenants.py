@@ -65,8 +65,9 @@ options:
         of client objects. C({dealer_id}) is replaced with the dealer id.
       - The vendor does not document this path publicly; the default is inferred from the API's conventions and is
         what the collection's emulator serves. If your provider serves the list elsewhere, set it here.
-      - The list is read with C(page) and C(per_page=500) and stops at a short page or at a page that brings no new
-        client, so it also works with a server that does not page this list.
+      - The list is read page by page (C(page), C(per_page=500)) like every list the collection reads, and ends at a
+        page shorter than 500. A server that ignores C(page) and sends a full page again fails the source rather
+        than loop or cut the list short.
     type: str
     default: /dealer/{dealer_id}/client/
     version_added: 0.1.0

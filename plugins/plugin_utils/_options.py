@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
+from ansible_collections.telphin.pbx.plugins.module_utils._api import dealer_clients_path
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import check_client_id
-from ansible_collections.telphin.pbx.plugins.module_utils._settings import CONNECTION_OPTIONS, DEFAULT_API_URL, ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import (
+    CONNECTION_OPTIONS, DEFAULT_API_URL, ConnectionSettings)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import is_group_name, is_host_name
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import plain_text
@@ -60,22 +62,11 @@ class InventoryOptions:
                                  "digit)" % options.group)
         # A bad template, URL or missing credentials fail before any request.
         if source == "dealer":
-            options.dealer_path(0)
+            dealer_clients_path(0, options.dealer_clients_path)
             options.settings()
         for entry in options.entries:
             options.settings(entry)
         return options
-
-    def dealer_path(self, dealer_id: Any) -> str:
-        """The API path of the dealer's client list, from O(dealer_clients_path)."""
-        try:
-            path = self.dealer_clients_path.format(dealer_id=dealer_id)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise InventoryError("dealer_clients_path %r: only {dealer_id} may be used in it (%s)"
-                                 % (self.dealer_clients_path, exc)) from None
-        if not path.startswith("/") or "?" in path:
-            raise InventoryError("dealer_clients_path must be an API path such as /dealer/{dealer_id}/client/")
-        return path
 
     def secrets(self) -> List[Any]:
         """Every secret value given in the options (the plugin's and the entries')."""

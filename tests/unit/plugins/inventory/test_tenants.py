@@ -27,7 +27,7 @@ from ansible.utils.plugin_docs import add_fragments
 from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.telphin.pbx.plugins.inventory import tenants as tenants_mod
 from ansible_collections.telphin.pbx.plugins.module_utils import _api
-from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _reader, _vault
+from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _vault
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from scripted import API, Call, ScriptedTransport, quota_headers, token
 
@@ -173,25 +173,28 @@ def test_dealer_id_option_skips_the_user_request_and_path_template_is_used(run):
 
 
 def test_dealer_client_list_is_paged(run, monkeypatch):
-    monkeypatch.setattr(_reader, "PER_PAGE", 2)
+    monkeypatch.setattr(_api, "PER_PAGE", 2)
     res = run({"dealer_id": 10}, token(),
               Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
               Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[INITECH]))
     assert res.hosts() == ["acme", "globex_corp", "ooo_initekh"]
 
 
-def test_dealer_client_list_from_a_server_that_ignores_paging_ends_at_a_repeated_page(run, monkeypatch):
-    monkeypatch.setattr(_reader, "PER_PAGE", 2)
-    res = run({"dealer_id": 10}, token(),
-              Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
-              Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[ACME, GLOBEX]))
-    assert res.hosts() == ["acme", "globex_corp"]
+def test_dealer_client_list_from_a_server_that_ignores_paging_fails_at_the_repeated_page(run, monkeypatch):
+    # One paging rule for every list (module_utils/_api.py): a full page with nothing new is an error, not a cut.
+    monkeypatch.setattr(_api, "PER_PAGE", 2)
+    with pytest.raises(AnsibleParserError, match=r"listing the clients of dealer 10 \(GET /dealer/10/client/\): "
+                                                 r"GET /dealer/10/client/ page 2 repeats earlier pages"):
+        run({"dealer_id": 10}, token(),
+            Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
+            Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[ACME, GLOBEX]))
 
 
 def test_with_extensions_lists_every_page_of_each_tenant_with_short_names(run, monkeypatch):
     monkeypatch.setattr(_api, "PER_PAGE", 2)
     res = run({"dealer_id": 10, "with_extensions": True, "extension_type": "phone"}, token(),
-              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 2}, reply=[ACME, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 2}, reply=[]),
               Call("GET", "/client/1001/extension/", params={"page": 1, "per_page": 2, "type": "phone"},
                    reply=[ext(1, "001*100"), ext(2, "001*101")]),
               Call("GET", "/client/1001/extension/", params={"page": 2, "per_page": 2, "type": "phone"},
@@ -217,7 +220,8 @@ def test_quota_reserve_stops_within_a_tenant(run, monkeypatch):
     monkeypatch.setattr(_api, "PER_PAGE", 1)
     with pytest.raises(AnsibleParserError, match=r"listing the extensions of client 1001.*quota reserve"):
         run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),
-            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/dealer/10/client/", params={"page": 1, "per_page": 1}, reply=[ACME]),
+            Call("GET", "/dealer/10/client/", params={"page": 2, "per_page": 1}, reply=[]),
             Call("GET", "/client/1001/extension/", params={"page": 1, "per_page": 1}, reply=[ext(1, "001*100")],
                  headers=quota_headers(5)))
 
@@ -454,6 +458,12 @@ def test_a_client_level_app_cannot_be_a_dealer_source(run):
         run({}, token(), Call("GET", "/user/", reply=CLIENT_USER))
 
 
+@pytest.mark.parametrize("dealer_id", ["../../client/1", 10.5, True, [10]])
+def test_a_dealer_id_that_is_not_a_number_is_never_put_in_a_path(run, dealer_id):
+    with pytest.raises(AnsibleParserError, match=r"GET /user/\): its dealer_id is not a number; set dealer_id$"):
+        run({}, token(), Call("GET", "/user/", reply=dict(DEALER_USER, dealer_id=dealer_id)))
+
+
 def test_unknown_dealer_path_says_it_is_a_guess(run):
     with pytest.raises(AnsibleParserError, match=r"HTTP 404.*not documented publicly.*dealer_clients_path"):
         run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, status=404,
@@ -472,9 +482,9 @@ def test_access_denied_and_quota_exhausted_are_reported(run):
 
 
 def test_malformed_replies_are_reported(run):
-    with pytest.raises(AnsibleParserError, match="expected a JSON array of clients, got dict"):
+    with pytest.raises(AnsibleParserError, match="expected a JSON array of clients with a numeric id"):
         run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply={"items": []}))
-    with pytest.raises(AnsibleParserError, match="expected client objects with a numeric id"):
+    with pytest.raises(AnsibleParserError, match="expected a JSON array of clients with a numeric id"):
         run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[{"name": "x"}]))
 
 
@@ -546,7 +556,7 @@ def test_a_malformed_client_reply_is_described_never_quoted(run):
     with pytest.raises(AnsibleParserError) as err:
         run({"source": "list", "tenants": [{"client_id": 1001}]}, token(),
             Call("GET", "/client/1001/", reply={"name": "x", "secret_note": "leaked-value-99"}))
-    assert "expected client objects with a numeric id, got an object without a numeric id" in str(err.value)
+    assert "expected client objects with a numeric id, got an object without one" in str(err.value)
     assert "leaked-value-99" not in str(err.value)
 
 
