@@ -103,9 +103,8 @@ class TenantReader:
             settings = self.options.settings(entry)
             client = self._client(settings)
             client.forget_quota()  # each tenant has its own quota
-            tenant = self._call("%s: reading client %s (GET %s)" % (entry.where, entry.client_id,
-                                                                     client_path(entry.client_id)),
-                                lambda: TelphinApi(client).tenant(entry.client_id))
+            doing = "%s: reading client %s (GET %s)" % (entry.where, entry.client_id, client_path(entry.client_id))
+            tenant = self._call(doing, lambda: TelphinApi(client).tenant(entry.client_id))
             if tenant["id"] in seen:
                 raise InventoryError("%s and %s are the same client %d" % (seen[tenant["id"]], entry.where,
                                                                            tenant["id"]))
