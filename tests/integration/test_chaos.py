@@ -1,4 +1,5 @@
-"""Reliability: a rollout under random faults, and the tenant's request quota running out mid-run.
+"""Reliability: a rollout under random faults, a bundle flip-flop on an API without a bundle listing, and the
+tenant's request quota running out mid-run.
 
 The chaos round is ``tests/reliability/chaos.py`` (see its docstring for what is injected and checked).
 In CI it runs at a reduced size (5 tenants x 40 bindings); ``TELPHIN_RELIABILITY_FULL=1`` runs the
@@ -17,7 +18,7 @@ import pytest
 
 from harness import desired_number, tenant_world
 from tests.emulator import Emulator
-from tests.reliability import chaos
+from tests.reliability import bundles, chaos
 from tests.reliability.lib import FULL, Ansible, record, tenant_inventory
 
 TENANTS, PER_TENANT = (5, 200) if FULL else (5, 40)
@@ -32,9 +33,17 @@ def test_chaos_rollout_reports_honestly_and_converges(tmp_path):
     assert figures["items_lost"] == 0 and figures["reported_done_not_applied"] == 0
     runs = figures["runs"]
     assert runs["chaos"]["faults_total"] > 0
+    # Issue 13's target: the first run finishes its work (failed + not processed <= 1 % of the items).
+    assert runs["chaos"]["not_done"] <= figures["bindings"] // 100, runs["chaos"]["items"]
     assert runs["converge"]["failed"] == 0 and runs["converge"]["rc"] == 0
     assert runs["idempotent"]["puts"] == 0 and runs["idempotent"]["changed_hosts"] == 0
     assert runs["concurrent"]["overlap_seconds"] > 0 and runs["concurrent"]["settle"]["rc"] == 0
+
+
+def test_bundle_flip_flop_without_a_bundle_listing_fails_and_names_both_members(tmp_path):
+    figures = bundles.run_bundles(tmp_path)
+    assert figures["violations"] == []
+    assert figures["flip_flop"]["read_back"] >= 2 and figures["listing_on"]["puts"] == 0
 
 
 # -- quota -----------------------------------------------------------------------------------------

@@ -48,11 +48,13 @@ UNLISTED = 3            # phones per tenant the bindings do not list (must stay 
 NON_PHONE = 2           # queue/ivr extensions per tenant
 MODULE_TIMEOUT = 2.0    # the module's `timeout` (seconds): slow replies are injected around it
 CONCURRENT_LATENCY_MS = 100
+PER_PAGE = 500          # the extension list's page size the modules ask for
 
 # The fault mix: (kind, share of all injected faults, rule). Revocation and expiry hit API paths
 # only (a 401 from the token endpoint means bad credentials, which is not a transient event).
 FAULT_MIX: List[Tuple[str, float, Dict[str, Any]]] = [
-    ("status_500", 0.10, {"action": "status", "status": 500, "body": {"message": "Internal server error"}}),
+    ("status_500", 0.05, {"action": "status", "status": 500, "body": {"message": "Internal server error"}}),
+    ("status_500_after", 0.05, {"action": "status_after", "status": 500, "body": {"message": "Internal server error"}}),
     ("status_502", 0.10, {"action": "status", "status": 502, "body": {"message": "Bad gateway"}}),
     ("status_503", 0.10, {"action": "status", "status": 503, "body": {"message": "Service unavailable"},
                           "headers": {"Retry-After": "1"}}),
@@ -188,8 +190,12 @@ class TokenKiller(threading.Thread):
 
 # -- checks ---------------------------------------------------------------------------------------
 def check_report(bindings: Dict[int, List[Dict[str, Any]]], run: PlaybookRun,
-                 before: Dict[str, Any], after: Dict[str, Any], where: str) -> Tuple[Counter, List[str]]:
-    """Compare each tenant's saved result with the emulator's state; return (counts, violations)."""
+                 before: Dict[str, Any], after: Dict[str, Any], where: str,
+                 alone: bool = False) -> Tuple[Counter, List[str]]:
+    """Compare each tenant's saved result with the emulator's state; return (counts, violations).
+
+    ``alone``: this run was the only writer, so a phone that now shows its desired value and did not
+    before was written by it, and reporting that item failed or unchanged is a lie (a violation)."""
     counts: Counter = Counter()
     violations: List[str] = []
     now = phones(after)
@@ -225,7 +231,12 @@ def check_report(bindings: Dict[int, List[Dict[str, Any]]], run: PlaybookRun,
             ext_id, status = entry["extension_id"], entry["status"]
             actual = now[ext_id]["external_number"]
             counts["reported_" + status] += 1
+            was = phones(before)[ext_id]["external_number"]
             if status in ("changed", "unchanged"):
+                if status == "unchanged" and alone and was != actual:
+                    violations.append("%s %s: extension %s reported unchanged, but it was written (%r -> %r)"
+                                      % (where, host, ext_id, was, actual))
+                    counts["applied_reported_unchanged"] += 1
                 if actual != wanted.get(ext_id):
                     violations.append("%s %s: extension %s reported %s but the API has %r, not %r"
                                       % (where, host, ext_id, status, actual, wanted.get(ext_id)))
@@ -237,8 +248,11 @@ def check_report(bindings: Dict[int, List[Dict[str, Any]]], run: PlaybookRun,
                 if not entry.get("error"):
                     violations.append("%s %s: extension %s is %s without an error" % (where, host, ext_id, status))
                 counts["failure:" + failure_cause(entry.get("error") or "")] += 1
-                if actual == wanted.get(ext_id) and phones(before)[ext_id]["external_number"] != actual:
+                if actual == wanted.get(ext_id) and was != actual:
                     counts["failed_but_applied"] += 1
+                    if alone:
+                        violations.append("%s %s: extension %s reported %s, but the API holds its number %r"
+                                          % (where, host, ext_id, status, actual))
             else:
                 violations.append("%s %s: extension %s has status %r" % (where, host, ext_id, status))
         if result.get("failed") and not any(r["status"] in ("failed", "skipped") for r in items_reported):
@@ -254,11 +268,46 @@ def resolve(bindings: Dict[int, List[Dict[str, Any]]], state: Dict[str, Any]) ->
                 for item in items} for n, items in bindings.items()}
 
 
+def request_cost(bindings: Dict[int, List[Dict[str, Any]]], world: Dict[str, Any], before: Dict[str, Any],
+                 run: PlaybookRun, log: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """What the run's requests cost against the floor of the same work without faults (per tenant one token,
+    the extension list's pages, one GET per binding, one PUT per binding that differed), from the modules'
+    own ``requests`` counts: the extra split into retries, token renewals, requests refused with a 401 (and
+    repeated) and the rest (reads after a failed PUT, repeated PUTs)."""
+    floor = sent = retried = renewals = 0
+    refused = sum(1 for e in log if e["status"] == 401 and e["token_id"] and answered(e))
+    wanted = resolve(bindings, before)
+    now = phones(before)
+    for n, items in bindings.items():
+        extensions = len(world["clients"][n - 1]["extensions"])
+        floor += 1 + extensions // PER_PAGE + 1 + len(items)
+        floor += sum(1 for ext_id, number in wanted[n].items() if now[ext_id]["external_number"] != number)
+        counted = (run.results.get("tenant%d" % n) or {}).get("requests") or {}
+        sent += counted.get("total", 0)
+        retried += counted.get("retried", 0)
+        received = sum(1 for e in log if e["app_id"] == "tenant%d-app" % n and e["method"] == "POST" and
+                       e["status"] == 200 and answered(e))
+        renewals += max(received - 1, 0)    # tokens received after the first (token requests retried are retries)
+    items = sum(len(v) for v in bindings.values())
+    return {"items": items, "floor": floor, "sent": sent, "retried": retried, "token_renewals": renewals,
+            "refused_401": refused, "other_extra": sent - floor - retried - renewals - refused,
+            "per_item": round(sent / items, 3),
+            "floor_per_item": round(floor / items, 3)}
+
+
+def answered(entry: Dict[str, Any]) -> bool:
+    """Whether the client got the reply the log shows (not dropped, not after the module's timeout)."""
+    return entry["fault"] not in ("drop", "drop_after") and \
+        (entry["fault_rule"] is None or FAULT_MIX[entry["fault_rule"]][0] != "delay_above_timeout")
+
+
 def failure_cause(error: str) -> str:
     """A short class of an item's error message, for the figures."""
     for needle, cause in (("not processed", "not processed after the run stopped"),
-                          ("refused again after a fresh one", "401 twice in a row"),
-                          ("HTTP 500", "HTTP 500 (not retried)"),
+                          ("refused again after a fresh one", "a fresh token refused before any success"),
+                          ("renewed tokens were refused", "token renewals refused"),
+                          ("bundle conflict", "bundle conflict"),
+                          ("HTTP 500", "HTTP 500 on a PUT, twice"),
                           ("failed after", "retries exhausted"),
                           ("instead of the API's JSON", "malformed reply"),
                           ("token endpoint", "token endpoint error")):
@@ -339,13 +388,15 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
         faults, problems = fired_faults(log_chaos, "chaos run")
         violations.extend(problems)
         faults.update(killed)
-        counts, problems = check_report(bindings, chaos, before, after, "chaos run")
+        counts, problems = check_report(bindings, chaos, before, after, "chaos run", alone=True)
         violations.extend(problems)
         if "Traceback" in chaos.output:
             violations.append("chaos run: a Python traceback in the output")
         figures["runs"]["chaos"] = {"rc": chaos.rc, "seconds": round(chaos.seconds, 1), "requests": len(log_chaos),
                                     "puts": len(puts(log_chaos)), "faults": dict(faults),
-                                    "faults_total": sum(faults.values()), "items": dict(counts)}
+                                    "faults_total": sum(faults.values()), "items": dict(counts),
+                                    "not_done": counts["reported_failed"] + counts["reported_skipped"],
+                                    "cost": request_cost(bindings, world, before, chaos, log_chaos)}
         log("chaos run: rc=%d, %.0f s, %d requests, %d faults, %s"
             % (chaos.rc, chaos.seconds, len(log_chaos), sum(faults.values()), dict(counts)))
 
