@@ -50,7 +50,7 @@ options:
     description:
       - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
       - When the API rejects it with 401 and no app credentials are given, the run fails; with app
-        credentials, a new token is fetched once.
+        credentials, a new token is fetched (see the notes).
       - If not set, the value of the E(TELPHIN_ACCESS_TOKEN) environment variable is used.
     type: str
     version_added: 0.1.0
@@ -88,10 +88,16 @@ options:
     default: 0
     version_added: 0.1.0
 notes:
-  - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request;
-    on a 401 a new token is fetched once and the request repeated.
-  - Connection errors, HTTP 502/503/504 and the API's "concurrent request" 429 are retried up to 4 times with
-    jittered exponential backoff, honouring C(Retry-After) (at most 30 seconds), within 60 seconds.
+  - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
+    A token that served requests and is then refused with 401 (revoked or expired) is renewed and the refused
+    request repeated, also the requests in flight at the time. Renewed tokens refused before they served a
+    request stop the run after 10; before any request of the run succeeded, the second refused token stops it
+    at once (the token endpoint accepts the app, the API does not). A request refused 5 times stops the run.
+  - Connection errors, HTTP 502/503/504, an HTTP 500 on a GET and the API's
+    "concurrent request" 429 are retried up to 4 times with jittered exponential backoff, honouring
+    C(Retry-After) (at most 30 seconds), within 60 seconds; each retry counts in C(requests.retried) of the results.
+  - After an HTTP 500 on a PUT, the phone is read to decide; applied, the change is reported; not applied, the
+    PUT (absolute values) is repeated once and decided the same way.
 requirements:
   - urllib3 >= 1.26 (also installed with C(requests))
 '''

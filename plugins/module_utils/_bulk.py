@@ -6,7 +6,8 @@
 """Many phones of one tenant: validate every item -> plan against the extension list -> bounded parallel apply.
 
 Every item is checked before any request, every reference and bundle rule before any write; each
-phone then goes through ``_converge.converge_phone``.
+phone then goes through ``_converge.converge_phone``. On an API that lists no bundles, bundle
+conflicts are looked for after the writes instead (``find_bundle_conflicts``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone, read_phone
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
-    FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state)
+    FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
@@ -71,6 +72,64 @@ def for_each(targets: List[Target], work: Callable[[Target], None], parallel: in
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(one, targets))
+
+
+class Ticks:
+    """A counter shared by the workers, to order reads and writes across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+
+    def __call__(self) -> int:
+        with self._lock:
+            self._now += 1
+            return self._now
+
+
+def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int, on_secret: OnSecret,
+                          warn: Callable[[str], None]) -> None:
+    """On an API that lists no bundles, after the writes: read back the phones whose synchronised keys this run
+    wrote, and the listed phones read (unchanged) before another phone was given a different value of one of
+    their synchronised keys. A value no longer held fails its item: a bundle conflict naming the extension
+    whose write overwrote it (else a change by another client). A read that fails leaves its item as it was,
+    with a warning."""
+    writes = [t.outcome for t in targets if t.outcome.status == "changed" and set(t.outcome.written) & set(SYNCED_KEYS)]
+
+    def suspect(target: Target) -> bool:
+        synced = {k: v for k, v in target.desired.items() if k in SYNCED_KEYS}
+        if any(w is target.outcome for w in writes):
+            return True
+        return target.outcome.status == "unchanged" and any(
+            w.written_at > target.outcome.read_at and k in w.written and w.written[k] != v
+            for w in writes for k, v in synced.items())
+
+    def check(target: Target) -> None:
+        outcome = target.outcome
+        try:
+            held = read_phone(api, outcome.extension_id, on_secret)
+        except TelphinError as exc:
+            warn("%s could not be read back to look for bundle conflicts: %s" % (outcome.label, exc))
+            return
+        lost = plan_patch(held, {k: v for k, v in target.desired.items() if k in SYNCED_KEYS})
+        problems = []
+        for key, want in sorted(lost.items()):
+            by = [w.label for w in writes if w is not outcome and key in w.written and
+                  not plan_patch(held, {key: w.written[key]})]
+            if by:
+                outcome.conflict = True
+                problems.append("bundle conflict on synchronised key %s: %s was given %s, but the write of %s to %s "
+                                "set it here too: they are members of one bundle (this API does not list bundles)"
+                                % (key, outcome.label, want, held.get(key), " and ".join(by)))
+            else:
+                problems.append("after this run's writes the phone shows %s=%r, not %s: changed by another client "
+                                "meanwhile?" % (key, held.get(key), want))
+        if problems:
+            outcome.status, outcome.error = "failed", "; ".join(problems)
+            outcome.after = managed_view(held, target.desired, written=outcome.written)
+
+    if writes:
+        for_each([t for t in targets if suspect(t)], check, parallel)
 
 
 def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tuple[List[Dict[str, Any]], List[str]]:
@@ -124,8 +183,9 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tupl
 
 
 def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
-                 warn: Callable[[str], None]) -> List[Target]:
-    """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind."""
+                 warn: Callable[[str], None]) -> Tuple[List[Target], bool]:
+    """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind; also
+    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list)."""
     index = ExtensionIndex(api.extensions(client_id))
     problems: List[str] = []
     targets: Dict[int, Target] = {}
@@ -142,11 +202,13 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
                             % (entry["where"], item.get("name"), targets[ext_id].outcome.extension))
             continue
         targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
+    bundles = None
     if any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
         bundles = api.bundles(client_id)
         if bundles is None:
-            warn("this API does not list bundles (GET %s is 404): bundle conflicts of synchronised keys could not "
-                 "be checked" % bundles_path(client_id))
+            warn("this API does not list bundles (GET %s is 404): bundle conflicts of synchronised keys cannot be "
+                 "refused before the writes; the phones whose synchronised keys are written are read back after "
+                 "the writes instead" % bundles_path(client_id))
         names = {ext_id: t.outcome.extension or str(ext_id) for ext_id, t in targets.items()}
         problems.extend(bundle_conflicts({ext_id: t.desired for ext_id, t in targets.items()}, bundles or [], names))
     if problems:
@@ -157,7 +219,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
         for item in index.items:
             if item.get("type") == "phone" and int(item["id"]) not in targets:
                 planned.append(Target(PhoneOutcome(int(item["id"]), str(item.get("name"))), {"external_number": None}))
-    return planned
+    return planned, bundles is None and any(k in SYNCED_KEYS for t in planned for k in t.desired)
 
 
 def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
@@ -195,6 +257,9 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if not checked and not unbind_unlisted:
         return bulk_result([], check_mode, report_unchanged)
     api = TelphinApi(client)
-    targets = plan_targets(api, client_id, checked, unbind_unlisted, warn)
-    for_each(targets, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret), parallel)
+    targets, read_back = plan_targets(api, client_id, checked, unbind_unlisted, warn)
+    tick = Ticks()
+    for_each(targets, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick), parallel)
+    if read_back and not check_mode:
+        find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged)

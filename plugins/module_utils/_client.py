@@ -5,10 +5,10 @@
 
 """The one API client: token, retries, quota, secrets.
 
-One object per module run (or inventory refresh). It fetches one token, re-fetches it once on a
-401, retries transient failures with jittered exponential backoff, fails fast on an exhausted
-quota, keeps the latest ``X-RateLimit-*`` figures, counts every request it sends and collects
-every secret it sees (``secrets``) so the caller can mask them.
+One object per module run (or inventory refresh). It fetches one token and renews it when the API
+refuses it (``_tokens.TokenKeeper`` says when that stops), retries transient failures with jittered
+exponential backoff, fails fast on an exhausted quota, keeps the latest ``X-RateLimit-*`` figures,
+counts every request it sends and collects every secret it sees (``secrets``) so the caller can mask them.
 
 It knows no endpoint: ``_api.TelphinApi`` names them. Thread-safe: the bulk flow shares one client
 between worker threads.
@@ -31,16 +31,18 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, QuotaExhausted, QuotaReserveReached,
     TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
     Response, Transport, Urllib3Transport, snippet)
 
-# Retry policy for transient failures (connection errors, 502/503/504, the "concurrent request" 429).
+# Retry policy for transient failures (connection errors, 502/503/504, a GET's 500, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
 BACKOFF_BASE = 0.5          # seconds; doubled per attempt, full jitter
 BACKOFF_CAP = 8.0           # longest single wait
 RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
 RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
 RETRIED_STATUSES = frozenset((502, 503, 504))
+READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs only; after a PUT see _converge.put_decided
 GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
 
 FORBIDDEN_HINTS = {
@@ -117,12 +119,10 @@ class ApiClient:
         self._sleep = sleep
         self._clock = clock
         self._lock = threading.Lock()
-        self._token_lock = threading.Lock()
-        self._token: Optional[str] = settings.access_token
         self.counts: Dict[str, int] = {}
         self.retries = 0
         self.tokens_issued = 0
-        self._token_numbers: Dict[str, int] = {}
+        self.tokens = TokenKeeper(self._fetch_token, settings.access_token, settings.app_id)
         self.quota: Optional[Quota] = None
         self._in_flight = 0     # API requests sent whose reply (and its X-RateLimit-Remaining) is not yet in
         self._gate = ConcurrencyGate(pool_size, clock)
@@ -139,15 +139,17 @@ class ApiClient:
         """One API call; returns the decoded JSON reply or raises a ``TelphinError``."""
         url = self.settings.api_url + API_PREFIX + path
         resp, used = self._exchange(method, url, params=params, json_body=body)
-        if resp.status == 401 and self._can_refresh():
-            fetched_before = self.tokens_issued
-            self._drop_token(used)
+        refusals = 0
+        while resp.status == 401 and self._can_refresh():
+            # A 401 means the request was not processed: repeat it with a renewed token (or the one another
+            # worker renewed meanwhile), until TokenKeeper.renew decides the credentials themselves are refused.
+            refusals += 1
+            if refusals >= MAX_ATTEMPTS:
+                raise AuthenticationError("%s %s: HTTP 401 %d times, with a renewed token each time" % (
+                    method, path, refusals), "tokens are revoked faster than a request gets through; try later",
+                    http_status=401, api_status=resp.api_status())
+            self.tokens.renew(used, "%s %s" % (method, path), resp.api_status())
             resp, used = self._exchange(method, url, params=params, json_body=body)
-            if resp.status == 401 and self._token_number(used) <= fetched_before:
-                # The repeat used a token another worker had fetched before this 401 came in (a slow reply),
-                # and it has been invalidated since too: that is not a fresh token refused, so one more.
-                self._drop_token(used)
-                resp, used = self._exchange(method, url, params=params, json_body=body)
         if resp.status >= 400:
             raise self._error(method, path, resp)
         return self._decode(method, path, resp)
@@ -170,22 +172,6 @@ class ApiClient:
     def _can_refresh(self) -> bool:
         return bool(self.settings.app_id and self.settings.app_secret)
 
-    def _current_token(self) -> str:
-        with self._token_lock:
-            if self._token is None:
-                self._token = self._fetch_token()
-            return self._token
-
-    def _token_number(self, token: Optional[str]) -> int:
-        """Which fetch of this run issued ``token`` (1, 2, ...); 0 for a token given as ``access_token``."""
-        with self._lock:
-            return self._token_numbers.get(token or "", 0)
-
-    def _drop_token(self, used: Optional[str]) -> None:
-        with self._token_lock:
-            if self._token == used:  # another thread may have refreshed it already
-                self._token = None
-
     def _fetch_token(self) -> str:
         form = token_form(self.settings.app_id or "", self.settings.app_secret or "")
         resp = self._exchange("POST", self.settings.token_url, form=form, authenticated=False)[0]
@@ -204,7 +190,6 @@ class ApiClient:
             raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
         with self._lock:
             self.tokens_issued += 1
-            self._token_numbers[token] = self.tokens_issued
             self.secrets.add(token)
         return token
 
@@ -217,7 +202,7 @@ class ApiClient:
         attempt = 0
         while True:
             headers = {"Accept": "application/json", "User-Agent": "telphin.pbx-ansible"}
-            token = self._current_token() if authenticated else None
+            token = self.tokens.current() if authenticated else None
             if token:
                 headers["Authorization"] = "Bearer " + token
             try:
@@ -227,7 +212,9 @@ class ApiClient:
             except TransportFailure as exc:
                 problem, wait = "%s (%s)" % (exc, _host(url)), None
             else:
-                problem, wait = self._transient(resp)
+                if token and resp.status < 500 and resp.status not in (401, 429):
+                    self.tokens.served(token)        # an API answer past authentication: the token works
+                problem, wait = self._transient(resp, method if authenticated else "token")
                 if problem is None:
                     return resp, token
             attempt += 1
@@ -267,9 +254,10 @@ class ApiClient:
         finally:
             self._gate.release(refused)
 
-    def _transient(self, resp: Response) -> "tuple[Optional[str], Optional[float]]":
-        """(problem, Retry-After) when the response is worth retrying, else (None, None)."""
-        if resp.status in RETRIED_STATUSES:
+    def _transient(self, resp: Response, kind: str) -> "tuple[Optional[str], Optional[float]]":
+        """(problem, Retry-After) when the response is worth retrying, else (None, None). ``kind`` is the method
+        (or "token"): a 500 is retried for a GET only; after a PUT's 500 the caller reads the phone to decide."""
+        if resp.status in RETRIED_STATUSES or (resp.status in READ_RETRIED_STATUSES and kind == "GET"):
             return "HTTP %d" % resp.status, resp.retry_after()
         if resp.is_concurrency_429():
             return "HTTP 429 concurrent request not allowed", resp.retry_after()
@@ -348,10 +336,7 @@ class ApiClient:
             return QuotaExhausted(
                 "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
                 "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
-        if status == 401:
-            if self._can_refresh():
-                return AuthenticationError("%s: HTTP 401" % where,
-                                           "the token was refused again after a fresh one was fetched", **codes)
+        if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
             return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
                                        "supply a new one, or app_id and app_secret", **codes)
         detail = "%s: HTTP %d%s: %s" % (where, status, " " + api_status if api_status else "", message)

@@ -6,16 +6,18 @@
 """Converge one phone: read -> compare -> (check mode?) -> PUT the patch -> verify -> outcome.
 
 ``converge_phone`` is where a PUT is decided, for ``extension_phone`` and for every item of
-``extension_phones``. Nothing here knows about ``AnsibleModule``.
+``extension_phones``; ``put_decided`` is where its outcome is decided when the reply is an error.
+Nothing here knows about ``AnsibleModule``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, Iterable, Mapping
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, phone_path
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import NotFound, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    NotFound, ProtocolError, TelphinError, TransientError)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
@@ -23,6 +25,11 @@ from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, single_result
 
 OnSecret = Callable[[str], None]
+Tick = Callable[[], int]
+
+
+def no_tick() -> int:
+    return 0
 
 
 def read_phone(api: TelphinApi, extension_id: int, on_secret: OnSecret) -> Dict[str, Any]:
@@ -34,28 +41,22 @@ def read_phone(api: TelphinApi, extension_id: int, on_secret: OnSecret) -> Dict[
 
 
 def converge_phone(api: TelphinApi, outcome: PhoneOutcome, desired: Mapping[str, Any], check_mode: bool,
-                   on_secret: OnSecret) -> PhoneOutcome:
+                   on_secret: OnSecret, tick: Tick = no_tick) -> PhoneOutcome:
     """Make one phone terminal show ``desired`` (normalised values of the managed keys only).
 
     One GET; a PUT of only the differing keys when something differs (never in check mode); one more
-    GET only when the PUT's reply is not the full object.
+    GET only when the PUT's reply is not the full object or is an error (see ``put_decided``). ``tick``
+    stamps when the phone was read and when the write was applied (the bulk run's bundle read-back).
     """
     ext_id = outcome.extension_id
+    outcome.read_at = tick()
     current = read_phone(api, ext_id, on_secret)
     patch = plan_patch(current, desired)
     outcome.before = managed_view(current, desired)
     after = current
     if patch and not check_mode:
-        reply = api.put_phone(ext_id, patch)
-        if reply is None or any(k not in reply for k in patch if not FIELDS[k].write_only):
-            reply = read_phone(api, ext_id, on_secret)  # the reply is not the full object: read once to verify
-        for value in secret_values(reply):
-            on_secret(value)
-        wrong = unapplied_keys(patch, reply)
-        if wrong:
-            raise TelphinError("PUT %s was accepted but the phone still shows %s: the provider ignored the change"
-                               % (phone_path(ext_id), ", ".join("%s=%r" % (k, reply.get(k)) for k in wrong)))
-        after = reply
+        after = put_decided(api, outcome, patch, desired, on_secret)
+        outcome.written, outcome.written_at = patch, tick()
     elif patch:
         after = merged(current, patch)
     outcome.changed = bool(patch)
@@ -63,6 +64,55 @@ def converge_phone(api: TelphinApi, outcome: PhoneOutcome, desired: Mapping[str,
     outcome.after = managed_view(after, desired, written=patch)
     outcome.phone = masked(after)
     return outcome
+
+
+# Errors after which a PUT may have been applied: its reply was lost or cut, retries ran out, or the
+# server failed (a 500) after it may have written. A refusal (4xx) was not applied and is not read again.
+_MAYBE_APPLIED = (TransientError, ProtocolError)
+
+
+def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any], desired: Mapping[str, Any],
+                on_secret: OnSecret) -> Dict[str, Any]:
+    """PUT ``patch`` and return the phone as the API then holds it: the one place a write's outcome is decided.
+
+    After an error that may follow an applied PUT, the phone is read: applied, the write is done. Not applied:
+    after an HTTP 500 the PUT is repeated once (it carries absolute values, so a repeat is harmless) and
+    decided the same way; otherwise, or after the repeat, the error is raised, and ``outcome.after`` shows
+    what the API holds.
+    """
+    ext_id = outcome.extension_id
+    for attempt in (1, 2):
+        try:
+            reply = api.put_phone(ext_id, patch)
+        except TelphinError as exc:
+            if not isinstance(exc, _MAYBE_APPLIED) and exc.http_status != 500:
+                raise
+            try:
+                held = read_phone(api, ext_id, on_secret)
+            except TelphinError:
+                raise exc from None         # not known whether it was applied: the PUT's error stands
+            if not unapplied_keys(patch, held):
+                return held
+            outcome.after = managed_view(held, desired)
+            if attempt == 1 and exc.http_status == 500:
+                continue
+            raise type(exc)("%s; read after it, the phone shows %s" % (exc.message, _shown(held, patch)),
+                            exc.hint, http_status=exc.http_status, api_status=exc.api_status) from None
+        if reply is None or any(k not in reply for k in patch if not FIELDS[k].write_only):
+            reply = read_phone(api, ext_id, on_secret)  # the reply is not the full object: read once to verify
+        for value in secret_values(reply):
+            on_secret(value)
+        wrong = unapplied_keys(patch, reply)
+        if wrong:
+            raise TelphinError("PUT %s was accepted but the phone still shows %s: the provider ignored the change"
+                               % (phone_path(ext_id), _shown(reply, wrong)))
+        return reply
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _shown(phone: Mapping[str, Any], keys: Iterable[str]) -> str:
+    """``key=value`` of the readable ``keys`` (write-only ones are never shown)."""
+    return ", ".join("%s=%r" % (k, phone.get(k)) for k in keys if not FIELDS[k].write_only) or "no readable key"
 
 
 def find_target(api: TelphinApi, params: Mapping[str, Any]) -> PhoneOutcome:

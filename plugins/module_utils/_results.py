@@ -28,6 +28,10 @@ class PhoneOutcome:
     after: Dict[str, Any] = field(default_factory=dict)
     phone: Dict[str, Any] = field(default_factory=dict)
     error: Optional[str] = None
+    written: Dict[str, Any] = field(default_factory=dict)     # the patch the API applied
+    read_at: int = 0                # when the phone was read, and when the write was applied (ticks of one run)
+    written_at: int = 0
+    conflict: bool = False          # failed as a bundle conflict (a re-run cannot fix it)
 
     @property
     def label(self) -> str:
@@ -88,7 +92,10 @@ def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged
     bad = [o for o in outcomes if o.bad]
     if bad:
         lines = ["%s: %s" % (o.label, o.error) for o in bad]
-        raise RunFailed("%d of %d extension(s) failed or were not processed%s; the others were %s. Re-run to "
-                        "converge:\n- %s" % (len(bad), len(outcomes), " (check mode)" if check_mode else "",
-                                             "checked" if check_mode else "applied", "\n- ".join(lines)), result)
+        advice = ("Give the members of one bundle the same value of each synchronised key (a re-run cannot settle "
+                  "a bundle conflict); re-run to converge the rest" if any(o.conflict for o in bad) else
+                  "Re-run to converge")
+        raise RunFailed("%d of %d extension(s) failed or were not processed%s; the others were %s. %s:\n- %s"
+                        % (len(bad), len(outcomes), " (check mode)" if check_mode else "",
+                           "checked" if check_mode else "applied", advice, "\n- ".join(lines)), result)
     return result

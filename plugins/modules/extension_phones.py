@@ -19,6 +19,11 @@ description:
   - "Before any write, every item is validated (unknown, non-phone or duplicated extension, bad value, the same
     external number on two listed extensions, two bundle members given different values for a synchronised key).
     Any problem fails the task with the full list and nothing is written."
+  - "When an item sets a synchronised key and the API lists no bundles (its bundle list is 404), a warning says so,
+    and after the writes the phones whose synchronised keys this run wrote are read back (one GET each), with any
+    listed phone read before another was given a different value of one of its synchronised keys. A value
+    overwritten by the write to another listed extension fails that item as a bundle conflict naming both: the
+    two are members of one bundle and would overwrite each other on every run."
   - A failure on one extension does not stop the others; the task then fails listing the failed extensions, and a
     re-run converges. An exhausted quota, or reaching O(quota_reserve), stops the run at once and lists the
     extensions not processed.

@@ -95,16 +95,37 @@ def test_bundle_conflict_is_refused_and_nothing_is_written(emulator_factory, pla
 
 def test_a_failing_item_does_not_stop_the_others_and_a_rerun_converges(emulator_factory, playbook):
     emu = emulator_factory(tenant_world(tenants=1, phones=PHONES))
+    # Two 500s in a row on one phone's PUT: after each the phone is read; not applied, the PUT is repeated once.
     emu.set_faults([{"match": {"method": "PUT", "path": "/extension/2/phone/"}, "action": "status", "status": 500,
-                     "body": {"message": "internal error"}, "times": 1}])
+                     "body": {"message": "internal error"}, "times": 2}])
     inv = tenant_inventory(emu.url, {1: wanted(1, PHONES)})
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc != 0
     assert "1 of 6 extension(s) failed" in run.stdout and "010*101 (id 2)" in run.stdout
+    on_phone_2 = [r["method"] for r in emu.requests() if r["path"] == "/api/ver1.0/extension/2/phone/"]
+    assert on_phone_2 == ["GET", "PUT", "GET", "PUT", "GET"]
     state = numbers(emu.state())
     assert sum(v is not None for v in state.values()) == PHONES - 1
     rerun = playbook("telphin.pbx.rollout_bindings", inv)
     assert rerun.rc == 0 and "1 changed, 5 unchanged" in rerun.stdout
+
+
+def test_a_put_500_is_decided_by_a_read_applied_or_repeated_once(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=1, phones=PHONES))
+    emu.set_faults([{"match": {"method": "PUT", "path": "/extension/2/phone/"}, "action": "status_after",
+                     "status": 500, "times": 1},                           # applied, then a 500
+                    {"match": {"method": "PUT", "path": "/extension/3/phone/"}, "action": "status", "status": 500,
+                     "times": 1},                                          # not applied
+                    {"match": {"method": "GET", "path": "/extension/4/phone/"}, "action": "status", "status": 500,
+                     "times": 1}])                                         # a read: retried
+    inv = tenant_inventory(emu.url, {1: wanted(1, PHONES)})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    assert "6 changed, 0 unchanged, 0 failed" in run.stdout
+    calls = {n: [r["method"] for r in emu.requests() if r["path"] == "/api/ver1.0/extension/%d/phone/" % n]
+             for n in (2, 3, 4)}
+    assert calls == {2: ["GET", "PUT", "GET"], 3: ["GET", "PUT", "GET", "PUT"], 4: ["GET", "GET", "PUT"]}
+    assert numbers(emu.state()) == {(1001, "010*%d" % (100 + i)): desired_number(1, i) for i in range(PHONES)}
 
 
 def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):

@@ -122,7 +122,7 @@ FAULTS = [
     {"match": {"method": "PUT", "path": "/extension/3/phone/"}, "action": "status", "status": 400,
      "body": {"message": "Invalid value for 'password': '%s' is too weak" % SIP["echoed"],
               "status": "invalid_request"}},
-    {"match": {"path": "/extension/5/phone/"}, "action": "status", "status": 500,
+    {"match": {"path": "/extension/5/phone/"}, "action": "status", "status": 501,      # not retried: its message shows
      "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
     {"match": {"path": "^/api/ver1.0/oauth/token"}, "action": "status", "status": 500,
      "body": {"error": "server_error", "error_description": "could not check client_secret %s" % APP_SECRETS[1]}},

@@ -198,7 +198,7 @@ def test_bulk_bundle_conflict_reads_the_bundle_list_once_and_refuses():
 def test_bulk_a_failing_item_does_not_stop_the_others():
     with pytest.raises(RunFailed) as err:
         bulk([token(), LIST,
-              Call("GET", "/extension/54/phone/", status=500, reply={"message": "boom"}),
+              Call("GET", "/extension/54/phone/", status=404, reply={"message": "gone", "status": "extension_not_found"}),
               Call("GET", "/extension/55/phone/", reply=PHONE),
               Call("PUT", "/extension/55/phone/", body={"label": "B"}, reply=dict(PHONE, label="B"))],
              bindings=[{"extension": "100", "label": "A"}, {"extension": "101", "label": "B"}])

@@ -1,0 +1,350 @@
+"""The engine under provider faults (issue 13): token churn, HTTP 500, bundles without a bundle listing.
+
+Every HTTP call is scripted in order (tests/unit/scripted.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    AuthenticationError, QuotaExhausted, RunFailed, TelphinError, TransientError, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils._tokens import MAX_TOKEN_RENEWALS
+from scripted import Call, ScriptedTransport, make_client, quota_headers, token
+
+USER = {"id": 1, "client_id": 1001}
+REFUSED = {"message": "Access token has been revoked", "status": "invalid_token"}
+BOOM = {"message": "Internal server error"}
+PHONE = {"external_number": None, "label": "Reception", "record_format": "mp3_mono", "dtmf_mode": "rfc2833"}
+EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name": "000*101", "type": "phone"},
+              {"id": 56, "name": "000*102", "type": "phone"}]
+LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+NO_BUNDLES = Call("GET", "/client/@me/extensions_bundle/", status=404, reply={"message": "Not found",
+                                                                              "status": "not_found"})
+NUMBER = "+79000000001"
+
+
+def run(*calls, **settings):
+    transport = ScriptedTransport(*calls)
+    return transport, make_client(transport, **settings)
+
+
+def refused():
+    return Call("GET", "/user/", status=401, reply=REFUSED)
+
+
+def bulk(calls, check_mode=False, **params):
+    """``run_extension_phones`` over a scripted transport, sequential; returns (result or RunFailed, client,
+    warnings)."""
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    warnings = []
+    params.setdefault("parallel", 1)
+    try:
+        outcome = run_extension_phones(client, params, check_mode, client.secrets.add, warnings.append)
+    except RunFailed as exc:
+        outcome = exc
+    transport.assert_done()
+    return outcome, client, warnings
+
+
+def items(outcome):
+    result = outcome.result if isinstance(outcome, RunFailed) else outcome
+    return {r["extension"]: r for r in result["results"]}
+
+
+# -- token churn ------------------------------------------------------------------------------------
+def test_a_token_that_served_requests_is_renewed_whenever_it_is_refused_later():
+    rounds = MAX_TOKEN_RENEWALS + 2          # more renewals than the budget for wasted tokens
+    calls = [token("tok-0"), Call("GET", "/user/", reply=USER)]
+    for n in range(1, rounds + 1):
+        calls += [refused(), token("tok-%d" % n), Call("GET", "/user/", reply=USER)]
+    transport, client = run(*calls)
+    for n in range(rounds + 1):
+        assert client.get("/user/") == USER
+    transport.assert_done()
+    assert client.tokens_issued == rounds + 1
+    assert client.report()["requests"]["token"] == rounds + 1
+
+
+def test_a_renewed_token_refused_before_its_first_use_is_renewed_again_once_the_credentials_have_worked():
+    # Regression (chaos suite): the background revoked the fresh token before the repeat got through; the
+    # client took that for bad credentials and stopped the tenant's run (61 % of the items not processed).
+    transport, client = run(token("tok-A"), Call("GET", "/user/", reply=USER),
+                            refused(), token("tok-B"), refused(), token("tok-C"), Call("GET", "/user/", reply=USER))
+    client.get("/user/")
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert [c["headers"].get("Authorization") for c in transport.sent if c["path"] == "/user/"] == \
+        ["Bearer tok-A", "Bearer tok-A", "Bearer tok-B", "Bearer tok-C"]
+
+
+def test_renewed_tokens_refused_before_serving_anything_are_bounded_per_run():
+    # Each round: the working token is refused (renewed, free), the new one refused before its first use
+    # (renewed, charged), the third one works. The budget runs out in round MAX + 1.
+    calls = [token("tok-0"), Call("GET", "/user/", reply=USER)]
+    for n in range(1, MAX_TOKEN_RENEWALS + 1):
+        calls += [refused(), token("tok-%d-a" % n), refused(), token("tok-%d-b" % n), Call("GET", "/user/", reply=USER)]
+    calls += [refused(), token("tok-last"), refused()]
+    transport, client = run(*calls)
+    for n in range(MAX_TOKEN_RENEWALS + 1):
+        assert client.get("/user/") == USER
+    with pytest.raises(AuthenticationError, match="%d renewed tokens were refused before they served a request"
+                       % MAX_TOKEN_RENEWALS):
+        client.get("/user/")
+    transport.assert_done()
+    assert client.tokens_issued == 2 * MAX_TOKEN_RENEWALS + 2
+
+
+def test_one_request_refused_again_and_again_stops_after_its_attempts():
+    calls = [token("tok-0"), Call("GET", "/user/", reply=USER), Call("GET", "/other/", reply={})]
+    transport = HookedTransport(*calls)
+    client = make_client(transport)
+    client.get("/user/")
+    client.get("/other/")
+    # every renewed token serves another worker's request, then this request's repeat is refused again
+    for n in range(1, client_mod.MAX_ATTEMPTS):
+        transport.script += [refused(), token("tok-%d" % n), Call("GET", "/other/", reply={})]
+        transport.hooks[len(transport.sent) + 3 * (n - 1) + 2] = lambda: client.get("/other/")
+    transport.script.append(refused())
+    with pytest.raises(AuthenticationError, match="HTTP 401 5 times"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_a_fresh_token_refused_before_any_success_of_the_run_stops_at_once():
+    transport, client = run(token("tok-A"), refused(), token("tok-B"), refused())
+    with pytest.raises(AuthenticationError, match="refused again after a fresh one was fetched"):
+        client.get("/user/")
+    transport.assert_done()
+    assert client.tokens_issued == 2
+
+
+class HookedTransport(ScriptedTransport):
+    """Runs ``hooks[n]`` (another worker's progress) just before answering the n-th call."""
+
+    def __init__(self, *calls):
+        super().__init__(*calls)
+        self.hooks = {}
+
+    def send(self, method, url, **kwargs):
+        hook = self.hooks.pop(len(self.sent), None)
+        if hook:
+            hook()
+        return super().send(method, url, **kwargs)
+
+
+def test_a_request_in_flight_when_another_worker_renewed_the_token_is_repeated_with_the_new_token():
+    transport = HookedTransport(
+        token("tok-A"), Call("GET", "/user/", reply=USER),
+        Call("GET", "/other/", status=401, reply=REFUSED), token("tok-B"), Call("GET", "/other/", reply={}),
+        Call("GET", "/user/", status=401, reply=REFUSED),             # the slow reply: A refused
+        Call("GET", "/user/", reply=USER))                            # repeated with B, no third token
+    client = make_client(transport)
+    client.get("/user/")
+    transport.hooks[2] = lambda: client.get("/other/")
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert client.tokens_issued == 2
+
+
+def test_a_put_refused_with_an_expired_token_is_repeated_with_a_renewed_one_and_the_item_applied():
+    outcome, client, _warnings = bulk([
+        token("tok-A"), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=401, reply=REFUSED), token("tok-B"),
+        Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
+             reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert outcome["summary"]["changed"] == 1 and client.tokens_issued == 2
+
+
+# -- HTTP 500 ------------------------------------------------------------------------------------------
+def test_a_get_that_gets_a_500_is_retried_and_counted():
+    transport, client = run(token(), Call("GET", "/user/", status=500, reply=BOOM), Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert client.report()["requests"] == {"token": 1, "GET": 2, "total": 3, "retried": 1}
+
+
+def test_500s_on_a_get_are_bounded_like_every_retry():
+    calls = [token()] + [Call("GET", "/user/", status=500, reply=BOOM) for n in range(client_mod.MAX_ATTEMPTS)]
+    transport, client = run(*calls)
+    with pytest.raises(TransientError, match="GET /user/ failed after 5 attempt.*HTTP 500"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_a_put_that_gets_a_500_is_not_repeated_by_the_client():
+    transport, client = run(token(), Call("PUT", "/extension/54/phone/", status=500, reply=BOOM))
+    with pytest.raises(TelphinError) as err:
+        client.put("/extension/54/phone/", {"label": "x"})
+    transport.assert_done()
+    assert err.value.http_status == 500
+
+
+def test_a_quota_429_is_still_never_retried():
+    transport, client = run(token(), Call("GET", "/user/", status=429, headers=quota_headers(0),
+                                          reply={"status": "rate_limit_exceeded", "message": "limit"}))
+    with pytest.raises(QuotaExhausted):
+        client.get("/user/")
+    transport.assert_done()
+
+
+def test_a_500_on_a_page_of_the_extension_list_is_retried_and_the_run_goes_on():
+    outcome, client, _warnings = bulk([
+        token(), Call("GET", "/client/@me/extension/", status=500, reply=BOOM), LIST,
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert outcome["summary"]["unchanged"] == 1 and client.report()["requests"]["retried"] == 1
+
+
+def test_a_put_500_then_a_read_showing_the_change_reports_it_changed():
+    outcome, client, _warnings = bulk([
+        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}], report_unchanged=True)
+    item = items(outcome)["100"]
+    assert item["status"] == "changed" and item["after"] == {"external_number": NUMBER}
+    assert client.report()["requests"]["PUT"] == 1
+
+
+def test_a_put_500_then_a_read_without_the_change_repeats_the_put_once():
+    outcome, client, _warnings = bulk([
+        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
+             reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert items(outcome)["100"]["status"] == "changed"
+    assert client.report()["requests"]["PUT"] == 2
+
+
+def test_a_repeated_put_that_gets_a_500_again_is_decided_by_one_more_read():
+    outcome, _client, _warnings = bulk([
+        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert items(outcome)["100"]["status"] == "changed"
+
+
+def test_a_put_that_fails_twice_with_500_fails_the_item_reporting_what_the_api_holds():
+    outcome, client, _warnings = bulk([
+        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
+        Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("GET", "/extension/55/phone/", reply=PHONE)],
+        bindings=[{"extension": "100", "external_number": NUMBER}, {"extension": "101", "label": "Reception"}])
+    assert isinstance(outcome, RunFailed)
+    item = items(outcome)["100"]
+    assert item["status"] == "failed" and "HTTP 500" in item["error"]
+    assert item["after"] == {"external_number": None}             # what the API holds, read after the PUTs
+    assert client.report()["requests"]["PUT"] == 2                 # repeated once, not more
+
+
+# -- bundles without a bundle listing ------------------------------------------------------------------
+def put_format(ext_id, value, reply=None):
+    return Call("PUT", "/extension/%d/phone/" % ext_id, body={"record_format": value},
+                reply=reply or dict(PHONE, record_format=value))
+
+
+def test_without_a_bundle_listing_a_value_overwritten_by_another_listed_member_is_a_bundle_conflict():
+    outcome, client, warnings = bulk([
+        token(), LIST, NO_BUNDLES,
+        Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "mp3_stereo"),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="mp3_stereo")),   # synchronised
+        put_format(55, "wav_mono"),                                                           # ... and back
+        Call("GET", "/extension/56/phone/", reply=PHONE),
+        Call("PUT", "/extension/56/phone/", body={"label": "Hall"}, reply=dict(PHONE, label="Hall")),
+        # after the writes: only the phones whose synchronised keys were written (not 56: label only)
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono")),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono"))],
+        bindings=[{"extension": "100", "record_format": "mp3_stereo"},
+                  {"extension": "101", "record_format": "wav_mono"}, {"extension": "102", "label": "Hall"}])
+    assert isinstance(outcome, RunFailed)
+    found = items(outcome)
+    assert found["101"]["status"] == "changed" and found["102"]["status"] == "changed"
+    loser = found["100"]
+    assert loser["status"] == "failed" and loser["after"] == {"record_format": "wav_mono"}
+    for needle in ("bundle conflict", "record_format", "000*100", "000*101", "mp3_stereo", "wav_mono"):
+        assert needle in loser["error"] and needle in str(outcome)
+    assert outcome.result["summary"]["failed"] == 1
+    assert len(warnings) == 1 and "read back" in warnings[0]
+
+
+def test_without_a_bundle_listing_agreeing_members_pass_after_the_read_back():
+    outcome, client, _warnings = bulk([
+        token(), LIST, NO_BUNDLES,
+        Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono"),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono")),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono"))],
+        bindings=[{"extension": "100", "record_format": "wav_mono"}, {"extension": "101", "record_format": "wav_mono"}])
+    assert not isinstance(outcome, RunFailed)
+    assert outcome["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
+
+
+def test_a_member_read_unchanged_before_another_member_wrote_a_different_value_is_read_back_too():
+    # 101 is read first and already holds its value; then 100's write sets mp3_stereo on both. Reading back
+    # only 100 would report 101 "unchanged" while the API holds another value.
+    outcome, _client, _warnings = bulk([
+        token(), LIST, NO_BUNDLES,
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono")),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono")),
+        put_format(54, "mp3_stereo"),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="mp3_stereo")),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="mp3_stereo"))],
+        bindings=[{"extension": "101", "record_format": "wav_mono"},
+                  {"extension": "100", "record_format": "mp3_stereo"}])
+    assert isinstance(outcome, RunFailed)
+    found = items(outcome)
+    assert found["101"]["status"] == "failed" and "000*100" in found["101"]["error"]
+    assert found["100"]["status"] == "changed"
+
+
+def test_the_read_back_is_skipped_in_check_mode_and_when_the_api_lists_bundles():
+    outcome, _client, _warnings = bulk(
+        [token(), LIST, NO_BUNDLES, Call("GET", "/extension/54/phone/", reply=PHONE)],
+        check_mode=True, bindings=[{"extension": "100", "record_format": "wav_mono"}])
+    assert outcome["summary"]["changed"] == 1
+    outcome, _client, warnings = bulk([
+        token(), LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[{"bundle_id": 54, "bundle_list": [54]}]),
+        Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono")],
+        bindings=[{"extension": "100", "record_format": "wav_mono"}])
+    assert outcome["summary"]["changed"] == 1 and warnings == []
+
+
+# -- the same decision point after other errors that may follow an applied PUT (issue 12 item 7) -----------
+@pytest.mark.parametrize("put_calls", [
+    [Call("PUT", "/extension/54/phone/", text='{"external_number": "+7900')],                     # reply cut
+    [Call("PUT", "/extension/54/phone/", raises=TransportFailure("Connection aborted"))] * 5,     # retries ran out
+], ids=["cut", "lost"])
+def test_a_put_whose_reply_is_lost_or_cut_is_decided_by_a_read_and_never_repeated(put_calls):
+    applied, client, _warnings = bulk(
+        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
+        [Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert applied["summary"]["changed"] == 1
+    not_applied, client, _warnings = bulk(
+        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
+        [Call("GET", "/extension/54/phone/", reply=PHONE)],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    item = items(not_applied)["100"]
+    assert item["status"] == "failed" and "the phone shows external_number=None" in item["error"]
+    assert client.report()["requests"]["PUT"] == len(put_calls)          # only a 500's PUT is repeated
+
+
+def test_a_refused_put_is_not_read_again():
+    outcome, client, _warnings = bulk(
+        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+         Call("PUT", "/extension/54/phone/", status=400, reply={"message": "no", "status": "invalid_request"})],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert items(outcome)["100"]["status"] == "failed" and client.report()["requests"]["GET"] == 2
