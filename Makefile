@@ -6,29 +6,40 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 VENV216 := .venv-2.16
+# Newest ansible-core: its controller needs Python 3.12+ (hacking/find-python looks on PATH and in pyenv).
+VENV221 := .venv-2.21
+NEWEST_PYTHONS := 3.13 3.12
+PYTHON_NEWEST ?=
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -q
 # Tools (ansible-playbook, ansible-test, ansible-lint, ...) come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv test units integration integration-2.16 sanity sanity-all lint changelog-lint docs-lint quickstart reliability clean
+.PHONY: help venv test units integration integration-2.16 integration-2.21 sanity sanity-all sanity-2.21 lint \
+	changelog-lint docs-lint release-check release test-targets quickstart reliability clean
 
 help:
-	@echo "make venv             create .venv (test tools) and .venv-2.16 (oldest supported ansible-core)"
-	@echo "make test             units integration integration-2.16 sanity-all lint changelog-lint"
+	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
+	@echo "                      .venv-2.21 (newest ansible-core, on Python 3.13 or 3.12: PYTHON_NEWEST=... to choose)"
+	@echo "make test             units integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint"
+	@echo "                      changelog-lint release-check"
 	@echo "make units            pytest tests/unit tests/emulator_tests"
-	@echo "make integration      pytest tests/integration (newest ansible-core)"
+	@echo "make integration      pytest tests/integration with ansible-core 2.19 (.venv, Python 3.11)"
 	@echo "make integration-2.16 pytest tests/integration with ansible-core 2.16"
+	@echo "make integration-2.21 pytest tests/integration with ansible-core 2.21"
 	@echo "make sanity           ansible-test sanity on Python 3.11 (hacking/ansible-test-sanity.sh)"
 	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13)"
+	@echo "make sanity-2.21      ansible-test sanity of ansible-core 2.21 (on the Python of .venv-2.21)"
 	@echo "make lint             ansible-lint, production profile"
 	@echo "make changelog-lint   antsibull-changelog lint"
 	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
+	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
+	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
 	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
 	@echo "make quickstart       hacking/quickstart.sh"
 	@echo "make clean            remove test output and caches (not the venvs)"
 
-venv: $(VENV)/.stamp $(VENV216)/.stamp
+venv: $(VENV)/.stamp $(VENV216)/.stamp $(VENV221)/.stamp
 
 $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offline-bootstrap
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +53,20 @@ $(VENV216)/.stamp: requirements.txt
 		'requests>=2.25,<3' -r requirements.txt  # requests: the tests' own HTTP client (the collection needs urllib3)
 	touch $@
 
-test: units integration integration-2.16 sanity-all lint changelog-lint
+$(VENV221)/.stamp: requirements.txt hacking/find-python hacking/ansible-test-offline-bootstrap
+	py="$(PYTHON_NEWEST)"; [ -n "$$py" ] || py=$$(hacking/find-python $(NEWEST_PYTHONS)); \
+	echo "$(VENV221): $$py"; rm -rf $(VENV221); "$$py" -m venv $(VENV221)
+	$(VENV221)/bin/python -m pip install -q 'ansible-core>=2.21,<2.22' 'pytest>=8,<10' 'pyyaml>=6,<7' \
+		'requests>=2.25,<3' 'ansible-runner>=2.4,<3' -r requirements.txt
+	hacking/ansible-test-offline-bootstrap $(VENV221)/bin/python
+	touch $@
+
+TEST_TARGETS := units integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint changelog-lint \
+	release-check
+test: $(TEST_TARGETS)
+
+test-targets:  # for .ci/run, which times each
+	@echo $(TEST_TARGETS)
 
 units: venv
 	$(PYTEST) tests/unit tests/emulator_tests
@@ -53,11 +77,18 @@ integration: venv
 integration-2.16: venv
 	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV216)/bin $(VENV216)/bin/python -m pytest -q tests/integration
 
+integration-2.21: venv
+	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV221)/bin $(VENV221)/bin/python -m pytest -q tests/integration
+
 sanity: venv
 	hacking/ansible-test-sanity.sh
 
 sanity-all: venv
 	SANITY_PYTHON=all hacking/ansible-test-sanity.sh
+
+sanity-2.21: venv
+	SANITY_VENV=$(CURDIR)/$(VENV221) SANITY_PYTHON=$$($(VENV221)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+		hacking/ansible-test-sanity.sh
 
 lint: venv
 	ansible-lint
@@ -67,6 +98,13 @@ changelog-lint: venv
 
 docs-lint: venv
 	antsibull-docs lint-collection-docs --plugin-docs .
+
+release-check: venv
+	hacking/release-check.sh
+
+release: venv
+	@[ -n "$(VERSION)" ] || { echo "usage: make release VERSION=x.y.z (docs/releasing.md)" >&2; exit 1; }
+	hacking/release.sh $(VERSION)
 
 reliability: venv
 	rm -rf tests/output/reliability

@@ -6,9 +6,16 @@
 # Usage: hacking/ansible-test-sanity.sh [more `ansible-test sanity` options, e.g. --test pylint]
 # Env: SANITY_PYTHON (default 3.11): the --python version for the sanity tests;
 #      "all": every Python found (compile/import of plugins then run on each supported one).
+#      SANITY_VENV (default: .venv of this checkout): the venv whose ansible-test runs (e.g. .venv-2.21).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ -x "$root/.venv/bin/ansible-test" ] && PATH=$root/.venv/bin:$PATH
+venv=${SANITY_VENV:-$root/.venv}
+if [ -x "$venv/bin/ansible-test" ]; then
+  PATH=$venv/bin:$PATH
+elif [ -n "${SANITY_VENV:-}" ]; then
+  echo "SANITY_VENV=$SANITY_VENV has no ansible-test (run make venv)" >&2
+  exit 1
+fi
 # ansible-test cannot download its pip bootstrap here; `make venv` wrote stand-ins, but ~/.ansible may be new
 "$root/hacking/ansible-test-offline-bootstrap" "$(dirname "$(command -v ansible-test)")/python" >/dev/null
 tmp=$(mktemp -d)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +19,18 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from harness import tenant_world
+from harness import ANSIBLE_BIN, tenant_world
 from tests.emulator import Emulator
 from tests.reliability.lib import Ansible, puts, record, state_changes, tenant_vars, tenants_inventory
 
 NUMBER = "+79001234567"
+CONTROLLER_PYTHON = tuple(int(part) for part in subprocess.run(
+    [str(ANSIBLE_BIN / "python"), "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+    capture_output=True, text=True, check=True, timeout=60).stdout.split())
+# Python 3.12+ refuses a NUL in a syslog message: ansible-core's logging of the arguments then fails the
+# module before the collection's code runs (nothing is sent either way).
+NUL_REFUSED = ("extension '10\\x001' is not an extension name" if CONTROLLER_PYTHON < (3, 12)
+               else "Failed to log to syslog (embedded null character)")
 
 
 @dataclass
@@ -157,7 +165,7 @@ CASES: List[Case] = [
          args=phone(extension_name="10\u202e1", label="x")),
     Case("name_fullwidth_digits", "odd Unicode", "bindings[0]: extension '\uff11\uff10\uff11' is not an extension name",
          module="telphin.pbx.extension_phones", args=bulk({"extension": "\uff11\uff10\uff11", "label": "x"})),
-    Case("name_nul", "control characters", "extension '10\\x001' is not an extension name",
+    Case("name_nul", "control characters", NUL_REFUSED,
          args=phone(extension_name="10\x001", label="x")),
     Case("name_path_up", "path-like name", "extension '../101' is not an extension name",
          args=phone(extension_name="../101", label="x")),

@@ -77,7 +77,11 @@ def test_create_writes_a_containerfile_and_a_context_with_the_collection(tmp_pat
     assert 'ARG EE_BASE_IMAGE="%s"' % definition["images"]["base_image"]["name"] in containerfile
     assert "ansible-galaxy collection install" in containerfile and "-r requirements.yml" in containerfile
     assert "introspect" in containerfile      # the collection's own requirements are added in the image
-    assert "ansible-core>=2.16" in containerfile and "ansible-runner>=2.4" in containerfile
+    core = definition["dependencies"]["ansible_core"]["package_pip"]
+    assert core in containerfile and "ansible-runner>=2.4" in containerfile
+    interpreter = definition["dependencies"]["python_interpreter"]
+    assert 'PYCMD="%s"' % interpreter["python_path"] in containerfile
+    assert interpreter["package_system"] in containerfile
     built = context / "_build"
     assert (built / "collections" / tarball).read_bytes() == (work / "build" / tarball).read_bytes()
     assert yaml.safe_load((built / "requirements.yml").read_text()) == definition["dependencies"]["galaxy"]

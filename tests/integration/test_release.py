@@ -24,13 +24,15 @@ from harness import ANSIBLE_BIN, api_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 # Everything the tarball may hold at its top level.
-ALLOWED_TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.rst", "requirements.txt",
+ALLOWED_TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md", "CODE_OF_CONDUCT.md",
+                     "CONTRIBUTING.md", "requirements.txt",
                      "bindep.txt", "meta", "plugins", "roles", "playbooks", "extensions", "docs", "changelogs",
                      "tests"}
 REQUIRED = ["meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt", "bindep.txt",
             "extensions/awx/credential_type.yml", "playbooks/rollout_bindings.yml", "docs/docsite/links.yml",
             "docs/examples/ansible.cfg", "docs/examples/world.yml", "docs/examples/vault-password.txt",
-            "roles/phone_bindings/meta/argument_specs.yml", "plugins/doc_fragments/connection.py"]
+            "roles/phone_bindings/meta/argument_specs.yml", "roles/phone_bindings/README.md",
+            "plugins/doc_fragments/connection.py", "CODE_OF_CONDUCT.md", "CONTRIBUTING.md", "docs/releasing.md"]
 # What a working checkout accumulates; none of it may ship.
 CLUTTER = [".git/HEAD", ".venv/bin/python", ".venv-2.16/pyvenv.cfg", "venv/lib/x.py", ".tmp/x", ".ansible/x",
            "tests/output/junit.xml", ".pytest_cache/v/x", ".hypothesis/examples/x", ".mypy_cache/x", ".ruff_cache/x",
@@ -148,3 +150,125 @@ def test_antsibull_changelog_lint_passes():
     changelog = tool("antsibull-changelog")
     run([changelog, "lint"], cwd=ROOT)
     run([changelog, "lint-changelog-yaml", "changelogs/changelog.yaml"], cwd=ROOT)
+
+
+def test_a_release_bumps_the_version_writes_changelog_md_and_tags(tmp_path):
+    """hacking/release.sh (without its import check) in a clone: version, changelog, commit and tag.
+
+    The release tools live in the tools venv (.venv); the run with another ansible-core skips this.
+    """
+    changelog = Path(sys.executable).parent / "antsibull-changelog"
+    if not changelog.exists():
+        pytest.skip("antsibull-changelog is not in this venv (the tools venv runs this test)")
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(ROOT), str(clone)])
+    for name in committable_files():   # the work tree as it is, committed in the clone
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, clone / name)
+    for old in {p.name for p in (clone / "changelogs" / "fragments").iterdir()} - {
+            Path(n).name for n in committable_files() if n.startswith("changelogs/fragments/")}:
+        (clone / "changelogs" / "fragments" / old).unlink()
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    run(git + ["add", "-A"])
+    run(git + ["commit", "-q", "--allow-empty", "-m", "work tree"])
+    fragments = sorted(p.name for p in (clone / "changelogs" / "fragments").glob("*.y*ml"))
+    old_version = yaml.safe_load((clone / "galaxy.yml").read_text())["version"]
+    major = int(old_version.split(".")[0]) + 1
+    version = "%d.0.0" % major
+    env = dict(os.environ, PATH=os.pathsep.join([str(changelog.parent), os.environ["PATH"]]),
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.invalid")
+    env = {k: v for k, v in env.items() if not k.startswith("ANSIBLE_")}
+    run([str(clone / "hacking" / "release.sh"), "--no-check", version, "2030-01-31"], cwd=clone, env=env)
+
+    assert yaml.safe_load((clone / "galaxy.yml").read_text())["version"] == version
+    definition = (clone / "execution-environment.yml").read_text()
+    assert "telphin-pbx-%s.tar.gz" % version in definition and "telphin-pbx-%s.tar.gz" % old_version not in definition
+    text = (clone / "CHANGELOG.md").read_text()
+    assert "v%d\\.0\\.0" % major in text
+    released = yaml.safe_load((clone / "changelogs" / "changelog.yaml").read_text())["releases"][version]
+    assert released["release_date"] == "2030-01-31" and sorted(released["fragments"]) == fragments
+    assert list((clone / "changelogs" / "fragments").glob("*.y*ml")) == []
+    assert run(["git", "status", "--porcelain"], cwd=clone).stdout == ""
+    tag = run(["git", "rev-parse", version + "^{commit}"], cwd=clone).stdout
+    assert tag == run(["git", "rev-parse", "HEAD"], cwd=clone).stdout
+    assert run(["git", "log", "-1", "--format=%s"], cwd=clone).stdout.strip() == "Release %s" % version
+    # A second release of the same version is refused.
+    again = subprocess.run([str(clone / "hacking" / "release.sh"), "--no-check", version], cwd=clone, env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode != 0 and "exists" in again.stderr
+
+
+# -- support policy --------------------------------------------------------------------------------
+def support_table() -> Dict[str, List[str]]:
+    """ansible-core minor -> [lowest, highest] controller Python, from the README's support table."""
+    section = (ROOT / "README.md").read_text().split("## Support policy", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (2\.\d+) \| (3\.\d+) – (3\.\d+) \|", section, re.M)
+    assert rows, "no support table in the README"
+    return {core: [low, high] for core, low, high in rows}
+
+
+def minor(version: str) -> tuple:
+    return tuple(int(part) for part in version.split(".")[:2])
+
+
+def pinned_core(text: str) -> str:
+    """The minor of an 'ansible-core>=2.N,<2.N+1' pin found in text."""
+    found = re.findall(r"ansible-core>=(2\.\d+)(?:\.0)?,<(2\.\d+)", text)
+    assert len(found) == 1, found
+    low, high = found[0]
+    assert minor(high) == (2, minor(low)[1] + 1), "pin to one ansible-core release: %s" % found
+    return low
+
+
+def test_requires_ansible_and_the_tested_versions_follow_the_support_policy():
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    table = support_table()
+    cores = sorted(table, key=minor)
+    assert [minor(c) for c in cores] == [(2, n) for n in range(minor(cores[0])[1], minor(cores[-1])[1] + 1)]
+    requires = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["requires_ansible"]
+    assert requires == ">=%s.0" % cores[0]
+    assert all(Version(core + ".0") in SpecifierSet(requires) for core in cores)
+    role = yaml.safe_load((ROOT / "roles" / "phone_bindings" / "meta" / "main.yml").read_text())
+    assert role["galaxy_info"]["min_ansible_version"] == cores[0]
+
+    # CI runs the oldest, the newest for Python 3.11 (.venv) and the newest release.
+    makefile = (ROOT / "Makefile").read_text()
+    venv216 = re.search(r"^\$\(VENV216\)/\.stamp:.*?\n\n", makefile, re.M | re.S).group(0)
+    venv221 = re.search(r"^\$\(VENV221\)/\.stamp:.*?\n\n", makefile, re.M | re.S).group(0)
+    assert pinned_core(venv216) == cores[0]
+    assert pinned_core(venv221) == cores[-1]
+    assert pinned_core((ROOT / "requirements-test.txt").read_text()) in table
+    newest_pythons = re.search(r"^NEWEST_PYTHONS := (.*)$", makefile, re.M).group(1).split()
+    assert all(minor(table[cores[-1]][0]) <= minor(py) <= minor(table[cores[-1]][1]) for py in newest_pythons)
+    # The execution environment runs the newest (maintained) release on a Python it supports.
+    ee = yaml.safe_load((ROOT / "execution-environment.yml").read_text())["dependencies"]
+    assert pinned_core(ee["ansible_core"]["package_pip"]) == cores[-1]
+    ee_python = re.search(r"python(3\.\d+)$", ee["python_interpreter"]["python_path"]).group(1)
+    assert minor(table[cores[-1]][0]) <= minor(ee_python) <= minor(table[cores[-1]][1])
+
+
+def test_the_ansible_core_under_test_is_supported(tmp_path):
+    """Whichever venv runs the integration tests: its ansible-core and Python are in the policy."""
+    proc = run([str(ANSIBLE_BIN / "ansible"), "--version"], env=clean_env(tmp_path))
+    core = re.search(r"^ansible \[core (\d+\.\d+)\.", proc.stdout, re.M).group(1)
+    python = re.search(r"^  python version = (\d+\.\d+)", proc.stdout, re.M).group(1)
+    table = support_table()
+    assert core in table, core
+    assert minor(table[core][0]) <= minor(python) <= minor(table[core][1]), (core, python)
+
+
+def test_galaxy_metadata_passes_the_importers_limits():
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    assert galaxy["authors"] and all(len(author) <= 64 for author in galaxy["authors"])
+    assert len(galaxy["tags"]) <= 20 and all(re.fullmatch(r"[a-z0-9_]{1,64}", tag) for tag in galaxy["tags"])
+    assert len(galaxy["description"]) <= 255
+    # Automation Hub wants one of its platform tags.
+    assert set(galaxy["tags"]) & {"application", "cloud", "database", "infrastructure", "linux", "monitoring",
+                                  "networking", "security", "storage", "tools", "windows"}
+    # Sanity runs without ignore files; Galaxy flags any it finds.
+    assert list((ROOT / "tests" / "sanity").glob("ignore-*.txt")) == []
