@@ -162,15 +162,14 @@ def chaos_section(chaos: Dict[str, Any]) -> str:
         "",
         "First run: **%d of %d items (%.1f %%) failed or not processed** (target: at most 1 %%)."
         % (reported_failed, chaos["bindings"], 100.0 * reported_failed / chaos["bindings"]),
-        "Faults survived (retried, re-authenticated or harmless): **%d of %d**; the other %d each failed one item, "
-        "reported: %s." % (
-            injected - item_failures, injected, item_failures,
-            ", ".join("%s × %d" % (k, v) for k, v in sorted(failed_by.items())
-                      if k != "not processed after the run stopped") or "none"),
+        "Faults survived (retried, re-authenticated, decided by a read or harmless): **%d of %d**%s." % (
+            injected - item_failures, injected, "" if not item_failures else
+            "; the other %d each failed one item, reported: %s" % (item_failures, ", ".join(
+                "%s × %d" % (k, v) for k, v in sorted(failed_by.items())
+                if k != "not processed after the run stopped"))),
         "" if not failed_by.get("not processed after the run stopped") else
         "%d items were not processed after a run-stopping error; they were listed in the failure message and "
         "applied by the next run." % failed_by["not processed after the run stopped"],
-        "",
         cost_text(run.get("cost")),
         "",
         "Checks after the run (whole emulator state before/after): every binding appears once in the module's "
