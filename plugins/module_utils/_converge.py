@@ -66,26 +66,29 @@ def converge_phone(api: TelphinApi, outcome: PhoneOutcome, desired: Mapping[str,
     return outcome
 
 
-# Errors after which a PUT may have been applied: its reply was lost or cut, retries ran out, or the
-# server failed (a 500) after it may have written. A refusal (4xx) was not applied and is not read again.
-_MAYBE_APPLIED = (TransientError, ProtocolError)
+def put_may_have_applied(error: TelphinError) -> bool:
+    """Whether a PUT that ended in ``error`` may have gone through all the same: its reply was lost, cut short
+    or not the API's JSON, retries ran out after an attempt was sent, or the server failed (5xx) after acting.
+    A refusal (4xx, quota, credentials, TLS) means it did not."""
+    return isinstance(error, (TransientError, ProtocolError)) or (error.http_status or 0) >= 500
 
 
 def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any], desired: Mapping[str, Any],
                 on_secret: OnSecret) -> Dict[str, Any]:
     """PUT ``patch`` and return the phone as the API then holds it: the one place a write's outcome is decided.
 
-    After an error that may follow an applied PUT, the phone is read: applied, the write is done. Not applied:
-    after an HTTP 500 the PUT is repeated once (it carries absolute values, so a repeat is harmless) and
-    decided the same way; otherwise, or after the repeat, the error is raised, and ``outcome.after`` shows
-    what the API holds.
+    After an error that may follow an applied PUT, the phone is read once: showing every readable key of the
+    patch, the write is done. Not applied: after an HTTP 500 the PUT is repeated once (it carries absolute
+    values, so a repeat is harmless) and decided the same way; otherwise, or after the repeat, the error is
+    raised and ``outcome.after`` shows what the API holds. The error also stands when the read fails or the
+    patch has nothing readable to check (a password alone).
     """
     ext_id = outcome.extension_id
     for attempt in (1, 2):
         try:
             reply = api.put_phone(ext_id, patch)
         except TelphinError as exc:
-            if not isinstance(exc, _MAYBE_APPLIED) and exc.http_status != 500:
+            if not put_may_have_applied(exc) or all(FIELDS[k].write_only for k in patch):
                 raise
             try:
                 held = read_phone(api, ext_id, on_secret)

@@ -348,3 +348,13 @@ def test_a_refused_put_is_not_read_again():
          Call("PUT", "/extension/54/phone/", status=400, reply={"message": "no", "status": "invalid_request"})],
         bindings=[{"extension": "100", "external_number": NUMBER}])
     assert items(outcome)["100"]["status"] == "failed" and client.report()["requests"]["GET"] == 2
+
+
+def test_a_password_alone_cannot_be_read_back_so_the_puts_error_stands():
+    outcome, client, _warnings = bulk(
+        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM)],
+        bindings=[{"extension": "100", "password": "Sip-Pass-4711"}])
+    item = items(outcome)["100"]
+    assert item["status"] == "failed" and "HTTP 500" in item["error"] and "Sip-Pass-4711" not in str(outcome)
+    assert client.report()["requests"] == {"token": 1, "GET": 2, "PUT": 1, "total": 4, "retried": 0}
