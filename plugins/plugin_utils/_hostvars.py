@@ -10,15 +10,13 @@ Private to the collection's plugins: no stable API.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry, TenantRecord
+from ansible_collections.telphin.pbx.plugins.plugin_utils._trust import can_template, trusted
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted
-
-_TEMPLATE_CHARS = re.compile(r"[{}]")
 
 
 def host_variables(record: TenantRecord, entry: Optional[Entry], host: str,
@@ -49,7 +47,8 @@ def unsafe(value: Any) -> Any:
     """Mark every string that could be taken for a template unsafe, so it is never templated.
 
     Only strings with ``{`` or ``}`` are wrapped: marking every string trips AWX's inventory import, and the others
-    cannot be templated anyway. Vault-encrypted values are left as they are (they are never templated).
+    cannot be templated anyway; on ansible-core 2.19+ those others are tagged trusted, so that
+    ``ansible-inventory --list`` prints them plain. Vault-encrypted values are left as they are (never templated).
     """
     if is_vaulted(value):
         return value
@@ -57,6 +56,6 @@ def unsafe(value: Any) -> Any:
         return dict((unsafe(key), unsafe(item)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
         return [unsafe(item) for item in value]
-    if isinstance(value, str) and _TEMPLATE_CHARS.search(value):
+    if isinstance(value, str) and can_template(value):
         return wrap_var(value)
-    return value
+    return trusted(value)

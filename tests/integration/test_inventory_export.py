@@ -1,0 +1,137 @@
+"""What AWX stores and shows of the tenants inventory: ``ansible-inventory --list --export``, then a script inventory.
+
+AWX's inventory sync runs ``ansible-inventory --list --export`` on the source and stores the JSON; a job then gets
+that JSON back through a script inventory. Strings that hold ``{`` or ``}`` must stay marked unsafe
+(``{"__ansible_unsafe": ...}``) so they are never templated; every other string must come out plain. Runs with
+each supported ansible-core (the integration suite runs once per venv).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import yaml
+
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, tenant_world
+
+DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Aw19"
+CURLY_NAME = "Curly {{ 7 * 6 }} Ltd"          # a tenant name that a template engine would change
+CURLY_LABEL = "Desk } half"                  # a lone brace in a nested list item
+CORE = tuple(int(part) for part in subprocess.run(
+    [str(ANSIBLE_BIN / "python"), "-c", "from ansible.release import __version__ as v; print(*v.split('.')[:2])"],
+    capture_output=True, text=True, check=True, timeout=60).stdout.split())
+
+
+def world() -> Dict[str, Any]:
+    data = tenant_world(tenants=2, phones=2)
+    data["dealers"] = [{"id": DEALER, "name": "Example Telecom"}]
+    for item in data["clients"]:
+        item["dealer_id"] = DEALER
+    data["clients"][1]["name"] = CURLY_NAME
+    data["clients"][1]["extensions"][0]["label"] = CURLY_LABEL
+    data["apps"].append({"app_id": DEALER_APP, "app_secret": DEALER_SECRET, "type": "trusted", "access_level": "all",
+                         "user": {"id": 900, "login": "ops@dealer", "access": "full", "dealer_id": DEALER}})
+    return data
+
+
+def environment(work: Path) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELPHIN_", "ANSIBLE_"))}
+    env.update({"ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_ROOT), "ANSIBLE_HOME": str(work / "ansible-home"),
+                "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp"), "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "TELPHIN_APP_ID": DEALER_APP, "TELPHIN_APP_SECRET": DEALER_SECRET,
+                "PATH": str(ANSIBLE_BIN) + os.pathsep + env.get("PATH", "")})
+    return env
+
+
+def strings(value: Any, path: str = "") -> List[Tuple[str, str, bool]]:
+    """(path, string, marked unsafe) for every string value in ``--list`` JSON."""
+    if isinstance(value, dict) and set(value) == {"__ansible_unsafe"}:
+        return [(path, value["__ansible_unsafe"], True)]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in strings(item, "%s.%s" % (path, key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in strings(item, "%s[%d]" % (path, i))]
+    return [(path, value, False)] if isinstance(value, str) else []
+
+
+def export(emulator_factory, work: Path) -> Tuple[Dict[str, Any], Any]:
+    emu = emulator_factory(world())
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "dealer.telphin.yml"
+    source.write_text(yaml.safe_dump({
+        "plugin": "telphin.pbx.tenants", "source": "dealer", "api_url": emu.url, "with_extensions": True,
+        "compose": {"tenant_name": "telphin_client.name", "tenant_prefix": "telphin_client.prefix"}}))
+    proc = subprocess.run([str(ANSIBLE_BIN / "ansible-inventory"), "-i", str(source), "--list", "--export"],
+                          capture_output=True, text=True, env=environment(work), timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout), emu
+
+
+def test_export_marks_only_strings_with_braces_unsafe(emulator_factory, tmp_path):
+    data = export(emulator_factory, tmp_path)[0]
+    hostvars = data["_meta"]["hostvars"]
+    assert len(hostvars) == 2
+    # The plugin's own variables (telphin_*): exactly the strings with braces are marked.
+    found = [item for host in hostvars.values() for key, value in host.items() if key.startswith("telphin_")
+             for item in strings(value, key)]
+    unsafe = sorted((path, text) for path, text, marked in found if marked)
+    with_braces = sorted((path, text) for path, text, marked in found if "{" in text or "}" in text)
+    assert unsafe == with_braces, "marked unsafe: %s\nholding braces: %s" % (unsafe, with_braces)
+    assert sorted(text for path, text in unsafe) == [CURLY_NAME, CURLY_LABEL]
+    plain = [text for path, text, marked in found if not marked]
+    assert len(plain) > 20 and all("{" not in text and "}" not in text for text in plain)
+    # compose: a copy of a marked string stays marked; on 2.19+ a plain one is plain. (ansible-core 2.16 marks
+    # every value composed on a host that has any unsafe variable: its own rule, unchanged here.)
+    curly = next(host for host, hv in hostvars.items() if hv["telphin_client_id"] == "1002")
+    other = next(host for host in hostvars if host != curly)
+    assert hostvars[curly]["tenant_name"] == {"__ansible_unsafe": CURLY_NAME}
+    assert hostvars[other]["tenant_name"] == "Tenant 1" and hostvars[other]["tenant_prefix"] == "010"
+    if CORE >= (2, 19):
+        assert hostvars[curly]["tenant_prefix"] == "020"
+
+
+def test_exported_json_through_a_script_inventory_into_a_play(emulator_factory, playbook, tmp_path):
+    """AWX's round trip: the stored JSON comes back through a script inventory; the play uses the variables."""
+    data, emu = export(emulator_factory, tmp_path / "sync")
+    script = tmp_path / "awx_inventory.py"
+    script.write_text("#!%s\nimport json, sys\nDATA = %r\n"
+                      "print(DATA if sys.argv[1:2] == ['--list'] else '{}')\n" % (sys.executable, json.dumps(data)))
+    script.chmod(0o755)
+    emu.requests(clear=True)
+    run = playbook("""
+        - name: A job on the synced inventory
+          hosts: telphin_tenants
+          connection: local
+          gather_facts: false
+          vars:
+            ansible_python_interpreter: "{{ ansible_playbook_python }}"
+          tasks:
+            - name: Read the tenant's phones with the synced variables
+              telphin.pbx.extension_info:
+                api_url: "{{ telphin_api_url }}"
+                client_id: "{{ telphin_client_id }}"
+                type: phone
+              register: phones
+            - name: Save what the job saw
+              ansible.builtin.copy:
+                content: "{{ {'name': telphin_client.name, 'tenant_name': tenant_name,
+                              'label': telphin_extensions[0].label | default(''),
+                              'phones': phones.extensions | map(attribute='short_name') | list} | to_json }}"
+                dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+                mode: "0600"
+        """, script, env={"TELPHIN_APP_ID": DEALER_APP, "TELPHIN_APP_SECRET": DEALER_SECRET})
+    assert run.rc == 0, run.output
+    seen = {result["name"]: result for result in run.results.values()}
+    assert set(seen) == {"Tenant 1", CURLY_NAME}                  # not templated: "Curly 42 Ltd" would be a defect
+    assert seen[CURLY_NAME]["tenant_name"] == CURLY_NAME and seen["Tenant 1"]["tenant_name"] == "Tenant 1"
+    assert seen[CURLY_NAME]["label"] == CURLY_LABEL
+    assert all(result["phones"] == ["100", "101"] for result in seen.values())
+    # each tenant read with its synced client id, through the dealer's app
+    listed = sorted(r["client_id"] for r in emu.requests() if r["method"] == "GET" and "/extension/" in r["path"])
+    assert listed == [1001, 1002]
