@@ -251,7 +251,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLL
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import assign_hostnames, derived_name
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables
-from ansible_collections.telphin.pbx.plugins.plugin_utils._options import InventoryError, InventoryOptions
+from ansible_collections.telphin.pbx.plugins.plugin_utils._options import (
+    InventoryError, InventoryOptions, given_secrets)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._reader import TenantReader
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import TenantRecord
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import Secrets
@@ -273,9 +274,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         secrets = Secrets()
         reader: Optional[TenantReader] = None
+        secrets.add(given_secrets(self.get_option))
         try:
             options = InventoryOptions.read(self.get_option)
-            secrets.add(options.secrets())
             fingerprint = _cache.fingerprint(options)
             use_cache = bool(self.get_option("cache"))
             cache_key = self.get_cache_key(path)

@@ -68,13 +68,6 @@ class InventoryOptions:
             options.settings(entry)
         return options
 
-    def secrets(self) -> List[Any]:
-        """Every secret value given in the options (the plugin's and the entries')."""
-        values = [self.connection.get("app_secret"), self.connection.get("access_token")]
-        for entry in self.entries:
-            values += [entry.app_secret, entry.access_token]
-        return [value for value in values if value is not None]
-
     def settings(self, entry: Optional[Entry] = None) -> ConnectionSettings:
         """The plugin's connection options, with an entry's own credentials and API host over them.
 
@@ -126,6 +119,16 @@ def _host(url: str) -> str:
         port = None
     port = port or {"https": 443, "http": 80}.get(parts.scheme.lower())
     return "%s://%s:%s" % (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
+
+def given_secrets(get_option: Callable[[str], Any]) -> List[Any]:
+    """Every secret value given in the options (the plugin's and the entries'), taken before any check can fail."""
+    values = [get_option("app_secret"), get_option("access_token")]
+    raw = get_option("tenants")
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, Mapping):
+            values += [item.get("app_secret"), item.get("access_token")]
+    return [value for value in values if value is not None]
 
 
 def check_entries(raw: Any, source: str) -> List[Entry]:

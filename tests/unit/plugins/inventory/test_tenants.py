@@ -552,6 +552,13 @@ def test_error_replies_echoing_secrets_are_masked_in_the_parser_error(run):
     assert "tok-dealer-77" not in text and "b-s3cret-2" not in text and "********" in text
 
 
+def test_a_secret_given_in_the_wrong_place_is_masked_in_configuration_errors(run):
+    with pytest.raises(AnsibleParserError) as err:
+        run({"source": "list", "tenants": [{"client_id": "b-s3cret-2", "app_id": "b-app", "app_secret": "b-s3cret-2"}]})
+    assert "tenants[1]: client_id '********' is not a client id" in str(err.value)
+    assert "b-s3cret-2" not in str(err.value)
+
+
 def test_a_malformed_client_reply_is_described_never_quoted(run):
     with pytest.raises(AnsibleParserError) as err:
         run({"source": "list", "tenants": [{"client_id": 1001}]}, token(),
