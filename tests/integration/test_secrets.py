@@ -126,7 +126,7 @@ FAULTS = [
      "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
     {"match": {"path": "^/api/ver1.0/oauth/token"}, "action": "status", "status": 500,
      "body": {"error": "server_error", "error_description": "could not check client_secret %s" % APP_SECRETS[1]}},
-    {"match": {"path": "^/api/ver1.0/client/1002/$"}, "action": "status", "status": 500,
+    {"match": {"path": "^/api/ver1.0/client/1002/$"}, "action": "status", "status": 501,     # not retried either
      "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
 ]
 
