@@ -73,6 +73,8 @@ options:
   timeout:
     description:
       - Seconds to wait for each reply before the attempt counts as failed and is retried.
+      - Bounds the whole attempt (connecting, sending, receiving the reply), so a server that trickles its reply
+        byte by byte cannot hold a run.
     type: float
     default: 30
     version_added: 0.1.0
@@ -86,6 +88,16 @@ options:
         without retries.
     type: int
     default: 0
+    version_added: 0.1.0
+  allow_plain_http:
+    description:
+      - Allow an O(api_url) or O(token_url) with plain C(http://) on a host other than this machine, for a test
+        server. The app secret and the Bearer tokens then cross the network unencrypted, and a warning says so.
+      - Without it such URLs are refused before any request; C(http://) on a loopback address (V(127.0.0.1),
+        V(::1), V(localhost)) is always accepted.
+      - If not set, the value of the E(TELPHIN_ALLOW_PLAIN_HTTP) environment variable is used.
+    type: bool
+    default: false
     version_added: 0.1.0
 notes:
   - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
@@ -138,4 +150,7 @@ options:
   ca_path:
     env:
       - name: TELPHIN_CA_PATH
+  allow_plain_http:
+    env:
+      - name: TELPHIN_ALLOW_PLAIN_HTTP
 '''

@@ -12,6 +12,7 @@ conflicts are looked for after the writes instead (``find_bundle_conflicts``).
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
 
+_DIGITS = re.compile(r"[0-9]+")      # ASCII digits only: str.isdigit() also takes "²"
 DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 6
 MAX_BINDINGS = 20000
@@ -51,7 +54,8 @@ def check_parallel(value: Any) -> int:
 
 def for_each(targets: List[Target], work: Callable[[Target], None], parallel: int) -> None:
     """Run ``work`` on every target with a bounded pool. A ``TelphinError`` fails that target's outcome; a
-    run-stopping one (quota, credentials, rights, TLS) also marks every target not yet started ``skipped``."""
+    run-stopping one (quota, credentials, rights, TLS) also marks every target not yet started ``skipped``.
+    Any other exception fails its target only: whatever a server sends, the run ends with every outcome."""
     stop = threading.Event()
     reason: List[str] = []
 
@@ -69,6 +73,9 @@ def for_each(targets: List[Target], work: Callable[[Target], None], parallel: in
             outcome.status, outcome.error = "failed", str(exc)
         except TelphinError as exc:
             outcome.status, outcome.error = "failed", str(exc)
+        except Exception as exc:  # pylint: disable=broad-except
+            outcome.status, outcome.error = "failed", "unexpected error (%s): %s" % (
+                type(exc).__name__, redact(str(exc))[:200])
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(one, targets))
@@ -157,7 +164,7 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tupl
                 where = "%s (extension %s)" % (where, entry["ref"])
             else:
                 ext_id = item["extension_id"]
-                if isinstance(ext_id, bool) or not str(ext_id).isdigit():
+                if isinstance(ext_id, bool) or not _DIGITS.fullmatch(str(ext_id)):
                     raise InputError("extension_id %r is not a positive integer" % (ext_id,))
                 entry["id"] = int(ext_id)
                 where = "%s (extension_id %s)" % (where, ext_id)
@@ -165,7 +172,7 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tupl
                 raise InputError("unknown key(s) %s; the keys are extension, extension_id and the phone "
                                  "properties of telphin.pbx.extension_phone" % ", ".join(unknown))
             entry["desired"] = desired_state(item, update_password)
-            if not entry["desired"]:
+            if not entry["desired"] and not (update_password == "never" and item.get("password") is not None):
                 raise InputError("sets no phone property: give external_number or another property")
         except InputError as exc:
             problems.append("%s: %s" % (where, exc))
@@ -259,7 +266,9 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     api = TelphinApi(client)
     targets, read_back = plan_targets(api, client_id, checked, unbind_unlisted, warn)
     tick = Ticks()
-    for_each(targets, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick), parallel)
+    # An item that sets only a password under update_password: never is listed with nothing to change: no request.
+    for_each([t for t in targets if t.desired],
+             lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick), parallel)
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged)

@@ -16,7 +16,6 @@ between worker threads.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -28,12 +27,13 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from ansible_collections.telphin.pbx.plugins.module_utils._api import (
     API_PREFIX, token_form, token_from_reply)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    AccessDenied, AuthenticationError, NotFound, ProtocolError, QuotaExhausted, QuotaReserveReached,
-    TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+    AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyAuthFailure, ProxyRefused, QuotaExhausted,
+    QuotaReserveReached, TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_secret_key, redact
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
-    Response, Transport, Urllib3Transport, snippet)
+    Response, Transport, Urllib3Transport, decode_json, snippet)
 
 # Retry policy for transient failures (connection errors, 502/503/504, a GET's 500, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
@@ -43,6 +43,7 @@ RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
 RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
 RETRIED_STATUSES = frozenset((502, 503, 504))
 READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs only; after a PUT see _converge.put_decided
+_PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"
 GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
 
 FORBIDDEN_HINTS = {
@@ -136,7 +137,19 @@ class ApiClient:
         return self.request("PUT", path, body=body)
 
     def request(self, method: str, path: str, params: Optional[Mapping[str, Any]] = None, body: Any = None) -> Any:
-        """One API call; returns the decoded JSON reply or raises a ``TelphinError``."""
+        """One API call; returns the decoded JSON reply or raises a ``TelphinError`` whose message holds none of
+        the secrets the client knows (credentials, tokens issued, secrets sent or read back)."""
+        if isinstance(body, Mapping):
+            with self._lock:
+                self.secrets.update(str(v) for k, v in body.items() if is_secret_key(str(k)) and v not in (None, ""))
+        try:
+            return self._request(method, path, params, body)
+        except TelphinError as exc:
+            with self._lock:
+                exc.redact(set(self.secrets))
+            raise
+
+    def _request(self, method: str, path: str, params: Optional[Mapping[str, Any]], body: Any) -> Any:
         url = self.settings.api_url + API_PREFIX + path
         resp, used = self._exchange(method, url, params=params, json_body=body)
         refusals = 0
@@ -184,7 +197,7 @@ class ApiClient:
                 % self.settings.token_url, http_status=resp.status, api_status=code)
         if resp.status >= 400:
             raise self._error("POST", "token endpoint", resp)
-        data = self._decode("POST", "token endpoint", resp)
+        data = self._decode("POST", "token endpoint", resp, quote=False)   # a cut reply may hold the token
         token = token_from_reply(data)
         if token is None:
             raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
@@ -207,6 +220,8 @@ class ApiClient:
                 headers["Authorization"] = "Bearer " + token
             try:
                 resp = self._send_once(method, url, headers, params, json_body, form, authenticated)
+            except ProxyAuthFailure:
+                raise ProxyRefused(_PROXY_407 % (method, _path(url)), http_status=407) from None
             except TLSFailure as exc:
                 raise TLSError("TLS verification of %s failed (%s)" % (_host(url), exc)) from None
             except TransportFailure as exc:
@@ -232,23 +247,22 @@ class ApiClient:
         kind = "token" if not authenticated else method
         if url == self.settings.token_url:
             self._count(kind)
-            resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
+            # Its X-RateLimit-* headers, if any, are not the tenant's API quota: not recorded.
+            return self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
                                        timeout=self.settings.timeout)
-            self._record_quota(resp)
-            return resp
         self._gate.acquire()
         refused = False
         try:
             self._take_slot(url)
             self._count(kind)
+            answered = False
             try:
                 resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
                                            form=form, timeout=self.settings.timeout)
-            except TransportFailure:
-                self._release_slot(charged=True)    # it may have been counted: assume it was
-                raise
-            self._record_quota(resp)
-            self._release_slot(charged=False)
+                answered = True
+                self._record_quota(resp)
+            finally:
+                self._release_slot(charged=not answered)    # no reply: it may have been counted, assume it was
             refused = resp.is_concurrency_429()
             return resp
         finally:
@@ -336,6 +350,8 @@ class ApiClient:
             return QuotaExhausted(
                 "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
                 "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
+        if status == 407:
+            return ProxyRefused(_PROXY_407 % (method, path), http_status=407)
         if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
             return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
                                        "supply a new one, or app_id and app_secret", **codes)
@@ -349,16 +365,19 @@ class ApiClient:
             return ValidationFailed(detail, **codes)
         return TelphinError(detail, **codes)
 
-    def _decode(self, method: str, path: str, resp: Response) -> Any:
+    @staticmethod
+    def _decode(method: str, path: str, resp: Response, quote: bool = True) -> Any:
+        """The reply's JSON; a ``ProtocolError`` quoting (``quote``) an excerpt with secret-looking members masked."""
         if not resp.text.strip():
             return None
         try:
-            return json.loads(resp.text)
+            return decode_json(resp.text)
         except ValueError:
             kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
-            raise ProtocolError(
-                "%s %s: the server replied HTTP %d with %s instead of the API's JSON (%s...)"
-                % (method, path, resp.status, kind, snippet(resp.text)), "is api_url the provider's API host?") from None
+            excerpt = " (%s...)" % snippet(redact(resp.text)) if quote else " (not quoted: it may hold a secret)"
+            raise ProtocolError("%s %s: the server replied HTTP %d with %s instead of the API's JSON%s"
+                                % (method, path, resp.status, kind, excerpt),
+                                "is api_url the provider's API host?") from None
 
 
 def _host(url: str) -> str:

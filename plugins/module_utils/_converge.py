@@ -21,7 +21,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
-    ExtensionIndex, check_client_id, check_extension_name)
+    DEFAULT_CLIENT_ID, ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, single_result
 
 OnSecret = Callable[[str], None]
@@ -121,12 +121,17 @@ def _shown(phone: Mapping[str, Any], keys: Iterable[str]) -> str:
 def find_target(api: TelphinApi, params: Mapping[str, Any]) -> PhoneOutcome:
     """The extension that ``extension_id`` or ``extension_name`` (in ``client_id``) names, as a fresh outcome.
 
-    By id: no request. By name: the tenant's extension list, read once.
+    By id with the default client: no request; the API only lets the app reach its own tenants. By id with
+    another ``client_id``, or by name: the tenant's extension list, read once (a dealer's app reaches every
+    client of the dealer, so an id must be checked against the client the user named).
     """
-    if params.get("extension_id") is not None:
-        return PhoneOutcome(int(params["extension_id"]))
-    name = check_extension_name(params.get("extension_name"))
     client_id = check_client_id(params.get("client_id"))
+    if params.get("extension_id") is not None:
+        if client_id == DEFAULT_CLIENT_ID:
+            return PhoneOutcome(int(params["extension_id"]))
+        item = ExtensionIndex(api.extensions(client_id), client_id).find_phone(int(params["extension_id"]), by_id=True)
+        return PhoneOutcome(int(item["id"]), str(item.get("name")))
+    name = check_extension_name(params.get("extension_name"))
     item = ExtensionIndex(api.extensions(client_id), client_id).find_phone(name)
     return PhoneOutcome(int(item["id"]), str(item.get("name")))
 

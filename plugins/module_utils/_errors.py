@@ -18,12 +18,15 @@ message for the user (what happened, then ``hint``: what to do). Catch the kinds
 - ``RunFailed``: a run ended with failures; it carries the partial ``result``.
 
 ``TransportFailure`` is not a user error: the transport raises it when no HTTP response arrived,
-and the client turns it into ``TransientError`` (after retries) or ``TLSError``.
+and the client turns it into ``TransientError`` (after retries), ``TLSError`` or, for a proxy's 407,
+``AuthenticationError``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Optional
+
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
 
 
 class TelphinError(Exception):
@@ -39,6 +42,11 @@ class TelphinError(Exception):
         self.http_status = http_status
         self.api_status = api_status
         super().__init__("%s: %s" % (message, self.hint) if self.hint else message)
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Mask every value of ``secrets`` (and secret-looking members) in this error's message, in place."""
+        self.message = redact(self.message, secrets)
+        self.args = (redact(str(self), secrets),)
 
 
 class InputError(TelphinError):
@@ -59,6 +67,13 @@ class NotFound(TelphinError):
 
 class ValidationFailed(TelphinError):
     """A 400 or 422: the API refused the values sent."""
+
+
+class ProxyRefused(AuthenticationError):
+    """The HTTP proxy refused the request (407): no or wrong proxy credentials."""
+
+    hint = ("give the proxy's user and password in HTTPS_PROXY / HTTP_PROXY (http://user:password@host:port, "
+            "percent-encoded), or name the API host in NO_PROXY")
 
 
 class QuotaExhausted(TelphinError):
@@ -97,6 +112,10 @@ class TransportFailure(Exception):
 
 class TLSFailure(TransportFailure):
     """The transport could not verify the server's certificate."""
+
+
+class ProxyAuthFailure(TransportFailure):
+    """The proxy refused the request with 407 (no or wrong proxy credentials); retrying cannot help."""
 
 
 # Errors after which every further request of the run would fail the same way: the run stops.

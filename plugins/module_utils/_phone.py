@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
-
-MASK = "********"
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import MASK, is_secret_key
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,8 @@ FIELDS: Dict[str, Field] = {f.name: f for f in (
 )}
 
 SYNCED_KEYS = tuple(name for name, f in FIELDS.items() if f.synced)
-_MASKED_NAME = re.compile(r"pass(word)?|secret|token", re.I)
 
-_ARG_TYPES = {"number": "str", "str": "str", "int": "int", "bool": "bool", "choice": "str", "countries": "list",
+_ARG_TYPES = {"number": "raw", "str": "str", "int": "int", "bool": "bool", "choice": "str", "countries": "list",
               "password": "str"}
 
 
@@ -81,7 +79,7 @@ def phone_argspec() -> Dict[str, Dict[str, Any]]:
 
 # -- normalisation --------------------------------------------------------------------------------
 _NUMBER_DECOR = re.compile("[ \u00a0\\-().]")
-_NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
+_NUMBER = re.compile(r"\+?[0-9]{5,15}")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -94,17 +92,18 @@ def normalize_number(value: Any) -> Optional[str]:
     """``+7 (987) 654-32-10`` -> ``+79876543210``; ``""``/``None`` -> ``None`` (unbound)."""
     if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML reads unquoted 0201234567 as the octal 33896823 and +79876543210 as 79876543210: never guess.
+        raise InputError("external_number %s is an integer, not a string: quote the number (unquoted, YAML drops a "
+                         "leading + and reads a leading 0 as octal)" % value)
     if not isinstance(value, str):
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        else:
-            raise InputError("external_number %s is not a phone number: give a string" % _printable(value))
+        raise InputError("external_number %s is not a phone number: give a string" % _printable(value))
     compact = _NUMBER_DECOR.sub("", value)
     if compact == "":
         if value.strip(" ") == "":
             return None
         raise InputError("external_number %s is not a phone number" % _printable(value))
-    if not _NUMBER.match(compact):
+    if not _NUMBER.fullmatch(compact):
         raise InputError(
             "external_number %s is not a phone number: expected 5 to 15 digits with an optional leading +, "
             "spaces, dashes, dots and brackets allowed (e.g. +7 987 654-32-10)" % _printable(value))
@@ -260,9 +259,9 @@ def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> Dict[str, An
 
 
 def is_masked_key(name: str) -> bool:
-    """Whether values under key ``name`` are secrets to mask (write-only fields, ``*pass*``, ``*secret*``, ``*token*``)."""
+    """Whether values under key ``name`` are secrets to mask: write-only fields and ``_secrets.is_secret_key``."""
     f = FIELDS.get(name)
-    return bool(f and f.write_only) or bool(_MASKED_NAME.search(name))
+    return bool(f and f.write_only) or is_secret_key(name)
 
 
 def secret_values(phone: Mapping[str, Any]) -> List[str]:

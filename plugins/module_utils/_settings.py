@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import API_PREFIX, TOKEN_PATH
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
@@ -30,6 +32,7 @@ class ConnectionSettings:
     ca_path: Optional[str] = None
     timeout: float = 30
     quota_reserve: int = 0
+    allow_plain_http: bool = False
 
     def __post_init__(self) -> None:
         url = (self.api_url or DEFAULT_API_URL).strip().rstrip("/")
@@ -41,6 +44,12 @@ class ConnectionSettings:
         self.token_url = (self.token_url or url + TOKEN_PATH).strip()
         if not re.match(r"^https?://\S+$", self.token_url):
             raise InputError("token_url %r is not an http(s) URL" % self.token_url)
+        for name in ("api_url", "token_url"):
+            if self.allow_plain_http or not _plain_http(getattr(self, name)):
+                continue
+            raise InputError("%s %s uses plain http: the app secret and the tokens would cross the network "
+                             "unencrypted; use https, or set allow_plain_http for a test server"
+                             % (name, getattr(self, name)))
         if not self.access_token and not (self.app_id and self.app_secret):
             raise InputError(
                 "no API credentials: set app_id and app_secret (or TELPHIN_APP_ID and TELPHIN_APP_SECRET), "
@@ -50,6 +59,11 @@ class ConnectionSettings:
         if self.quota_reserve < 0:
             raise InputError("quota_reserve must be 0 or more")
 
+    @property
+    def plain_http(self) -> bool:
+        """Whether credentials go in clear to a host that is not this machine (allowed by ``allow_plain_http``)."""
+        return _plain_http(self.api_url) or _plain_http(self.token_url or "")
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ConnectionSettings":
         """Options left unset or empty (AWX injects unset credential fields as "") take their defaults."""
@@ -57,4 +71,18 @@ class ConnectionSettings:
 
 
 CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
-                      "timeout", "quota_reserve")
+                      "timeout", "quota_reserve", "allow_plain_http")
+
+
+def _plain_http(url: str) -> bool:
+    """An ``http://`` URL whose host is not a loopback address (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True

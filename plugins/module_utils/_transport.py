@@ -11,16 +11,20 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
+import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
 
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import TLSFailure, TransportFailure
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    ProxyAuthFailure, TLSFailure, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
 
 URLLIB3_IMPORT_ERROR: Optional[str]
 try:
@@ -40,39 +44,57 @@ class Response:
     text: str
 
     def int_header(self, name: str) -> Optional[int]:
-        try:
-            return int(float(self.headers.get(name, "")))
-        except ValueError:
-            return None
+        """A whole number header; None when absent or not a finite number (``nan``, ``1e999``)."""
+        value = _number(self.headers.get(name))
+        return None if value is None or abs(value) > 2 ** 53 else int(value)
 
     def retry_after(self) -> Optional[float]:
-        try:
-            return float(self.headers.get("retry-after", ""))
-        except ValueError:
-            return None
+        """``Retry-After`` in seconds; None when absent, negative or not a finite number."""
+        value = _number(self.headers.get("retry-after"))
+        return value if value is not None and value >= 0 else None
 
     def json_object(self) -> Dict[str, Any]:
         """The body as a JSON object; {} when it is not one."""
         try:
-            data = json.loads(self.text)
+            data = decode_json(self.text)
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 
     def api_status(self) -> Optional[str]:
-        """The API's error code (``status`` or OAuth's ``error``), if any."""
+        """The API's error code (``status`` or OAuth's ``error``), if it looks like one."""
         body = self.json_object()
-        value = body.get("status") or body.get("error")
-        return str(value) if value else None
+        value = str(body.get("status") or body.get("error") or "")
+        return value if _CODE.fullmatch(value) else None
 
     def api_message(self) -> str:
+        """The API's error message, or an excerpt of the body; secret-looking members masked."""
         body = self.json_object()
         message = body.get("message") or body.get("error_description")
-        return str(message) if message else snippet(self.text) or "no message"
+        return redact(str(message)) if message else snippet(redact(self.text)) or "no message"
 
     def is_concurrency_429(self) -> bool:
         """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
         return self.status == 429 and self.api_status() != "rate_limit_exceeded" and "concurrent" in self.text.lower()
+
+
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+def _number(text: Optional[str]) -> Optional[float]:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def decode_json(text: str) -> Any:
+    """The JSON value of ``text``; raises ``ValueError`` for anything else, nesting too deep included."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def snippet(text: str, size: int = 120) -> str:
@@ -128,7 +150,7 @@ class Urllib3Transport(Transport):
                 if proxy and not proxy.startswith(("http://", "https://")):
                     raise TransportFailure("proxy %s is not supported (an http:// or https:// proxy is)"
                                            % urlsplit(proxy).scheme)
-                self._managers[proxy] = (urllib3.ProxyManager(proxy, **self._pool_args) if proxy
+                self._managers[proxy] = (_proxy_manager(proxy, self._pool_args) if proxy
                                          else urllib3.PoolManager(**self._pool_args))
             self._routes[route] = self._managers[proxy]
             return self._routes[route]
@@ -146,11 +168,18 @@ class Urllib3Transport(Transport):
             body = urlencode(form).encode("utf-8")
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         exceptions = urllib3.exceptions
+        deadline = time.monotonic() + timeout
         try:
             resp = self.manager(url).request(method, url, body=body, headers=sent, redirect=False,
-                                             timeout=urllib3.Timeout(connect=timeout, read=timeout))
+                                             preload_content=False,
+                                             timeout=urllib3.Timeout(connect=timeout, read=timeout, total=timeout))
+            data = _read_body(resp, deadline, timeout)
         except exceptions.SSLError as exc:
             raise TLSFailure(_reason(exc)) from None
+        except exceptions.ProxyError as exc:
+            if " 407 " in str(exc):
+                raise ProxyAuthFailure("HTTP 407 Proxy Authentication Required") from None
+            raise TransportFailure(_reason(exc)) from None
         except exceptions.NewConnectionError as exc:      # refused, unknown host (a ConnectTimeoutError in urllib3 2)
             raise TransportFailure(_reason(exc)) from None
         except exceptions.ConnectTimeoutError:
@@ -160,10 +189,40 @@ class Urllib3Transport(Transport):
         except exceptions.HTTPError as exc:
             raise TransportFailure(_reason(exc)) from None
         return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
-                        resp.data.decode("utf-8", errors="replace"))
+                        data.decode("utf-8", errors="replace"))
 
 
 _BASE_HEADERS = {"Accept-Encoding": "gzip, deflate"}
+_CHUNK = 1 << 16
+
+
+def _read_body(resp: Any, deadline: float, timeout: float) -> bytes:
+    """The whole body, or ``TransportFailure`` once ``deadline`` has passed: the read timeout bounds each
+    socket read only, so a server trickling bytes would hold the request for ever."""
+    read = getattr(resp, "read1", None) or resp.read     # read1 (urllib3 2): what one socket read brings
+    chunks: List[bytes] = []
+    try:
+        while True:
+            chunk = read(_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                resp.close()        # the rest is not read: the connection cannot be reused
+                raise TransportFailure("the reply took longer than %s s (timeout)" % timeout)
+    finally:
+        resp.release_conn()
+
+
+def _proxy_manager(proxy: str, pool_args: Dict[str, Any]) -> Any:
+    """A ``ProxyManager`` for ``proxy``. Credentials in its URL (``http://user:password@host:port``,
+    percent-encoded, as ``requests`` and curl take them) go as ``Proxy-Authorization``: urllib3 drops them."""
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return urllib3.ProxyManager(proxy, **pool_args)
+    auth = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+    bare = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+    return urllib3.ProxyManager(bare, proxy_headers=urllib3.make_headers(proxy_basic_auth=auth), **pool_args)
 
 
 def default_ca_bundle() -> Optional[str]:

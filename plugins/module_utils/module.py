@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Set
+from typing import Any, Callable, Dict, Optional, Set
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import is_masked_key
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 
@@ -33,29 +34,64 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
         "ca_path": {"type": "path", "fallback": env("TELPHIN_CA_PATH")},
         "timeout": {"type": "float", "default": 30},
         "quota_reserve": {"type": "int", "default": 0},
+        "allow_plain_http": {"type": "bool", "default": False, "fallback": env("TELPHIN_ALLOW_PLAIN_HTTP")},
     }
 
 
 class TelphinModule(AnsibleModule):
-    """``AnsibleModule`` that also keeps secrets given inside list options out of every result.
+    """``AnsibleModule`` that keeps every secret out of its log entry and its results.
 
-    The argument spec marks top-level secrets ``no_log``; a SIP ``password`` inside an item of
-    ``bindings`` has no spec entry, so it is added to the no_log values before any result is returned,
-    including the failures ``AnsibleModule`` itself reports for bad options (whose ``invocation`` shows
-    the module arguments at ``-vvv``).
+    The argument spec marks top-level secrets ``no_log``; a SIP ``password`` inside an item of ``bindings``
+    has no spec entry. Such values are masked by key in the invocation that ``AnsibleModule`` logs to
+    syslog / journald as it starts, and in the ``invocation`` of every result (also of the failures it
+    reports itself for bad options). Only values that ``registrable`` accepts stay no-log values: Ansible
+    masks those as substrings of everything, which a short or numeric one would do to phone numbers.
     """
 
+    def _log_invocation(self) -> None:
+        self._settle_no_log_values()
+        params = self.params
+        self.params = masked_params(params)    # top-level no_log options: AnsibleModule masks them by spec
+        try:
+            super()._log_invocation()
+        finally:
+            self.params = params
+
     def exit_json(self, **kwargs: Any) -> None:
-        self.no_log_values.update(nested_secrets(self.params))
+        self._settle_no_log_values()
+        kwargs.setdefault("invocation", {"module_args": masked_params(self.params, self.argument_spec)})
         super().exit_json(**kwargs)
 
     def fail_json(self, msg: str, **kwargs: Any) -> None:
-        self.no_log_values.update(nested_secrets(self.params))
+        self._settle_no_log_values()
+        kwargs.setdefault("invocation", {"module_args": masked_params(self.params, self.argument_spec)})
         super().fail_json(msg, **kwargs)
+
+    def _settle_no_log_values(self) -> None:
+        values = set(self.no_log_values) | nested_secrets(self.params)
+        self.no_log_values.clear()
+        self.no_log_values.update(v for v in values if registrable(v))
+
+
+NO_LOG_MARK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"    # what Ansible shows for the value of a no_log option
+
+
+def masked_params(params: Dict[str, Any], spec: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """``params`` with the ``no_log`` options of ``spec`` and secret keys inside list items masked by key."""
+    shown: Dict[str, Any] = {}
+    for name, value in params.items():
+        if value is not None and ((spec or {}).get(name) or {}).get("no_log"):
+            shown[name] = NO_LOG_MARK
+        elif isinstance(value, list):
+            shown[name] = [{k: NO_LOG_MARK if is_masked_key(str(k)) and v not in (None, "") else v
+                            for k, v in item.items()} if isinstance(item, dict) else item for item in value]
+        else:
+            shown[name] = value
+    return shown
 
 
 def nested_secrets(params: Any) -> Set[str]:
-    """Values of secret keys (``password``, ``*secret*``, ``*token*``) in dicts inside list options."""
+    """Values of secret keys (``_phone.is_masked_key``) in dicts inside list options."""
     found: Set[str] = set()
     for value in (params or {}).values() if isinstance(params, dict) else ():
         for item in value if isinstance(value, list) else ():
@@ -86,6 +122,9 @@ def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, A
         settings = ConnectionSettings.from_params(module.params)
     except TelphinError as exc:
         module.fail_json(msg=str(exc))
+    if settings.plain_http:
+        module.warn("allow_plain_http is set and api_url or token_url uses plain http: the app secret and the "
+                    "tokens cross the network unencrypted; use https outside a test network")
     if not settings.validate_certs:
         module.warn("validate_certs is false: the API server's TLS certificate is not verified, so the "
                     "credentials can be intercepted; use ca_path for a private CA instead")
@@ -104,4 +143,5 @@ def run_module(module: AnsibleModule, execute: Callable[[ApiClient], Dict[str, A
 
 
 def _hide(module: AnsibleModule, client: ApiClient) -> None:
-    module.no_log_values.update(client.secrets)
+    """Register the secrets the client saw; short or numeric ones stay masked by key and in its messages only."""
+    module.no_log_values.update(s for s in client.secrets if registrable(s))

@@ -58,7 +58,9 @@ options:
       - Normalised before compare and send. Spaces, dashes, dots and brackets are removed and a leading V(+) is kept
         (V(+7 987 654-32-10) becomes V(+79876543210)); 5 to 15 digits. No country code is added or rewritten.
       - An empty string V("") unbinds the number.
-    type: str
+      - Give a string, quoted in YAML. An integer is refused, because unquoted YAML drops a leading V(+) and reads
+        a leading V(0) as an octal number (V(0201234567) would become V(33896823)).
+    type: raw
     version_added: 0.1.0
   label:
     description: Display name sent on outgoing calls.

@@ -4,8 +4,9 @@ in everything a user or a CI system keeps of a run, and must be found nowhere.
 Searched: the output of ``ansible-playbook -vvvv --diff`` with ``ANSIBLE_CALLBACK_RESULT_FORMAT=json``, the
 ``ANSIBLE_LOG_PATH`` file, every registered result saved as JSON, failing runs (bad options next to
 passwords, an error reply that echoes the SIP password, the token or the app secret back, to the modules and to
-the inventory plugin through ``ansible-inventory -vvvv``), the artifacts of an ``ansible_runner.run`` of the
-rollout playbook at verbosity 4, and the YAML written by ``telphin.pbx.export_bindings``.
+the inventory plugin through ``ansible-inventory -vvvv``, a token reply and a phone reply cut short just after
+the secret), the artifacts of an ``ansible_runner.run`` of the rollout playbook at verbosity 4, and the YAML
+written by ``telphin.pbx.export_bindings``.
 
 Credentials go to the runs the way the docs recommend (inventory / host_vars, module options), not as
 environment variables of ansible-runner: ansible-runner writes its whole environment to
@@ -39,6 +40,7 @@ SIP = {
     "refused": "Sip-Fail-8812",           # next to a bad option: the module refuses before any request
     "invalid": "Sip-Bad-Item-6160",       # next to a bad binding (role run that fails)
     "runner": "Sip-Runner-2718",          # rolled out through ansible-runner
+    "cut": "Sip-Cut-Reply-5150",          # in a phone reply cut short just after it
 }
 
 
@@ -63,7 +65,8 @@ ROLE_AND_SAVE_PLAYS = """
     - name: Save
       ansible.builtin.copy:
         content: "{{ {'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
-                      'app_secret': app_secret, 'role-tenant1': hostvars.tenant1.phone_bindings_result,
+                      'app_secret': app_secret, 'cut_token': cut_token, 'cut_phone': cut_phone,
+                      'role-tenant1': hostvars.tenant1.phone_bindings_result,
                       'role-tenant2': hostvars.tenant2.phone_bindings_result} | to_json }}"
         dest: "{{ results_dir }}/all.json"
         mode: "0600"
@@ -114,6 +117,19 @@ def modules_play(emu: Emulator, token: str) -> str:
     token_url: {url}/api/ver1.0/oauth/token
   register: app_secret
   ignore_errors: true
+- name: A token reply cut short just after the token
+  telphin.pbx.extension_phone:
+    extension_id: 6
+    label: Desk
+    token_url: {url}/oauth/token/
+  register: cut_token
+  ignore_errors: true
+- name: A phone reply cut short just after the SIP password
+  telphin.pbx.extension_phone:
+    extension_id: 6
+    label: Desk
+  register: cut_phone
+  ignore_errors: true
 """.format(url=emu.url, number=desired_number(1, 1), token=token, **{k: v for k, v in SIP.items() if k != "numeric"})
     return module_play(tasks, emu.url, APP_SECRETS[1], name="Modules") + ROLE_AND_SAVE_PLAYS
 
@@ -128,7 +144,25 @@ FAULTS = [
      "body": {"error": "server_error", "error_description": "could not check client_secret %s" % APP_SECRETS[1]}},
     {"match": {"path": "^/api/ver1.0/client/1002/$"}, "action": "status", "status": 501,     # not retried either
      "body": {"message": "token %s is not valid for this node", "status": "server_error"}},
+    {"match": {"path": "^/oauth/token/$"}, "action": "truncated_json"},
+    {"match": {"method": "GET", "path": "^/api/ver1.0/extension/6/phone/$"}, "action": "status", "status": 200,
+     "text": '{"external_number": null, "label": "Desk 5", "password": "%s", "auth_ty' % SIP["cut"]},
 ]
+
+
+# What AnsibleModule logs to syslog (journald when python-systemd is installed): captured to a file through a
+# sitecustomize on PYTHONPATH, which the module processes of a local connection import too.
+SYSLOG_CAPTURE = """\
+import os
+import syslog
+
+if os.environ.get("TELPHIN_TEST_SYSLOG"):
+    def _capture(*args):
+        with open(os.environ["TELPHIN_TEST_SYSLOG"], "a") as log:
+            log.write(str(args[-1]) + "\\n")
+
+    syslog.syslog = _capture
+"""
 
 
 def places(texts: List[Tuple[str, str]]) -> Dict[str, int]:
@@ -137,7 +171,7 @@ def places(texts: List[Tuple[str, str]]) -> Dict[str, int]:
     for where, _text in texts:
         kind = ("ansible-runner artifacts" if "/artifacts/" in where else "exported YAML" if where.endswith(".yml")
                 else "playbook output" if where.endswith(" output") else "registered results" if " result " in where
-                else "log file")
+                else "syslog" if where.startswith("syslog") else "log file")
         kinds[kind] = kinds.get(kind, 0) + 1
     return kinds
 
@@ -153,7 +187,11 @@ def files_text(root: Path) -> List[Tuple[str, str]]:
 def test_no_secret_anywhere(tmp_path):
     ansible = Ansible(tmp_path)
     log_path = tmp_path / "ansible.log"
-    env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_LOG_PATH": str(log_path)}
+    syslog_path = tmp_path / "syslog.txt"
+    (tmp_path / "syslog-capture").mkdir()
+    (tmp_path / "syslog-capture" / "sitecustomize.py").write_text(SYSLOG_CAPTURE)
+    env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_LOG_PATH": str(log_path),
+           "PYTHONPATH": str(tmp_path / "syslog-capture"), "TELPHIN_TEST_SYSLOG": str(syslog_path)}
     with Emulator(tenant_world(tenants=2, phones=6, bound=2)) as emu:
         form = {"grant_type": "client_credentials", "client_id": "tenant1-app", "client_secret": APP_SECRETS[1]}
         token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()["access_token"]
@@ -174,6 +212,9 @@ def test_no_secret_anywhere(tmp_path):
         assert results["refused"]["failed"] and "parallel" in results["refused"]["msg"]
         assert results["token"]["failed"] and "is not valid for this node" in results["token"]["msg"]
         assert results["app_secret"]["failed"] and "could not check client_secret" in results["app_secret"]["msg"]
+        assert results["cut_token"]["failed"] and "token endpoint" in results["cut_token"]["msg"]
+        assert results["cut_phone"]["failed"] and "GET /extension/6/phone/" in results["cut_phone"]["msg"]
+        assert "malformed JSON" in results["cut_token"]["msg"] and "malformed JSON" in results["cut_phone"]["msg"]
         assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
 
         # 2. a role run that fails on a bad binding next to a password (also at -vvvv)
@@ -223,6 +264,9 @@ def test_no_secret_anywhere(tmp_path):
     texts += [("%s result %s" % (name, key), json.dumps(value)) for name, run in runs.items()
               for key, value in run.results.items()]
     texts += [("ANSIBLE_LOG_PATH", log_path.read_text())]
+    syslog = syslog_path.read_text()
+    assert "Invoked with" in syslog           # the capture works: module invocations were logged
+    texts += [("syslog (module invocations)", syslog)]
     texts += exported
     texts += files_text(runner_dir)
     hits = secret_hits(texts, secrets)

@@ -70,6 +70,17 @@ FOUND = """\
   as a JSON number; a password of the wrong type reached the API.
 - A label with a no-break space (or any space but U+0020) was refused as "control characters".
 - `extension_phone_info` requested a token and the extension list before refusing a bad `parallel`.
+- A token reply cut short after the token printed the live token in the task's `msg`; a phone reply cut after the
+  SIP password printed the password. The token endpoint's body is never quoted now, secret-looking members are
+  masked whole or cut, and every secret the client knows is masked in its messages (issue 12).
+- SIP passwords inside `bindings` reached syslog / journald through `AnsibleModule`'s "Invoked with" entry. They
+  are masked by key before it is logged; the secret scan captures syslog now.
+- `Retry-After: nan`, `X-RateLimit-Remaining: 1e999` and JSON nested 100,000 deep crashed `extension_phones` with
+  a Python exception and no results (after its writes); `extension_id: "²"` crashed the item checks.
+- A PUT the API applied was reported failed when its reply was cut short; it is read back and reported `changed`.
+- An unquoted number (a YAML integer: `0201234567` is the octal 33896823) and a number with a trailing newline
+  were bound; a dealer app asked for one client with `extension_id` rewrote another client's extension; plain
+  `http://` API URLs off loopback were accepted silently. Each is refused now, before any write.
 """
 
 
@@ -285,6 +296,13 @@ def bad_input_section(bad: Dict[str, Any]) -> str:
                                                          bad["tracebacks"]),
         "",
         table(["kind", "cases"], rows),
+        "",
+        "Malformed replies and hostile headers (`Retry-After: nan`, `X-RateLimit-Remaining: 1e999`, JSON nested "
+        "100,000 deep) fail the item with a message; `telphin.pbx.extension_phones` still returns `results`, "
+        "`summary`, `requests` and `quota`. Not a failure: a PUT the API applied while its reply was cut short is "
+        "read back and reported `changed` (%s)." % (
+            "%d case(s), passed" % len(bad["applied_despite_bad_reply"]) if bad.get("applied_despite_bad_reply")
+            else "not passed"),
     ])
 
 
@@ -296,7 +314,8 @@ def secrets_section(secrets: Dict[str, Any]) -> str:
         "Searched for **%d** secret values (%d app secrets and SIP passwords, %d tokens issued) in %d texts, "
         "%d kB: `-vvvv --diff` output with `ANSIBLE_CALLBACK_RESULT_FORMAT=json`, the `ANSIBLE_LOG_PATH` file, "
         "registered results, failing runs (a bad option next to a password; error replies that repeat the "
-        "password, the token or the app secret), ansible-runner artifacts of the rollout at verbosity 4, and the "
+        "password, the token or the app secret; a token reply and a phone reply cut short just after the token "
+        "and the SIP password), ansible-runner artifacts of the rollout at verbosity 4, and the "
         "YAML of `telphin.pbx.export_bindings`. **Found: %d.**" % (
             secrets["secrets_searched"], secrets["secrets_searched"] - secrets["tokens_issued"],
             secrets["tokens_issued"], secrets["places_searched"], secrets["bytes_searched"] // 1024, secrets["hits"]),

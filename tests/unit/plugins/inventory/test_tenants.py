@@ -569,7 +569,6 @@ def test_a_malformed_client_reply_is_described_never_quoted(run):
 
 @pytest.mark.parametrize("entry, foreign", [
     ({"client_id": 5, "api_url": "https://other.test"}, "api_url and token_url"),
-    ({"client_id": 5, "api_url": "http://api.test"}, "api_url and token_url"),     # another scheme: another host
     ({"client_id": 5, "api_url": "https://api.test:8443"}, "api_url and token_url"),   # another port
     ({"client_id": 5, "token_url": "https://other.test/oauth/token"}, "token_url"),
 ])
@@ -579,6 +578,12 @@ def test_an_entry_on_another_host_needs_its_own_credentials(run, entry, foreign)
                                                  r"its own API host, and this entry's %s points? elsewhere: give "
                                                  r"the entry its own app_id and app_secret" % foreign):
         run({"source": "list", "tenants": [{"client_id": 1001}, entry]})
+
+
+def test_an_entry_with_plain_http_elsewhere_is_refused_before_anything_is_sent(run):
+    # Another scheme is another host too; plain http off loopback is refused first (issue 12, item 5).
+    with pytest.raises(AnsibleParserError, match=r"tenants\[2\] \(5\): api_url http://api.test uses plain http"):
+        run({"source": "list", "tenants": [{"client_id": 1001}, {"client_id": 5, "api_url": "http://api.test"}]})
 
 
 def test_an_entry_on_the_plugins_own_host_uses_the_plugins_credentials(run):

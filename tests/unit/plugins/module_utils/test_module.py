@@ -60,7 +60,9 @@ def test_success_adds_requests_quota_and_masks_issued_tokens():
     out = run(module, execute)
     assert not out.failed and out.result["changed"] is True
     assert out.result["requests"]["total"] == 0 and "quota" in out.result
-    assert {"token-123", "s3cret"} <= module.no_log_values
+    assert "token-123" in module.no_log_values
+    # a 6-character secret is masked by key only: as a no-log value Ansible would mask it inside other values
+    assert "s3cret" not in module.no_log_values
 
 
 @pytest.mark.parametrize("error", [InputError("bindings[0]: bad"), NotFound("extension id 9: not found")])

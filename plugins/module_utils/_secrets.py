@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What counts as a secret, and how secrets are kept out of text, in one place.
+
+- ``is_secret_key``: the key rule (whole names: ``password``, ``app_secret``, ``access_token``, not
+  ``bypass_mode``, ``passive_ftp`` or ``token_ttl``).
+- ``redact``: a text that quotes a server (an error message, an excerpt of a reply) with the values of
+  secret-looking keys, whole or cut short, and every secret known to the caller replaced by ``MASK``.
+- ``registrable``: whether a secret may become an Ansible no-log value. Ansible masks those as
+  substrings of every output, so a short or digits-only value would mask parts of phone numbers and
+  ids; such values are masked by key only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+MASK = "********"
+MIN_REGISTERED = 8          # shortest secret registered as an Ansible no-log value
+
+_KEY = r"(?:[a-z0-9]+_)*(?:password|passwd|secret|token)"
+_SECRET_KEY = re.compile(_KEY, re.I)
+# A secret-looking JSON member or form field with its value: quoted (possibly cut short) or bare.
+_SECRET_MEMBER = re.compile(r'((?<![\w])"?%s"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,;&}\]]+)' % _KEY, re.I)
+_NUMERIC = re.compile(r"[0-9\s+().\-]*")
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether values under key ``name`` are secrets (the whole name is matched)."""
+    return bool(_SECRET_KEY.fullmatch(name))
+
+
+def registrable(value: str) -> bool:
+    """Whether ``value`` may be registered as an Ansible no-log value (long enough, not only digits)."""
+    return len(value) >= MIN_REGISTERED and not _NUMERIC.fullmatch(value)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with secret-looking members and every value of ``secrets`` replaced by ``MASK``.
+
+    Short or digits-only secrets are replaced only where they stand alone (not inside a longer word or
+    number), so that a numeric password does not eat into a phone number.
+    """
+    text = _SECRET_MEMBER.sub(lambda m: m.group(1) + MASK, text)
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if registrable(secret):
+            text = text.replace(secret, MASK)
+        else:
+            text = re.sub(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % re.escape(secret), MASK, text)
+    return text
