@@ -273,8 +273,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         secrets = Secrets()
-        reader: Optional[TenantReader] = None
         secrets.add(given_secrets(self.get_option))
+        reader: Optional[TenantReader] = None
         try:
             options = InventoryOptions.read(self.get_option)
             fingerprint = _cache.fingerprint(options)
