@@ -153,7 +153,7 @@ def import_summary(stderr: str) -> Dict[str, float]:
     """Cumulative import time (ms) of the packages that matter, wherever they are first imported."""
     wanted = ("ansible.module_utils._internal._ansiballz._loader", "ansible.module_utils.basic", "requests",
               "urllib3", "json", "concurrent.futures.thread", "dataclasses",
-              "ansible_collections.telphin.pbx.plugins.module_utils.module",
+              "ansible_collections.telphin.pbx.plugins.module_utils._ansible",
               "ansible_collections.telphin.pbx.plugins.module_utils._client",
               "ansible_collections.telphin.pbx.plugins.module_utils._bulk",
               "ansible_collections.telphin.pbx.plugins.module_utils._phone",

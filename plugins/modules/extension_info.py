@@ -83,16 +83,11 @@ quota:
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''
 
-from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import run_module, telphin_module
 
 
 def main() -> None:
-    module = telphin_module(
-        dict(client_id=dict(type="str", default="@me"), type=dict(type="str", choices=["phone", "queue", "ivr", "fax"]),
-             name=dict(type="str"), extension_id=dict(type="int")),
-        supports_check_mode=True)
-    run_module(module, lambda client: run_extension_info(client, module.params))
+    run_module(telphin_module("extension_info"), "extension_info")
 
 
 if __name__ == "__main__":

@@ -240,24 +240,11 @@ quota:
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''
 
-from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils._phone import phone_argspec
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import run_module, telphin_module
 
 
 def main() -> None:
-    argument_spec = dict(
-        extension_id=dict(type="int"),
-        extension_name=dict(type="str"),
-        client_id=dict(type="str", default="@me"),
-        update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False),
-        **phone_argspec(),
-    )
-    module = telphin_module(argument_spec, supports_check_mode=True,
-                            mutually_exclusive=[("extension_id", "extension_name")],
-                            required_one_of=[("extension_id", "extension_name")])
-    run_module(module, lambda client: run_extension_phone(client, module.params, module.check_mode,
-                                                          client.secrets.add))
+    run_module(telphin_module("extension_phone"), "extension_phone")
 
 
 if __name__ == "__main__":

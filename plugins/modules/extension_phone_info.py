@@ -106,18 +106,11 @@ quota:
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''
 
-from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_phone_info
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import run_module, telphin_module
 
 
 def main() -> None:
-    module = telphin_module(
-        dict(extension_id=dict(type="int"), extension_name=dict(type="str"), client_id=dict(type="str", default="@me"),
-             parallel=dict(type="int", default=4)),
-        supports_check_mode=True,
-        mutually_exclusive=[("extension_id", "extension_name")])
-    run_module(module, lambda client: run_extension_phone_info(client, module.params, client.secrets.add),
-               pool_size=module.params["parallel"])
+    run_module(telphin_module("extension_phone_info"), "extension_phone_info")
 
 
 if __name__ == "__main__":

@@ -197,22 +197,11 @@ quota:
   sample: {"limit": 3600, "remaining": 3275, "reset": 1820}
 '''
 
-from ansible_collections.telphin.pbx.plugins.module_utils.module import run_module, telphin_module
-from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import run_module, telphin_module
 
 
 def main() -> None:
-    module = telphin_module(
-        dict(client_id=dict(type="str", default="@me"),
-             bindings=dict(type="list", elements="dict", default=[]),
-             unbind_unlisted=dict(type="bool", default=False),
-             parallel=dict(type="int", default=4),
-             update_password=dict(type="str", default="always", choices=["always", "never"], no_log=False),
-             report_unchanged=dict(type="bool", default=False)),
-        supports_check_mode=True)
-    run_module(module, lambda client: run_extension_phones(client, module.params, module.check_mode,
-                                                           client.secrets.add, module.warn),
-               pool_size=module.params["parallel"])
+    run_module(telphin_module("extension_phones"), "extension_phones")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def inject_like_the_controller(cred_type: Dict[str, Any], inputs: Dict[str, Any]
 def connection_env_vars() -> List[str]:
     """The TELPHIN_* variables the connection options read, from the doc fragment and the argspec."""
     fragment = (ROOT / "plugins" / "doc_fragments" / "connection.py").read_text()
-    argspec = (ROOT / "plugins" / "module_utils" / "module.py").read_text()
+    argspec = (ROOT / "plugins" / "module_utils" / "_ansible.py").read_text()
     documented = set(re.findall(r"E\((TELPHIN_[A-Z_]+)\)|name: (TELPHIN_[A-Z_]+)", fragment))
     documented = {a or b for a, b in documented}
     read = set(re.findall(r'env\("(TELPHIN_[A-Z_]+)"\)', argspec))

@@ -7,6 +7,9 @@ passwords, an error reply that echoes the SIP password, the token or the app sec
 the inventory plugin through ``ansible-inventory -vvvv``, a token reply and a phone reply cut short just after
 the secret), the artifacts of an ``ansible_runner.run`` of the rollout playbook at verbosity 4, and the YAML
 written by ``telphin.pbx.export_bindings``.
+All of it (the inventory plugin aside) twice: through the controller path of the action plugins (a
+local connection: the engine runs in Ansible's worker and masks its result itself) and through the module path
+(the module sent to a target, ``remote_stand_in``).
 
 Credentials go to the runs the way the docs recommend (inventory / host_vars, module options), not as
 environment variables of ansible-runner: ansible-runner writes its whole environment to
@@ -26,6 +29,7 @@ import requests
 import yaml
 
 from harness import desired_number, module_play, tenant_world
+from test_execution_paths import CONNECTION_PLUGINS, PATHS
 from tests.emulator import Emulator
 from tests.reliability.lib import (
     Ansible, PlaybookRun, ansible_bin, collections_root, record, secret_hits, tenant_inventory)
@@ -185,13 +189,40 @@ def files_text(root: Path) -> List[Tuple[str, str]]:
 
 
 def test_no_secret_anywhere(tmp_path):
-    ansible = Ansible(tmp_path)
-    log_path = tmp_path / "ansible.log"
-    syslog_path = tmp_path / "syslog.txt"
-    (tmp_path / "syslog-capture").mkdir()
-    (tmp_path / "syslog-capture" / "sitecustomize.py").write_text(SYSLOG_CAPTURE)
+    """Every run below goes through both execution paths: the engine in the controller's worker (a local
+    connection) and the module sent to a target (``remote_stand_in``, see test_execution_paths)."""
+    texts: List[Tuple[str, str]] = []
+    secrets: List[str] = []
+    tokens: List[str] = []
+    statuses = {}
+    for path in PATHS:
+        found = search_one_path(tmp_path / path, path)
+        texts += [("%s (%s path)" % (where, path), text) for where, text in found["texts"]]
+        secrets += found["secrets"]
+        tokens += found["tokens"]
+        statuses[path] = found["runner_status"]
+    hits = secret_hits(texts, secrets)
+    by_place = {"%s, %s path" % (kind, path): count for path in PATHS
+                for kind, count in places([(w[: -len(" (%s path)" % path)], t) for w, t in texts
+                                           if w.endswith(" (%s path)" % path)]).items()}
+    record("secrets", {"secrets_searched": len(set(secrets)), "tokens_issued": len(set(tokens)),
+                       "sip_passwords": len(SIP), "places_searched": len(texts),
+                       "bytes_searched": sum(len(text) for where, text in texts), "hits": len(hits),
+                       "runner_status": statuses, "by_place": by_place})
+    assert hits == []
+    assert set(statuses.values()) <= {"successful", "not installed"}
+
+
+def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
+    """Run everything through one execution path; return the texts to search and the secrets to look for."""
+    ansible = Ansible(workdir)
+    log_path = workdir / "ansible.log"
+    syslog_path = workdir / "syslog.txt"
+    (workdir / "syslog-capture").mkdir()
+    (workdir / "syslog-capture" / "sitecustomize.py").write_text(SYSLOG_CAPTURE)
     env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_LOG_PATH": str(log_path),
-           "PYTHONPATH": str(tmp_path / "syslog-capture"), "TELPHIN_TEST_SYSLOG": str(syslog_path)}
+           "PYTHONPATH": str(workdir / "syslog-capture"), "TELPHIN_TEST_SYSLOG": str(syslog_path),
+           "ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS}
     with Emulator(tenant_world(tenants=2, phones=6, bound=2)) as emu:
         form = {"grant_type": "client_credentials", "client_id": "tenant1-app", "client_secret": APP_SECRETS[1]}
         token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()["access_token"]
@@ -200,12 +231,13 @@ def test_no_secret_anywhere(tmp_path):
         bindings = {1: [{"extension": "100", "external_number": desired_number(1, 0), "password": SIP["bulk"]},
                         {"extension": "103", "password": SIP["numeric"]}],
                     2: [{"extension_id": 9, "external_number": desired_number(2, 1), "password": SIP["rotated"]}]}
-        inv = tenant_inventory(emu.url, bindings, APP_SECRETS, localhost=True)
+        inv = on_path(tenant_inventory(emu.url, bindings, APP_SECRETS, localhost=True), path)
         runs = {}
 
         # 1. everything at -vvvv --diff, JSON result format, log file
         runs["vvvv"] = ansible.run(str(ansible.write("secrets.yml", modules_play(emu, token))), inv, "-vvvv", "--diff",
                                    env=env)
+        assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
         results = runs["vvvv"].results["all"]
         assert results["single"]["changed"] is True and results["role-tenant1"]["summary"]["changed"] == 2
         assert results["echoed"]["failed"] and "too weak" in results["echoed"]["msg"]
@@ -216,17 +248,20 @@ def test_no_secret_anywhere(tmp_path):
         assert results["cut_phone"]["failed"] and "GET /extension/6/phone/" in results["cut_phone"]["msg"]
         assert "malformed JSON" in results["cut_token"]["msg"] and "malformed JSON" in results["cut_phone"]["msg"]
         assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
+        assert ("AnsiballZ_extension_phone.py" in runs["vvvv"].output) is (path == "module")
 
         # 2. a role run that fails on a bad binding next to a password (also at -vvvv)
-        bad = tenant_inventory(emu.url, {1: [{"extension": "103", "password": SIP["invalid"]},
-                                             {"extension": "104", "lable": "typo"}]}, APP_SECRETS, localhost=True)
+        bad = on_path(tenant_inventory(emu.url, {1: [{"extension": "103", "password": SIP["invalid"]},
+                                                     {"extension": "104", "lable": "typo"}]}, APP_SECRETS,
+                                       localhost=True), path)
         runs["failing"] = ansible.run("telphin.pbx.rollout_bindings", bad, "-vvvv", "--diff", env=env)
         assert runs["failing"].rc != 0 and "unknown key(s) lable" in runs["failing"].stdout
 
-        # 3. the inventory plugin (ansible-inventory at -vvvv) with error replies that echo the app secret (token
-        #    endpoint) and the bearer token (GET /client/1002/)
-        for name, entry in (("secret", {"client_id": "1001", "app_id": "tenant1-app", "app_secret": APP_SECRETS[1]}),
-                            ("token", {"client_id": "1002", "access_token": token})):
+        # 3. the inventory plugin (ansible-inventory at -vvvv; it has no execution path, so once) with error replies
+        #    that echo the app secret (token endpoint) and the bearer token (GET /client/1002/)
+        for name, entry in (() if path != "controller" else (
+                ("secret", {"client_id": "1001", "app_id": "tenant1-app", "app_secret": APP_SECRETS[1]}),
+                ("token", {"client_id": "1002", "access_token": token}))):
             runs["inventory-" + name] = inventory_run(ansible, env, name, {
                 "plugin": "telphin.pbx.tenants", "source": "list", "api_url": emu.url,
                 "token_url": emu.url + "/api/ver1.0/oauth/token", "tenants": [entry]})
@@ -236,7 +271,7 @@ def test_no_secret_anywhere(tmp_path):
 
         # 4. the export playbook (YAML to adopt a PBX into Git), asked for the password key too
         emu.clear_faults()
-        export_dir = tmp_path / "export"
+        export_dir = workdir / "export"
         runs["export"] = ansible.run("telphin.pbx.export_bindings", inv, "-e",
                                      "telphin_export_dir=%s" % export_dir, "-e",
                                      '{"telphin_export_keys": ["external_number", "label", "password"]}', env=env)
@@ -245,7 +280,7 @@ def test_no_secret_anywhere(tmp_path):
         assert len(exported) == 2 and "phone_bindings" in exported[0][1]
 
         # 5. the rollout through ansible-runner, artifacts kept
-        runner_dir, runner_status = run_with_ansible_runner(tmp_path, emu)
+        runner_dir, runner_status = run_with_ansible_runner(workdir, emu, path)
 
         state = emu.state()
         stored = [e["phone"]["password"] for c in state["clients"] for e in c["extensions"]
@@ -259,7 +294,6 @@ def test_no_secret_anywhere(tmp_path):
     assert applied <= set(stored)
     assert SIP["refused"] not in stored and SIP["invalid"] not in stored
 
-    secrets = list(APP_SECRETS.values()) + tokens + [str(v) for v in SIP.values()] + stored
     texts = [("%s output" % name, run.output) for name, run in runs.items()]
     texts += [("%s result %s" % (name, key), json.dumps(value)) for name, run in runs.items()
               for key, value in run.results.items()]
@@ -269,13 +303,8 @@ def test_no_secret_anywhere(tmp_path):
     texts += [("syslog (module invocations)", syslog)]
     texts += exported
     texts += files_text(runner_dir)
-    hits = secret_hits(texts, secrets)
-    record("secrets", {"secrets_searched": len(set(secrets)), "tokens_issued": len(tokens),
-                       "sip_passwords": len(SIP), "places_searched": len(texts),
-                       "bytes_searched": sum(len(text) for where, text in texts), "hits": len(hits),
-                       "runner_status": runner_status, "by_place": places(texts)})
-    assert hits == []
-    assert runner_status in ("successful", "not installed")
+    return {"texts": texts, "secrets": list(APP_SECRETS.values()) + tokens + [str(v) for v in SIP.values()] + stored,
+            "tokens": tokens, "runner_status": runner_status}
 
 
 def inventory_run(ansible: Ansible, env: Dict[str, str], name: str, source: Dict[str, Any]) -> PlaybookRun:
@@ -288,7 +317,18 @@ def inventory_run(ansible: Ansible, env: Dict[str, str], name: str, source: Dict
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, {})
 
 
-def run_with_ansible_runner(tmp_path: Path, emu: Emulator) -> Tuple[Path, str]:
+def on_path(inventory: Dict[str, Any], path: str) -> Dict[str, Any]:
+    """``inventory`` with every host on the connection of ``path`` (a host variable beats a play's
+    ``connection: local``)."""
+    if path == "module":
+        for group in [inventory["all"]] + list(inventory["all"].get("children", {}).values()):
+            for host_vars in group.get("hosts", {}).values():
+                host_vars.update(ansible_connection="remote_stand_in",
+                                 ansible_python_interpreter="{{ ansible_playbook_python }}")
+    return inventory
+
+
+def run_with_ansible_runner(tmp_path: Path, emu: Emulator, path: str) -> Tuple[Path, str]:
     private = tmp_path / "runner"
     (private / "artifacts").mkdir(parents=True)
     try:
@@ -297,11 +337,12 @@ def run_with_ansible_runner(tmp_path: Path, emu: Emulator) -> Tuple[Path, str]:
         return private / "artifacts", "not installed"
     (private / "project").mkdir()
     inv = tmp_path / "runner-inventory.yml"
-    inv.write_text(yaml.safe_dump(tenant_inventory(emu.url, {1: [{"extension": "105", "password": SIP["runner"],
-                                                                  "external_number": desired_number(1, 5)}]},
-                                                   APP_SECRETS, localhost=True)))
+    inv.write_text(yaml.safe_dump(on_path(tenant_inventory(emu.url, {1: [{"extension": "105", "password": SIP["runner"],
+                                                                          "external_number": desired_number(1, 5)}]},
+                                                           APP_SECRETS, localhost=True), path)))
     envvars = {"ANSIBLE_COLLECTIONS_PATH": collections_root(), "ANSIBLE_HOME": str(tmp_path / "runner-home"),
-               "ANSIBLE_NOCOLOR": "1", "PATH": str(ansible_bin()) + os.pathsep + os.environ.get("PATH", "")}
+               "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS,
+               "PATH": str(ansible_bin()) + os.pathsep + os.environ.get("PATH", "")}
     result = ansible_runner.run(private_data_dir=str(private), playbook="telphin.pbx.rollout_bindings",
                                 inventory=str(inv), envvars=envvars, verbosity=4, quiet=True, ident="rollout")
     return private / "artifacts", result.status

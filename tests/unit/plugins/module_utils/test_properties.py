@@ -16,7 +16,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, InputError, bundle_conflicts, desired_state, masked, merged, normalize,
     normalize_bool, normalize_countries, normalize_current, normalize_int, normalize_number, normalize_str,
     plan_patch, unapplied_keys)
-from ansible_collections.telphin.pbx.plugins.module_utils.module import nested_secrets
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import nested_secrets
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import check_items
 from scripted import ScriptedTransport, make_client
 

@@ -333,7 +333,7 @@ def start_module(monkeypatch, args, spec):
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes
 
-    from ansible_collections.telphin.pbx.plugins.module_utils import module as glue
+    from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
 
     logged = []
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
@@ -343,7 +343,7 @@ def start_module(monkeypatch, args, spec):
     return module, json.dumps([[m, {k: str(v) for k, v in (a or {}).items()}] for m, a in logged])
 
 
-BULK_SPEC = {"bindings": {"type": "list", "elements": "dict"}, "parallel": {"type": "int"}}
+BULK_SPEC = "extension_phones"   # the module whose argument spec (connection options included) is used
 
 
 def test_2_passwords_inside_bindings_are_not_logged(monkeypatch):

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The action plugin of every module: on a local connection, run the engine in the controller's worker.
+
+A task on a local connection (``connection: local``, the implicit localhost, ``delegate_to: localhost``)
+is validated with the module's own argument spec and runs the engine right here: no module payload, no
+new interpreter. Any other target (a jump host, ``become``, ``async``) runs the module there as usual.
+Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the error mapping, the masking.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Mapping, Optional
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
+    SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
+
+
+def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
+    """What module ``name`` would return for ``args``, computed in this process.
+
+    Validation, messages, ``invocation`` and masking follow the module (``TelphinModule``): ``no_log`` options
+    and secret keys inside ``bindings`` items are masked by key in ``invocation``, and those values, every token
+    issued and every secret read back are replaced wherever they occur in the result, the error messages
+    included (short or numeric ones by key only, see ``no_log_values``).
+    """
+    spec = SPECS[name]
+    params: Dict[str, Any] = plain(args)
+    secrets = nested_secrets(params)
+    warnings: List[str] = []
+    result: Dict[str, Any]
+    try:
+        validation = ArgumentSpecValidator(spec.argument_spec, **spec.validator_kwargs()).validate(dict(params))
+        params = validation.validated_parameters
+        secrets |= validation._no_log_values | nested_secrets(params)
+        if validation.error_messages:
+            msg = validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError):
+                msg = "Unsupported parameters for (%s) module: %s" % (action, msg)
+            result = {"failed": True, "msg": msg}
+        else:
+            missing = missing_library()
+            if missing:
+                result = {"failed": True, "changed": False, "msg": missing}
+            else:
+                result, found = execute(name, params, check_mode, warnings.append)
+                secrets |= found
+    except Exception as exc:  # pylint: disable=broad-except
+        # Ansible would show an action plugin's exception unmasked: report it here, masked like the rest.
+        result = {"failed": True, "changed": False, "exception": traceback.format_exc(),
+                  "msg": "unexpected error in %s (%s): %s" % (action, type(exc).__name__, exc)}
+    if warnings:
+        result["warnings"] = warnings
+    result["invocation"] = {"module_args": masked_params(params, spec.argument_spec)}
+    return masked_result(result, no_log_values(secrets))
+
+
+def plain(value: Any) -> Any:
+    """The task's arguments as the module receives them (JSON types): no YAML or template wrapper types,
+    whose class names would show in validation messages; vaulted values decrypted."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+@contextmanager
+def _environment(extra: Mapping[str, Any]) -> Iterator[None]:
+    """The task's ``environment`` in ``os.environ`` while the engine runs (this worker runs one task)."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update({str(k): str(v) for k, v in extra.items()})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class TelphinAction(ActionBase):
+    """Base of the collection's action plugins; ``MODULE`` names the module (a key of ``SPECS``)."""
+
+    MODULE = ""
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        if not self.runs_on_controller():
+            wrap_async = self._task.async_val and not self._connection.has_native_async
+            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+        environment: Dict[str, Any] = {}
+        self._compute_environment_string(environment)
+        with _environment(environment):
+            result.update(run_on_controller(self.MODULE, self._task.action, self._task.args,
+                                            bool(self._task.check_mode)))
+        return result
+
+    def runs_on_controller(self) -> bool:
+        """A local connection without ``become`` or ``async``: the module would run on this machine anyway."""
+        return (getattr(self._connection, "transport", None) == "local" and not self._task.async_val
+                and not self._play_context.become)

@@ -1,0 +1,175 @@
+"""The controller path of the action plugins: the module's validation, messages and masking, in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from scripted import Call, ScriptedTransport, make_client, token
+
+from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
+from ansible_collections.telphin.pbx.plugins.plugin_utils import _action
+
+CONN = {"api_url": "https://api.test", "app_id": "app-1", "app_secret": "s3cret-app"}
+
+
+def module_result(monkeypatch, capsys, name, args):
+    """What the real module (``AnsibleModule`` of ``name``) returns for ``args`` when validation stops it."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(
+        {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_module_name="telphin.pbx.%s" % name)})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with pytest.raises(SystemExit):
+        glue.telphin_module(name)
+    return json.loads(capsys.readouterr().out)
+
+
+class Tagged(str):
+    """Stands for the str subclasses ansible-core wraps YAML and templated values in."""
+
+
+def wrapped(value):
+    if isinstance(value, dict):
+        return {Tagged(k): wrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wrapped(v) for v in value]
+    return Tagged(value) if isinstance(value, str) else value
+
+
+BAD = [
+    ("extension_phones", {"parallel": "many", "bindings": [{"extension": "1", "password": "Sip-Q-1"}]}),
+    ("extension_phones", {"bindings": "oops"}),
+    ("extension_phones", {"bindngs": [], "update_pasword": "never"}),
+    ("extension_phones", {"update_password": "sometimes"}),
+    ("extension_phone", {"extension_id": 1, "extension_name": "100", "password": "Sip-Q-2"}),
+    ("extension_phone", {"label": "Desk"}),
+    ("extension_phone_info", {"extension_id": "one"}),
+    ("extension_info", {"type": "trunk", "timeout": "soon"}),
+]
+
+
+@pytest.mark.parametrize("name,args", BAD, ids=["%s-%d" % (n, i) for i, (n, _a) in enumerate(BAD)])
+def test_validation_failures_match_the_module(monkeypatch, capsys, name, args):
+    args = dict(CONN, **args)
+    module = module_result(monkeypatch, capsys, name, args)
+    # task arguments come wrapped (AnsibleUnicode in ansible-core 2.16): messages must not show it
+    here = _action.run_on_controller(name, "telphin.pbx.%s" % name, wrapped(args), False)
+    assert here["failed"] is True and here["msg"] == module["msg"]
+    assert here["invocation"] == module["invocation"]
+    assert "s3cret-app" not in json.dumps(here) and "Sip-Q" not in json.dumps(here)
+
+
+@pytest.fixture
+def transport(monkeypatch):
+    """The client ``run_on_controller`` builds talks to a scripted transport: ``transport.script`` is filled by
+    the test."""
+    scripted = ScriptedTransport()
+
+    def client(settings, pool_size=1):
+        return make_client(scripted, **{k: v for k, v in vars(settings).items() if k != "token_url"})
+    monkeypatch.setattr(glue, "ApiClient", client)
+    return scripted
+
+
+def test_a_run_masks_the_app_secret_tokens_and_passwords_read_back_or_echoed(transport):
+    transport.script += [
+        token("tok-secret-1"),
+        Call("GET", "/extension/7/phone/", reply={"external_number": None, "password": "Sip-Read-Back"}),
+        Call("PUT", "/extension/7/phone/", status=400,
+             reply={"message": "password Sip-New-5 is too weak (token tok-secret-1, app s3cret-app)",
+                    "status": "invalid_request"}),
+    ]
+    args = dict(CONN, extension_id=7, password="Sip-New-5", external_number="+79001234567")
+    result = _action.run_on_controller("extension_phone", "telphin.pbx.extension_phone", args, False)
+    transport.assert_done()
+    text = json.dumps(result)
+    assert result["failed"] is True and result["changed"] is False
+    assert result["requests"]["total"] == 3 and result["invocation"]["module_args"]["extension_id"] == 7
+    for secret in ("tok-secret-1", "Sip-Read-Back", "Sip-New-5", "s3cret-app"):
+        assert secret not in text
+
+
+def test_a_bulk_run_returns_what_the_module_returns(transport):
+    transport.script += [
+        token(),
+        Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"}),
+    ]
+    args = dict(CONN, bindings=[{"extension": "100", "external_number": "+7 900 123-45-67", "password": 4711}])
+    result = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones", args, True)
+    transport.assert_done()
+    assert result["changed"] is True and result["summary"] == {"total": 1, "changed": 1, "unchanged": 0, "failed": 0,
+                                                               "skipped": 0}
+    assert result["diff"][0]["after"]["external_number"] == "+79001234567"
+    assert result["invocation"]["module_args"]["bindings"][0]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert result["invocation"]["module_args"]["app_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert "4711" not in json.dumps(result) and "failed" not in result
+
+
+def test_warnings_are_returned_in_the_result(transport):
+    transport.script += [token(), Call("GET", "/client/@me/extension/", reply=[])]
+    result = _action.run_on_controller("extension_info", "telphin.pbx.extension_info",
+                                       dict(CONN, validate_certs=False), False)
+    assert result["warnings"] == [glue.CERT_WARNING] and result["extensions"] == []
+
+
+def test_without_urllib3_one_line_names_the_package(monkeypatch):
+    monkeypatch.setattr(glue, "URLLIB3_IMPORT_ERROR", "Traceback ...\nModuleNotFoundError: No module named 'urllib3'")
+    result = _action.run_on_controller("extension_info", "telphin.pbx.extension_info", CONN, False)
+    assert result["failed"] is True and "urllib3" in result["msg"] and "\n" not in result["msg"]
+    assert "exception" not in result
+
+
+def test_an_unexpected_error_is_reported_masked(monkeypatch):
+    def boom(*args):
+        raise RuntimeError("bug near s3cret-app")
+
+    monkeypatch.setitem(glue.SPECS, "extension_info", glue.ModuleSpec(options=glue.SPECS["extension_info"].options,
+                                                                      run=boom))
+    monkeypatch.setattr(glue, "ApiClient", lambda settings, pool_size=1: make_client(ScriptedTransport()))
+    result = _action.run_on_controller("extension_info", "telphin.pbx.extension_info", CONN, False)
+    assert result["failed"] is True and "RuntimeError" in result["msg"] and "bug near ********" in result["msg"]
+    assert "s3cret-app" not in json.dumps(result)
+
+
+def test_the_task_environment_is_seen_by_fallbacks_and_then_restored(monkeypatch, transport):
+    monkeypatch.delenv("TELPHIN_APP_ID", raising=False)
+    monkeypatch.setenv("TELPHIN_APP_SECRET", "outer")
+    transport.script += [token(), Call("GET", "/client/@me/extension/", reply=[])]
+    with _action._environment({"TELPHIN_APP_ID": "app-1", "TELPHIN_APP_SECRET": "s3cret-app"}):
+        result = _action.run_on_controller("extension_info", "telphin.pbx.extension_info",
+                                           {"api_url": "https://api.test"}, False)
+    assert "failed" not in result, result.get("msg")
+    assert "TELPHIN_APP_ID" not in os.environ and os.environ["TELPHIN_APP_SECRET"] == "outer"
+    assert result["invocation"]["module_args"]["app_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_arguments_are_reduced_to_the_json_types_a_module_receives():
+    class Wrapped(str):
+        pass
+
+    class Number(int):
+        pass
+
+    out = _action.plain({Wrapped("bindings"): (Wrapped("a"), {"n": Number(4), "b": True, "x": None, "f": 1.5})})
+    assert out == {"bindings": ["a", {"n": 4, "b": True, "x": None, "f": 1.5}]}
+    assert [v.__class__ for v in (out["bindings"][0], out["bindings"][1]["n"], next(iter(out)))] == [str, int, str]
+
+
+def test_a_short_numeric_password_is_masked_by_key_and_does_not_eat_into_numbers(transport):
+    transport.script += [
+        token("tok-long-enough-1"),
+        Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/extension/7/phone/", reply={"external_number": "+79161234567"}),
+    ]
+    args = dict(CONN, bindings=[{"extension": "100", "external_number": "+79161234567", "password": "123456"}],
+                report_unchanged=True)
+    result = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones", args, True)
+    transport.assert_done()
+    assert result["invocation"]["module_args"]["bindings"][0] == {
+        "extension": "100", "external_number": "+79161234567", "password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
+    assert result["results"][0]["before"]["external_number"] == "+79161234567"
+    assert "tok-long-enough-1" not in json.dumps(result)
