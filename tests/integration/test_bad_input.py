@@ -256,7 +256,7 @@ ROLE_CASES: List[Case] = [
     Case("role_empty_prune", "role: empty list", "bindings is empty and unbind_unlisted is true",
          host_vars={"phone_bindings": [], "phone_bindings_unbind_unlisted": True}),
     Case("role_reserve_negative", "role: bad choice", "quota_reserve must be 0 or more",
-         host_vars={"phone_bindings_quota_reserve": -1}),
+         host_vars={"telphin_quota_reserve": -1}),
     Case("role_client_path", "role: path-like name", "client_id '../1002' is not a client id",
          host_vars={"telphin_client_id": "../1002"}),
     Case("role_bundle_conflict", "role: bundle conflict", "bundle conflict on synchronised key geo_list",

@@ -123,7 +123,7 @@ def test_quota_reserve_is_never_touched_and_a_run_after_the_reset_completes(tmp_
     ansible = Ansible(tmp_path)
     book = str(ansible.write("rollout.yml", chaos.SAVE_PLAY))
     with Emulator(world, latency_ms=15) as emu:
-        inv, bindings = one_tenant(emu, PHONES + 20, phone_bindings_parallel=4, phone_bindings_quota_reserve=reserve)
+        inv, bindings = one_tenant(emu, PHONES + 20, phone_bindings_parallel=4, telphin_quota_reserve=reserve)
         before = emu.state()
         run = ansible.run(book, inv)
         log = emu.requests(clear=True)
