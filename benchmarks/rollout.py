@@ -8,10 +8,15 @@ On one generated emulator world (T tenants x E phone extensions, a fraction of t
               GET each phone, compare in Jinja, PUT the differing ones (one module run per loop item);
 - ``loop``  — ``benchmarks/playbooks/module_loop.yml``: ``telphin.pbx.extension_phone`` in a task loop
               (one module run, so one token and one extension list, per item);
+- ``role_module`` — the role on the module path: ``-e ansible_connection=remote_stand_in`` (the local
+              connection under another name, tests/integration/connection_plugins), so each tenant's bulk call
+              is a module process, as before the action plugins;
 - ``role``  — ``telphin.pbx.rollout_bindings``: the ``phone_bindings`` role, one bulk ``extension_phones``
-              call per tenant;
+              call per tenant, run by the action plugin in the controller's worker (a local connection);
 - ``floor`` — ``benchmarks/floor.py``: plain Python with ``requests`` and a thread pool of the same
-              concurrency (tenants at once = forks, ``--parallel`` requests at once per tenant).
+              concurrency (tenants at once = forks, ``--parallel`` requests at once per tenant);
+- ``ping``, ``debug`` — Ansible itself over the same hosts, no request: ``benchmarks/playbooks/ansible_ping.yml``
+              (a module per host) and ``ansible_debug.yml`` (an action in the worker per host).
 
 Tenants are inventory hosts; every Ansible variant runs with forks = ``--forks`` (default 5, Ansible's
 default) and otherwise Ansible's defaults (no pipelining). For each variant: wall time, requests by kind
@@ -21,6 +26,8 @@ one. Results go to ``--out`` as JSON and a markdown table.
     python benchmarks/rollout.py --tenants 4 --extensions 500                 # the 2,000-binding comparison
     python benchmarks/rollout.py --tenants 4 --sizes 25,250,2500 --chart docs/performance.png
     python benchmarks/rollout.py --tenants 4 --extensions 2500 --variants role,floor
+    python benchmarks/rollout.py --shapes 4x500,20x100,100x20,500x4 --variants role_module,role,floor,ping,debug
+    python benchmarks/rollout.py --shapes 100x20 --forks 1,2,5,10,20 --variants role,floor   # the forks curve
 
 See docs/performance.md.
 """
@@ -53,11 +60,18 @@ if str(REPO) not in sys.path:
 
 from tests.emulator import Emulator, generate_world  # noqa: E402  (needs the repository root on sys.path)
 
-VARIANTS = ("uri", "loop", "role", "floor")
+VARIANTS = ("uri", "loop", "role_module", "role", "floor", "ping", "debug")
 SLOW = ("uri", "loop")
+ANSIBLE_ONLY = ("ping", "debug")        # no request: what Ansible itself costs over the same hosts
 KINDS = ("token", "list", "get_phone", "put_phone", "other")
 LABELS = {"uri": "ansible.builtin.uri playbook", "loop": "extension_phone in a loop",
-          "role": "phone_bindings role (extension_phones)", "floor": "floor: requests + thread pool"}
+          "role_module": "role, module path (a module process per tenant)",
+          "role": "phone_bindings role (engine in the controller's workers)", "floor": "floor: requests + thread pool",
+          "ping": "Ansible itself: ping (a module per host)", "debug": "Ansible itself: debug (an action per host)"}
+# The issue's wall-time targets, role / floor, by shape (tenants, phones per tenant).
+TIME_TARGETS = {(4, 500): 1.1, (20, 100): 1.1, (100, 20): 1.5}
+CONTROLLER_RSS_TARGET_MB = 300
+CONNECTION_PLUGINS = REPO / "tests" / "integration" / "connection_plugins"
 MB = 1024.0 * 1024.0
 
 # Runs a command, then reports its wall time and the largest max RSS of it and every descendant it
@@ -322,6 +336,7 @@ class Bench:
         self.args = args
         self.ansible_bin = Path(args.ansible_bin or Path(sys.executable).parent)
         self.collection = Path(args.collection).resolve() if args.collection else REPO
+        self.forks = args.forks_list[0]
         self.collections = Path(tempfile.mkdtemp(prefix="telphin-bench-collections-"))
         link = self.collections / "ansible_collections" / "telphin" / "pbx"
         link.parent.mkdir(parents=True)
@@ -340,7 +355,8 @@ class Bench:
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
-            "ANSIBLE_FORKS": str(self.args.forks),
+            "ANSIBLE_FORKS": str(self.forks),
+            "ANSIBLE_CONNECTION_PLUGINS": str(CONNECTION_PLUGINS),
             "PATH": str(self.ansible_bin) + os.pathsep + env.get("PATH", ""),
         })
         return env
@@ -351,11 +367,14 @@ class Bench:
             return [playbook, "-i", str(inv), str(REPO / "benchmarks" / "playbooks" / "uri_rollout.yml")]
         if variant == "loop":
             return [playbook, "-i", str(inv), str(REPO / "benchmarks" / "playbooks" / "module_loop.yml")]
-        if variant == "role":
+        if variant in ("role", "role_module"):
+            extra = ["-e", "ansible_connection=remote_stand_in"] if variant == "role_module" else []
             return [playbook, "-i", str(inv), "telphin.pbx.rollout_bindings",
-                    "-e", "phone_bindings_parallel=%d" % self.args.parallel]
+                    "-e", "phone_bindings_parallel=%d" % self.args.parallel] + extra
+        if variant in ANSIBLE_ONLY:
+            return [playbook, "-i", str(inv), str(REPO / "benchmarks" / "playbooks" / ("ansible_%s.yml" % variant))]
         return [sys.executable, str(REPO / "benchmarks" / "floor.py"), "--inventory", str(inv),
-                "--parallel", str(self.args.parallel), "--forks", str(self.args.forks)]
+                "--parallel", str(self.args.parallel), "--forks", str(self.forks)]
 
     def run_variant(self, variant: str, world: Dict[str, Any], bindings: Dict[int, List[Dict]], work: Path
                     ) -> Dict[str, Any]:
@@ -392,7 +411,10 @@ class Bench:
             tokens = len(emu.tokens())
         finally:
             emu.stop()
-        problems = check_state(state, initial, want)
+        if variant in ANSIBLE_ONLY:
+            problems = ["sent %d API requests" % len(log)] if log else []
+        else:
+            problems = check_state(state, initial, want)
         times = [e["time"] for e in log]
         result: Dict[str, Any] = {
             "variant": variant, "label": LABELS[variant], "rc": usage["rc"], "wall_s": usage["wall_s"],
@@ -403,6 +425,7 @@ class Bench:
             "emulator_cpu_s": round(own_cpu, 2),
             "connections_opened": connections[0],
             "load_before": round(load_before, 2),
+            "load_after": round(os.getloadavg()[0], 2),
             "memory_mb": {
                 "max_process": round(usage["maxrss_kb"] / 1024.0, 1),
                 "tree_peak": round(sampler.tree_peak / MB, 1),
@@ -432,7 +455,7 @@ def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict
     args = bench.args
     world, bindings = build(tenants, extensions, args.differ, args.seed)
     size = tenants * extensions
-    work = run_dir / ("T%dxE%d" % (tenants, extensions))
+    work = run_dir / ("T%dxE%d-forks%d" % (tenants, extensions, bench.forks))
     work.mkdir(parents=True, exist_ok=True)
     expected = floor_counts(tenants, bindings, world)
     results: Dict[str, Any] = {}
@@ -445,9 +468,9 @@ def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict
         repeat = 1 if variant in SLOW else max(1, args.repeat)
         runs = []
         for attempt in range(repeat):
-            print("[%s] T=%d E=%d (%d bindings): %s%s ..." % (
-                _now(), tenants, extensions, size, variant, " (%d/%d)" % (attempt + 1, repeat) if repeat > 1 else ""),
-                flush=True)
+            print("[%s] T=%d E=%d (%d bindings) forks %d: %s%s, load %.2f ..." % (
+                _now(), tenants, extensions, size, bench.forks, variant,
+                " (%d/%d)" % (attempt + 1, repeat) if repeat > 1 else "", os.getloadavg()[0]), flush=True)
             runs.append(bench.run_variant(variant, world, bindings, work))
         res = _median_run(runs)
         results[variant] = res
@@ -456,10 +479,10 @@ def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict
         if not res["correct"]:
             for problem in res["problems"][:5]:
                 print("      " + problem, flush=True)
-    return {"tenants": tenants, "extensions": extensions, "bindings": size,
+    return {"tenants": tenants, "extensions": extensions, "bindings": size, "forks": bench.forks,
             "differing": expected["put_phone"], "expected_floor_requests": expected,
-            "variants": results, "ratios": ratios(results), "targets": targets(results, expected),
-            "notes": notes}
+            "variants": results, "ratios": ratios(results),
+            "targets": targets(results, expected, (tenants, extensions)), "notes": notes}
 
 
 def _median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -475,6 +498,7 @@ def _median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
         if not r["correct"] and r is not res:
             res["problems"] = r["problems"]
     res["memory_mb"] = {k: max((r["memory_mb"][k] or 0) for r in runs) for k in res["memory_mb"]}
+    res["load_all"] = [r["load_before"] for r in runs]
     return res
 
 
@@ -494,20 +518,31 @@ def ratios(results: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def targets(results: Dict[str, Any], expected: Dict[str, int]) -> Dict[str, Any]:
-    """The issue's targets that this size can tell."""
+def targets(results: Dict[str, Any], expected: Dict[str, int], shape: Tuple[int, int]) -> Dict[str, Any]:
+    """The issue's targets that this shape can tell."""
     out: Dict[str, Any] = {}
     role, floor = results.get("role"), results.get("floor")
-    if role:
-        got = {k: role["requests"][k] for k in ("token", "list", "get_phone", "put_phone", "other")}
+    for name in ("role", "role_module"):
+        res = results.get(name)
+        if not res:
+            continue
+        got = {k: res["requests"][k] for k in ("token", "list", "get_phone", "put_phone", "other")}
         want = {k: expected[k] for k in got}
-        out["role_requests_equal_floor"] = {"ok": got == want and role["tokens_issued"] == expected["token"],
-                                            "role": got, "floor": want}
-        out["role_module_memory_below_200mb"] = {"ok": role["memory_mb"]["module_peak"] < 200,
-                                                 "module_peak_mb": role["memory_mb"]["module_peak"]}
+        out["%s_requests_equal_floor" % name] = {"ok": got == want and res["tokens_issued"] == expected["token"],
+                                                 name: got, "floor": want}
+    if results.get("role_module"):
+        peak = results["role_module"]["memory_mb"]["module_peak"]
+        out["role_module_memory_below_200mb"] = {"ok": peak < 200, "module_peak_mb": peak}
+    if role and shape[0] >= 100:
+        peak = role["memory_mb"]["controller_peak"]
+        out["role_controller_rss_below_%dmb" % CONTROLLER_RSS_TARGET_MB] = {
+            "ok": peak < CONTROLLER_RSS_TARGET_MB, "controller_peak_mb": peak,
+            "tree_peak_mb": role["memory_mb"]["tree_peak"]}
     if role and floor:
         ratio = role["wall_s"] / floor["wall_s"]
-        out["role_time_within_1_5x_floor"] = {"ok": ratio <= 1.5, "ratio": round(ratio, 2)}
+        limit = TIME_TARGETS.get(shape)
+        if limit:
+            out["role_time_within_%sx_floor" % limit] = {"ok": ratio <= limit, "ratio": round(ratio, 2)}
     for slow in SLOW:
         if role and results.get(slow):
             speedup = results[slow]["wall_s"] / role["wall_s"]
@@ -519,18 +554,19 @@ def targets(results: Dict[str, Any], expected: Dict[str, int]) -> Dict[str, Any]
 def markdown(run: Dict[str, Any]) -> str:
     lines = []
     cfg = run["config"]
-    lines.append("Latency %s ms per request, forks %d, parallel %d, differ %.0f%%; %s; ansible-core %s; Python %s; "
+    lines.append("Latency %s ms per request, forks %s, parallel %d, differ %.0f%%; %s; ansible-core %s; Python %s; "
                  "%d CPUs." % (cfg["latency_ms"], cfg["forks"], cfg["parallel"], cfg["differ"] * 100,
                                run["machine"]["platform"], run["machine"]["ansible_core"],
                                run["machine"]["python"], run["machine"]["cpus"]))
     lines.append("")
     for size in run["sizes"]:
-        lines.append("### %d tenants x %d phones = %d bindings (%d differing)" % (
-            size["tenants"], size["extensions"], size["bindings"], size["differing"]))
+        lines.append("### %d tenants x %d phones = %d bindings (%d differing), forks %s" % (
+            size["tenants"], size["extensions"], size["bindings"], size["differing"], size.get("forks", cfg["forks"])))
         lines.append("")
         lines.append("| variant | wall s | x floor | role is x faster | requests (token/list/GET/PUT) | total | "
-                     "tokens | TCP conns | CPU s | module peak MB | largest process MB | tree peak MB | correct |")
-        lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+                     "tokens | TCP conns | CPU s | module peak MB | controller MB | largest process MB | tree peak MB "
+                     "| load avg | correct |")
+        lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
         for name in VARIANTS:
             res = size["variants"].get(name)
             if not res:
@@ -540,12 +576,17 @@ def markdown(run: Dict[str, Any]) -> str:
             wall = "%.1f" % (res["wall_s"] or -1)
             if res.get("runs", 1) > 1:
                 wall += " (%s)" % ", ".join("%.1f" % w for w in res["wall_all_s"])
-            lines.append("| %s | %s | %s | %s | %d / %d / %d / %d | %d | %d | %d | %.1f | %.0f | %.0f | %.0f | %s |" % (
-                res["label"], wall, _fmt(ratio.get("time_vs_floor")),
-                _fmt(ratio.get("time_vs_role")), req["token"], req["list"], req["get_phone"], req["put_phone"],
-                req["total"], res["tokens_issued"], res["connections_opened"], res["cpu_s"],
-                res["memory_mb"]["module_peak"],
-                res["memory_mb"]["max_process"], res["memory_mb"]["tree_peak"], "yes" if res["correct"] else "NO"))
+            loads = res.get("load_all") or [res["load_before"]]
+            mem = res["memory_mb"]
+            cells = [res["label"], wall, _fmt(ratio.get("time_vs_floor")), _fmt(ratio.get("time_vs_role")),
+                     "%d / %d / %d / %d" % (req["token"], req["list"], req["get_phone"], req["put_phone"]),
+                     req["total"], res["tokens_issued"], res["connections_opened"], "%.1f" % res["cpu_s"],
+                     "%.0f" % mem["module_peak"] if mem["module_peak"] else "-",
+                     "%.0f" % mem["controller_peak"] if mem["controller_peak"] else "-",
+                     "%.0f" % mem["max_process"], "%.0f" % mem["tree_peak"],
+                     "%.1f-%.1f" % (min(loads), max(loads)) if len(loads) > 1 else "%.1f" % loads[0],
+                     "yes" if res["correct"] else "NO"]
+            lines.append("| %s |" % " | ".join(str(c) for c in cells))
         for note in size["notes"]:
             lines.append("")
             lines.append("Note: " + note)
@@ -562,47 +603,83 @@ def _fmt(value: Optional[float]) -> str:
     return "" if value is None else ("%.1f" % value if value < 100 else "%.0f" % value)
 
 
-def chart(runs: List[Dict[str, Any]], path: Path) -> None:
-    """Wall time, requests and peak memory against bindings, one line per variant (log-log)."""
+def chart(runs: List[Dict[str, Any]], path: Path, forks: int = 5) -> None:
+    """Shapes of the same bindings count (tenants x phones): wall time and role / floor against tenants at
+    ``forks``, the forks curve of every shape run with several forks values, and the controller's memory."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points: Dict[str, Dict[int, Dict[str, Any]]] = {v: {} for v in VARIANTS}
+    by_tenants: Dict[str, Dict[int, Dict[str, Any]]] = {v: {} for v in VARIANTS}
+    curves: Dict[Tuple[int, int], Dict[str, Dict[int, float]]] = {}
     for run in runs:
         for size in run["sizes"]:
+            size_forks = size.get("forks", run["config"]["forks"])
             for name, res in size["variants"].items():
-                if res.get("correct"):
-                    points[name][size["bindings"]] = res
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4.8))
-    panels = [("wall time (s)", lambda r: r["wall_s"]), ("requests sent", lambda r: r["requests"]["total"]),
-              ("peak RSS of a module process (MB)\n(floor: its own process)", lambda r: r["memory_mb"]["module_peak"]),
-              ("peak RSS of the largest process (MB)\n(Ansible: the controller)",
-               lambda r: r["memory_mb"]["max_process"])]
-    styles = {"uri": ("tab:red", "s"), "loop": ("tab:orange", "^"), "role": ("tab:blue", "o"),
-              "floor": ("tab:green", "D")}
-    for ax, (title, value) in zip(axes, panels):
-        for name in VARIANTS:
-            xs = sorted(points[name])
-            if not xs:
-                continue
+                if not res.get("correct"):
+                    continue
+                if size_forks == forks:
+                    by_tenants[name][size["tenants"]] = dict(res, extensions=size["extensions"])
+                curves.setdefault((size["tenants"], size["extensions"]), {}).setdefault(name, {})[size_forks] = \
+                    res["wall_s"]
+    curves = {shape: c for shape, c in curves.items() if any(len(v) > 2 for v in c.values())}
+    styles = {"uri": ("tab:red", "s"), "loop": ("tab:orange", "^"), "role_module": ("tab:purple", "v"),
+              "role": ("tab:blue", "o"), "floor": ("tab:green", "D"), "ping": ("tab:gray", "x"),
+              "debug": ("tab:brown", "+")}
+    fig, axes = plt.subplots(1, 4, figsize=(21, 5))
+    ax = axes[0]
+    for name in VARIANTS:
+        xs = sorted(by_tenants[name])
+        if xs:
             color, marker = styles[name]
-            ax.plot(xs, [value(points[name][x]) for x in xs], marker=marker, color=color, label=LABELS[name])
+            ax.plot(xs, [by_tenants[name][x]["wall_s"] for x in xs], marker=marker, color=color, label=LABELS[name])
+    ax.set_title("wall time (s), forks %d" % forks)
+    ax = axes[1]
+    floor = by_tenants["floor"]
+    for name in ("role_module", "role"):
+        xs = sorted(x for x in by_tenants[name] if x in floor)
+        if xs:
+            color, marker = styles[name]
+            ax.plot(xs, [by_tenants[name][x]["wall_s"] / floor[x]["wall_s"] for x in xs], marker=marker, color=color,
+                    label=LABELS[name])
+    for (tenants, _phones), limit in TIME_TARGETS.items():
+        ax.plot([tenants], [limit], marker="_", markersize=18, color="black")
+    ax.axhline(1.0, color="tab:green", linewidth=1)
+    ax.set_title("x floor (black: the targets)")
+    ax = axes[2]
+    for (tenants, phones), curve in sorted(curves.items()):
+        for name, points in sorted(curve.items()):
+            xs = sorted(points)
+            color, marker = styles[name]
+            ax.plot(xs, [points[x] for x in xs], marker=marker, color=color,
+                    label="%s, %d x %d" % (name, tenants, phones))
+    ax.set_title("wall time (s) against forks")
+    ax.set_xlabel("forks")
+    if curves:
+        ax.legend(fontsize=8)
+    ax = axes[3]
+    for name in ("role_module", "role"):
+        xs = sorted(by_tenants[name])
+        if xs:
+            color, _marker = styles[name]
+            ax.plot(xs, [by_tenants[name][x]["memory_mb"]["controller_peak"] for x in xs], marker="o", color=color,
+                    label="%s: ansible-playbook main process" % name)
+            ax.plot(xs, [by_tenants[name][x]["memory_mb"]["tree_peak"] for x in xs], marker="o", color=color,
+                    linestyle="--", label="%s: whole tree (workers share pages)" % name)
+    ax.axhline(CONTROLLER_RSS_TARGET_MB, color="grey", linestyle=":", linewidth=1)
+    ax.set_title("peak RSS (MB); target %d MB" % CONTROLLER_RSS_TARGET_MB)
+    for ax in (axes[0], axes[1], axes[3]):
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("bindings (tenants x phones)")
-        ax.set_title(title)
+        ax.set_xlabel("tenants (same bindings in total)")
+        ax.legend(fontsize=7)
+    for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
-    axes[2].axhline(200, color="grey", linestyle="--", linewidth=1)
-    axes[2].annotate("target for the bulk module: 200 MB", (0.02, 0.93), xycoords="axes fraction", fontsize=8,
-                     color="grey")
-    axes[0].legend(fontsize=8)
     cfg = runs[-1]["config"]
-    fig.suptitle("telphin.pbx bindings rollout: %s ms latency per request, forks %d, parallel %d, %d%% differing"
-                 % (cfg["latency_ms"], cfg["forks"], cfg["parallel"], int(cfg["differ"] * 100)))
+    fig.suptitle("telphin.pbx bindings rollout by shape: %s ms latency per request, parallel %d, %d%% differing"
+                 % (cfg["latency_ms"], cfg["parallel"], int(cfg["differ"] * 100)))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(path), dpi=110)
+    fig.savefig(str(path), dpi=100)
     plt.close(fig)
 
 
@@ -649,7 +726,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=20, help="emulator latency per request (default 20)")
     parser.add_argument("--parallel", type=int, default=4,
                         help="requests at once per tenant: the role's parallel and the floor's pool (default 4)")
-    parser.add_argument("--forks", type=int, default=5, help="Ansible forks = tenants at once (default 5)")
+    parser.add_argument("--forks", default="5",
+                        help="Ansible forks = tenants at once (default 5); a comma-separated list runs each shape "
+                             "once per value (a forks curve)")
+    parser.add_argument("--shapes", help="comma-separated TENANTSxPHONES shapes, e.g. 4x500,20x100,100x20,500x4 "
+                                         "(instead of --tenants with --extensions or --sizes)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma-separated subset of %s (default: all)" % ",".join(VARIANTS))
     parser.add_argument("--slow-max-bindings", type=int, default=2000,
@@ -677,6 +758,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         parser.error("unknown variant(s) %s; choose from %s" % (", ".join(sorted(unknown)), ", ".join(VARIANTS)))
     args.variants = [v for v in VARIANTS if v in args.variants]
     args.size_list = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.extensions]
+    args.forks_list = [int(f) for f in str(args.forks).split(",")]
+    args.shape_list = ([tuple(int(n) for n in shape.lower().split("x")) for shape in args.shapes.split(",")]
+                       if args.shapes else [(args.tenants, e) for e in args.size_list])
     if not 0 <= args.differ <= 1:
         parser.error("--differ must be between 0 and 1")
     return args
@@ -692,7 +776,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     out = Path(args.out)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    name = "rollout-T%d-E%s-%s" % (args.tenants, "-".join(str(s) for s in args.size_list), stamp)
+    name = "rollout-%s-%s" % ("-".join("%dx%d" % shape for shape in args.shape_list), stamp)
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(args)
@@ -705,9 +789,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             for variant in args.variants:
                 bench.run_variant(variant, world, bindings, warm)
         sizes: List[Dict[str, Any]] = []
-        for extensions in args.size_list:
-            sizes.append(run_size(bench, args.tenants, extensions, run_dir))
-            write_results(out, name, _run_record(args, argv, name, stamp, fingerprint, sizes))  # so far
+        for tenants, extensions in args.shape_list:
+            for forks in args.forks_list:
+                bench.forks = forks
+                sizes.append(run_size(bench, tenants, extensions, run_dir))
+                write_results(out, name, _run_record(args, argv, name, stamp, fingerprint, sizes))  # so far
     finally:
         bench.close()
     run = _run_record(args, argv, name, stamp, fingerprint, sizes)
@@ -733,7 +819,8 @@ def write_results(out: Path, name: str, run: Dict[str, Any]) -> str:
 
 def _run_record(args: argparse.Namespace, argv: Optional[List[str]], name: str, stamp: str,
                 fingerprint: Dict[str, Any], sizes: List[Dict[str, Any]]) -> Dict[str, Any]:
-    config = {"tenants": args.tenants, "sizes": args.size_list, "differ": args.differ, "latency_ms": args.latency_ms,
+    config = {"tenants": args.tenants, "sizes": args.size_list, "shapes": ["%dx%d" % s for s in args.shape_list],
+              "differ": args.differ, "latency_ms": args.latency_ms,
               "parallel": args.parallel, "forks": args.forks, "variants": args.variants, "seed": args.seed,
               "pipelining": False, "repeat": args.repeat, "collection": fingerprint,
               "command": "python benchmarks/rollout.py " + " ".join(argv if argv is not None else sys.argv[1:])}

@@ -1,5 +1,5 @@
 """The rollout benchmark (benchmarks/rollout.py) at a tiny size: every variant converges, and the
-phone_bindings role sends exactly the floor's requests. No timing is asserted here."""
+phone_bindings role sends exactly the floor's requests on both execution paths. No timing is asserted here."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_benchmark_smoke(tmp_path):
     run = json.loads(report.read_text())
     [size] = run["sizes"]
     variants = size["variants"]
-    assert sorted(variants) == ["floor", "loop", "role", "uri"]
+    assert sorted(variants) == ["debug", "floor", "loop", "ping", "role", "role_module", "uri"]
     for name, res in variants.items():
         assert res["correct"], (name, res["problems"])
 
@@ -35,10 +35,16 @@ def test_benchmark_smoke(tmp_path):
     assert {k: size["expected_floor_requests"][k] for k in kinds} == floor
     assert {k: variants["floor"]["requests"][k] for k in kinds} == floor
     # The role sends the floor exactly: T tokens, the list pages, one GET per binding, one PUT per differing one.
-    assert {k: variants["role"]["requests"][k] for k in kinds} == floor
-    assert variants["role"]["tokens_issued"] == T
-    assert variants["role"]["requests"]["errors"] == 0
-    assert size["targets"]["role_requests_equal_floor"]["ok"]
+    # So does the role on the module path (a module process per tenant).
+    for role in ("role", "role_module"):
+        assert {k: variants[role]["requests"][k] for k in kinds} == floor, role
+        assert variants[role]["tokens_issued"] == T
+        assert variants[role]["requests"]["errors"] == 0
+        assert size["targets"]["%s_requests_equal_floor" % role]["ok"]
+    # the controller path starts no module process, the module path one per tenant (sampled: some may be missed)
+    assert variants["role"]["module_processes"] == 0 and variants["role_module"]["module_processes"] >= 1
+    # Ansible alone (ping, debug) sends nothing
+    assert variants["ping"]["requests"]["total"] == variants["debug"]["requests"]["total"] == 0
     # The hand-written uri playbook sends the same requests; the module loop pays a token and the list per item.
     assert {k: variants["uri"]["requests"][k] for k in kinds} == floor
     assert {k: variants["loop"]["requests"][k] for k in kinds} == dict(
@@ -47,4 +53,4 @@ def test_benchmark_smoke(tmp_path):
     # The report has what docs/performance.md promises.
     for res in variants.values():
         assert res["wall_s"] > 0 and res["memory_mb"]["max_process"] > 0
-    assert (tmp_path / (report.stem + ".md")).read_text().count("| yes |") == 4
+    assert (tmp_path / (report.stem + ".md")).read_text().count("| yes |") == 7
