@@ -76,7 +76,8 @@ def connection_env_vars() -> List[str]:
     documented = {a or b for a, b in documented}
     read = set(re.findall(r'env\("(TELPHIN_[A-Z_]+)"\)', argspec))
     assert documented == read, "the connection doc fragment and the argspec disagree"
-    return sorted(read)
+    # allow_plain_http is a switch for test servers, not a field of the credential
+    return sorted(read - {"TELPHIN_ALLOW_PLAIN_HTTP"})
 
 
 # -- the credential type itself ---------------------------------------------------------------------
