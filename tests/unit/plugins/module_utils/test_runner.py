@@ -275,3 +275,53 @@ def test_phone_info_of_a_tenant_checks_parallel_before_any_request():
     with pytest.raises(InputError, match="parallel must be between 1 and 6"):
         run_extension_phone_info(make_client(transport), {"parallel": 0}, lambda s: None)
     assert transport.sent == []
+
+
+# -- read-only reads: their own path, never a PUT ------------------------------------------------
+def phone_info(calls, **params):
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    try:
+        result = Result(run_extension_phone_info(client, dict({"parallel": 1}, **params), client.secrets.add))
+    finally:
+        transport.assert_done()
+    result.client = client
+    return result
+
+
+def test_phone_info_by_id_is_one_get_with_secrets_masked():
+    result = phone_info([token(), Call("GET", "/extension/54/phone/", reply=dict(PHONE, password="Sip-1"))],
+                        extension_id=54, external_number="+79990000000")     # a phone key is not a change to make
+    assert result == {"changed": False, "extension_id": 54, "extension_name": None,
+                      "phone": dict(PHONE, password="********")}
+    assert "Sip-1" in result.client.secrets
+    assert result.client.report()["requests"] == {"token": 1, "GET": 1, "total": 2, "retried": 0}
+
+
+def test_phone_info_by_name_reads_the_list_then_the_phone():
+    result = phone_info([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)], extension_name="101")
+    assert (result["extension_id"], result["extension_name"], result["phone"]) == (55, "000*101", PHONE)
+
+
+def test_phone_info_of_a_missing_phone_names_the_extension():
+    with pytest.raises(TelphinError, match=r"extension id 54: GET /extension/54/phone/: HTTP 404"):
+        phone_info([token(), Call("GET", "/extension/54/phone/", status=404, reply={"message": "no phone"})],
+                   extension_id=54)
+
+
+def test_phone_info_of_a_tenant_reads_every_phone_extension_once_and_reports_the_unreadable():
+    with pytest.raises(RunFailed) as err:
+        phone_info([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+                    Call("GET", "/extension/55/phone/", status=404, reply={"message": "gone"}),
+                    Call("GET", "/extension/56/phone/", reply=dict(PHONE, label="C"))])
+    assert "could not read 1 of 3 phone(s)" in str(err.value) and "000*101 (id 55)" in str(err.value)
+    phones = err.value.result["phones"]
+    assert [(p["extension"], p["phone"].get("label")) for p in phones] == [("100", "Reception"), ("101", None),
+                                                                           ("102", "C")]
+
+
+def test_phone_info_of_a_tenant_stops_at_an_exhausted_quota():
+    with pytest.raises(RunFailed) as err:
+        phone_info([token(), LIST, Call("GET", "/extension/54/phone/", status=429, headers=quota_headers(0),
+                                        reply={"status": "rate_limit_exceeded", "message": "limit"})])
+    assert "could not read 3 of 3 phone(s)" in str(err.value) and "not processed" in str(err.value)

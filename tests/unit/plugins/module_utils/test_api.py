@@ -1,0 +1,127 @@
+"""The API layer: one method per endpoint, the one paged reader, reply shapes; every HTTP call scripted."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils import _api
+from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE, TelphinApi
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError
+from scripted import Call, ScriptedTransport, make_client, token
+
+EXT = "/client/1001/extension/"
+
+
+def api_for(*calls):
+    transport = ScriptedTransport(token(), *calls)
+    return transport, TelphinApi(make_client(transport))
+
+
+def rows(first, count):
+    return [{"id": i, "name": "000*%d" % i, "type": "phone"} for i in range(first, first + count)]
+
+
+def page(number, reply, per_page=PER_PAGE, **params):
+    return Call("GET", EXT, reply=reply, params=dict(params, page=number, per_page=per_page))
+
+
+def test_an_empty_first_page_is_the_whole_list():
+    transport, api = api_for(page(1, [], type="queue"))
+    assert api.extensions("1001", "queue") == []
+    transport.assert_done()
+
+
+def test_a_short_page_ends_the_list():
+    transport, api = api_for(page(1, rows(1, 3)))
+    assert [e["id"] for e in api.extensions("1001")] == [1, 2, 3]
+    transport.assert_done()
+
+
+def test_full_pages_end_at_a_shorter_one():
+    transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(PER_PAGE, PER_PAGE)), page(3, rows(1000, 7)))
+    assert len(api.extensions("1001")) == 2 * PER_PAGE + 7
+    transport.assert_done()
+
+
+def test_a_row_shifted_onto_the_next_page_is_read_once():
+    first = rows(0, PER_PAGE)
+    transport, api = api_for(page(1, first), page(2, [first[-1]] + rows(PER_PAGE, 1)))
+    assert [e["id"] for e in api.extensions("1001")] == list(range(PER_PAGE + 1))
+    transport.assert_done()
+
+
+def test_a_server_that_ignores_page_after_a_full_first_page_is_a_protocol_error_not_a_silent_cut():
+    transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(0, PER_PAGE)))
+    with pytest.raises(ProtocolError, match=r"GET /client/1001/extension/ page 2 repeats earlier pages"):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("reply", [{"id": 1}, [{"name": "no id"}], ["1"]])
+def test_a_list_of_the_wrong_shape_is_a_protocol_error(reply):
+    transport, api = api_for(page(1, reply))
+    with pytest.raises(ProtocolError, match="expected a JSON array of extensions"):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+def test_dealer_clients_fill_the_path_template_and_return_numeric_ids_sorted():
+    transport, api = api_for(
+        Call("GET", "/reseller/7/clients", params={"page": 1, "per_page": PER_PAGE},
+             reply=[{"id": "1002", "name": "B"}, {"id": 1001, "name": "A"}]))
+    assert api.dealer_clients(7, "/reseller/{dealer_id}/clients") == [{"id": 1001, "name": "A"},
+                                                                      {"id": 1002, "name": "B"}]
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("template, problem", [("/dealer/{id}/client/", "only {dealer_id}"),
+                                               ("dealer/{dealer_id}", "an API path"),
+                                               ("/dealer/{dealer_id}/?all=1", "an API path")])
+def test_a_bad_dealer_path_template_is_refused_before_any_request(template, problem):
+    with pytest.raises(InputError, match=problem):
+        _api.dealer_clients_path(10, template)
+
+
+def test_dealer_clients_without_numeric_ids_are_a_protocol_error():
+    transport, api = api_for(Call("GET", "/dealer/7/client/", reply=[{"id": True}]))
+    with pytest.raises(ProtocolError, match="clients with a numeric id"):
+        api.dealer_clients(7)
+    transport.assert_done()
+
+
+def test_user_tenant_phone_and_bundles():
+    transport, api = api_for(
+        Call("GET", "/user/", reply={"id": 1, "dealer_id": 7}),
+        Call("GET", "/client/@me/", reply={"id": "1001", "name": "Acme"}),
+        Call("GET", "/extension/54/phone/", reply={"label": "x"}),
+        Call("PUT", "/extension/54/phone/", body={"label": "y"}, reply={"label": "y"}),
+        Call("PUT", "/extension/54/phone/", body={"label": "z"}, reply=None),
+        Call("GET", "/client/@me/extensions_bundle/", reply=[{"bundle_list": ["54", 55]}, "junk"]),
+        Call("GET", "/client/@me/extensions_bundle/", status=404, reply={"message": "no such endpoint"}))
+    assert api.user()["dealer_id"] == 7
+    assert api.tenant("@me") == {"id": 1001, "name": "Acme"}
+    assert api.phone(54) == {"label": "x"}
+    assert api.put_phone(54, {"label": "y"}) == {"label": "y"}
+    assert api.put_phone(54, {"label": "z"}) is None
+    assert api.bundles("@me") == [[54, 55]]
+    assert api.bundles("@me") is None
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("call, path", [(lambda api: api.user(), "/user/"),
+                                        (lambda api: api.phone(54), "/extension/54/phone/"),
+                                        (lambda api: api.tenant(1001), "/client/1001/"),
+                                        (lambda api: api.bundles(1001), "/client/1001/extensions_bundle/")])
+def test_replies_of_the_wrong_shape_are_protocol_errors(call, path):
+    transport, api = api_for(Call("GET", path, reply=["not", "an", "object"] if "bundle" not in path else {}))
+    with pytest.raises(ProtocolError, match="GET %s" % path):
+        call(api)
+    transport.assert_done()
+
+
+def test_token_form_and_reply():
+    assert _api.token_form("id", "secret") == {"grant_type": "client_credentials", "client_id": "id",
+                                               "client_secret": "secret"}
+    assert _api.token_from_reply({"access_token": "t"}) == "t"
+    assert _api.token_from_reply({"access_token": ""}) is None
+    assert _api.token_from_reply(["t"]) is None
