@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare release VERSION of telphin.pbx on a clean checkout (see docs/releasing.md):
-#   1. set `version` in galaxy.yml and the tarball names in execution-environment.yml;
+#   1. set `version` in galaxy.yml, the User-Agent's version (plugins/module_utils/_version.py) and the
+#      tarball names in execution-environment.yml;
 #   2. `antsibull-changelog release`: the fragments become CHANGELOG.md and changelogs/changelog.yaml;
 #   3. commit "Release VERSION" and make the annotated tag VERSION (nothing is pushed);
 #   4. unless --no-check: build the tarball from the tag into build/ and run the import check on it
@@ -27,6 +28,7 @@ PY
 antsibull-changelog lint
 
 sed -i "s/^version: .*/version: $version/" galaxy.yml
+sed -i "s/^COLLECTION_VERSION = .*/COLLECTION_VERSION = \"$version\"/" plugins/module_utils/_version.py
 sed -i "s/telphin-pbx-$current\.tar\.gz/telphin-pbx-$version.tar.gz/g; s/telphin-pbx-ee:$current/telphin-pbx-ee:$version/g" \
   execution-environment.yml
 # antsibull-changelog reads the plugins' version_added with ansible-doc, from an ansible_collections tree.
@@ -38,7 +40,7 @@ ln -s "$root" "$tree/ansible_collections/telphin/pbx"
 grep -qF "v${version//./\\.}" CHANGELOG.md || die "CHANGELOG.md does not name v$version"  # md escapes dots
 antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
-git add -A galaxy.yml execution-environment.yml CHANGELOG.md changelogs
+git add -A galaxy.yml plugins/module_utils/_version.py execution-environment.yml CHANGELOG.md changelogs
 git commit -q -m "Release $version"
 git tag -a "$version" -m "telphin.pbx $version"
 echo "release: committed and tagged $version ($(git rev-parse --short HEAD))"

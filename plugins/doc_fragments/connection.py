@@ -99,6 +99,13 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  http_agent:
+    description:
+      - Value of the C(User-Agent) header of every request.
+      - Defaults to C(telphin.pbx/) followed by the collection's version, so that the provider can tell this
+        collection's requests from those of other clients.
+    type: str
+    version_added: 0.1.0
 notes:
   - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
     A token that served requests and is then refused with 401 (revoked or expired) is renewed and the refused

@@ -58,6 +58,7 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
         "timeout": {"type": "float", "default": 30},
         "quota_reserve": {"type": "int", "default": 0},
         "allow_plain_http": {"type": "bool", "default": False, "fallback": env("TELPHIN_ALLOW_PLAIN_HTTP")},
+        "http_agent": {"type": "str"},
     }
 
 

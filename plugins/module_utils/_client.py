@@ -214,7 +214,7 @@ class ApiClient:
         started = self._clock()
         attempt = 0
         while True:
-            headers = {"Accept": "application/json", "User-Agent": "telphin.pbx-ansible"}
+            headers = {"Accept": "application/json", "User-Agent": self.settings.http_agent}
             token = self.tokens.current() if authenticated else None
             if token:
                 headers["Authorization"] = "Bearer " + token

@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import API_PREFIX, TOKEN_PATH
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._version import COLLECTION_VERSION
 
 DEFAULT_API_URL = "https://apiproxy.telphin.ru"
+DEFAULT_HTTP_AGENT = "telphin.pbx/" + COLLECTION_VERSION
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ConnectionSettings:
     timeout: float = 30
     quota_reserve: int = 0
     allow_plain_http: bool = False
+    http_agent: str = DEFAULT_HTTP_AGENT
 
     def __post_init__(self) -> None:
         url = (self.api_url or DEFAULT_API_URL).strip().rstrip("/")
@@ -58,6 +61,9 @@ class ConnectionSettings:
             raise InputError("timeout must be a positive number of seconds")
         if self.quota_reserve < 0:
             raise InputError("quota_reserve must be 0 or more")
+        self.http_agent = (self.http_agent or DEFAULT_HTTP_AGENT).strip()
+        if not re.match(r"^[\x20-\x7e]+$", self.http_agent):
+            raise InputError("http_agent must be printable ASCII on one line")
 
     @property
     def plain_http(self) -> bool:
@@ -71,7 +77,7 @@ class ConnectionSettings:
 
 
 CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
-                      "timeout", "quota_reserve", "allow_plain_http")
+                      "timeout", "quota_reserve", "allow_plain_http", "http_agent")
 
 
 def _plain_http(url: str) -> bool:

@@ -184,6 +184,7 @@ def test_a_release_bumps_the_version_writes_changelog_md_and_tags(tmp_path):
     run([str(clone / "hacking" / "release.sh"), "--no-check", version, "2030-01-31"], cwd=clone, env=env)
 
     assert yaml.safe_load((clone / "galaxy.yml").read_text())["version"] == version
+    assert 'COLLECTION_VERSION = "%s"' % version in (clone / "plugins/module_utils/_version.py").read_text()
     definition = (clone / "execution-environment.yml").read_text()
     assert "telphin-pbx-%s.tar.gz" % version in definition and "telphin-pbx-%s.tar.gz" % old_version not in definition
     text = (clone / "CHANGELOG.md").read_text()
@@ -264,6 +265,8 @@ def test_the_ansible_core_under_test_is_supported(tmp_path):
 
 def test_galaxy_metadata_passes_the_importers_limits():
     galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    # the User-Agent's version follows galaxy.yml (hacking/release.sh sets both)
+    assert 'COLLECTION_VERSION = "%s"' % galaxy["version"] in (ROOT / "plugins/module_utils/_version.py").read_text()
     assert galaxy["authors"] and all(len(author) <= 64 for author in galaxy["authors"])
     assert len(galaxy["tags"]) <= 20 and all(re.fullmatch(r"[a-z0-9_]{1,64}", tag) for tag in galaxy["tags"])
     assert len(galaxy["description"]) <= 255
