@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The quick start: roll out the phone bindings of three tenants on the local API emulator, re-run
-# with no change, make an out-of-band change through the API, and show it in a drift report.
+# with no change, make an out-of-band change through the API, show it in a drift report, and let the
+# blast-radius guard refuse a bad change.
 # Run through `make quickstart` (which first builds .venv); needs no credentials and no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,9 +34,12 @@ export ANSIBLE_HOME="$work/ansible-home" ANSIBLE_FORCE_COLOR=1
 cd docs/examples
 
 step "1. Roll out the bindings of every tenant (ansible-playbook telphin.pbx.rollout_bindings)"
-ansible-playbook telphin.pbx.rollout_bindings
+echo "These PBXs are new: the first rollout binds most of their phones, more than the blast-radius guard"
+echo "allows by default (20% of a tenant's phones), so this one attended run lifts it."
+ansible-playbook telphin.pbx.rollout_bindings -e phone_bindings_max_changes=100%
 
 step "2. Run it again: nothing to change, no write sent"
+echo "Globex's PBX stores 84951112233 where the bindings say +7 495 111-22-33: one number, no write."
 ansible-playbook telphin.pbx.rollout_bindings
 
 step "3. Someone changes a binding of globex out of band, through the API"
@@ -53,7 +57,15 @@ PY
 step "4. Drift report: --check --diff reads and compares, writes nothing"
 ansible-playbook telphin.pbx.rollout_bindings --check --diff
 
-step "5. The emulator's request log: what the four runs cost the tenants"
+step "5. A bad merge drops two of acme's bindings, with unbind_unlisted on: the guard refuses, nothing is written"
+if ansible-playbook telphin.pbx.rollout_bindings --limit acme -e phone_bindings_unbind_unlisted=true \
+    -e '{"phone_bindings": [{"extension": "100", "external_number": "+7 987 654-32-10"}]}'; then
+  echo "the guard did not refuse the bad change" >&2
+  exit 1
+fi
+echo "Refused as expected: the run would have unbound 2 of acme's 4 phones (the guard allows 1)."
+
+step "6. The emulator's request log: what the runs cost the tenants (no PUT in step 5)"
 python - <<'PY'
 import collections, os, requests
 log = requests.get(os.environ["TELPHIN_API_URL"] + "/_admin/requests", timeout=10).json()

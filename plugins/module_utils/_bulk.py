@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Many phones of one tenant: validate every item -> plan against the extension list -> bounded parallel apply.
+"""Many phones of one tenant: validate every item -> plan against the extension list -> guard -> apply.
 
 Every item is checked before any request, every reference and bundle rule before any write; each
 phone then goes through ``_converge.converge_phone``. On an API that lists no bundles, bundle
-conflicts are looked for after the writes instead (``find_bundle_conflicts``).
+conflicts are looked for after the writes instead (``find_bundle_conflicts``). With a change-safety
+option (``_safety``: a ``max_changes`` that could refuse, ``backup``, ``plan_path``) every phone is
+read first, then the guard decides and the backup is written, and only then the writes start;
+``apply_plan`` runs ``_plan_apply`` instead.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone, read_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
+    OnSecret, converge_phone, number_region, read_phone)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
@@ -41,6 +47,13 @@ class Target:
 
     outcome: PhoneOutcome
     desired: Dict[str, Any]
+    current: Optional[Dict[str, Any]] = None     # the phone as read, in runs that read before writing
+    planned: Optional[Dict[str, Any]] = None     # apply_plan: the plan's "before" values
+
+    def readable_patch(self, region: str) -> Dict[str, Any]:
+        """The keys this phone would get, less write-only ones: what the guard, backups and plans count."""
+        patch = plan_patch(self.current or {}, self.desired, region)
+        return {k: v for k, v in patch.items() if not FIELDS[k].write_only}
 
 
 def check_parallel(value: Any) -> int:
@@ -61,6 +74,8 @@ def for_each(targets: List[Target], work: Callable[[Target], None], parallel: in
 
     def one(target: Target) -> None:
         outcome = target.outcome
+        if outcome.status in ("failed", "skipped", "stale"):   # settled by an earlier pass
+            return
         if stop.is_set():
             outcome.status, outcome.error = "skipped", "not processed: " + reason[0]
             return
@@ -139,8 +154,10 @@ def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int,
         for_each([t for t in targets if suspect(t)], check, parallel)
 
 
-def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Local checks of every binding (no request): references, values, duplicated external numbers.
+def check_items(bindings: List[Mapping[str, Any]], update_password: str, region: str = DEFAULT_REGION,
+                warnings: Optional[List[str]] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Local checks of every binding (no request): references, values, duplicated external numbers; the
+    warnings of possible-but-invalid numbers go to ``warnings``.
 
     Passwords given in items are masked by the Ansible glue (``module.TelphinModule``), also when a bad
     option stops it before this runs.
@@ -171,7 +188,10 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tupl
             if unknown:
                 raise InputError("unknown key(s) %s; the keys are extension, extension_id and the phone "
                                  "properties of telphin.pbx.extension_phone" % ", ".join(unknown))
-            entry["desired"] = desired_state(item, update_password)
+            item_warnings: List[str] = []
+            entry["desired"] = desired_state(item, update_password, region, item_warnings)
+            if warnings is not None:
+                warnings.extend("%s: %s" % (where, w) for w in item_warnings)
             if not entry["desired"] and not (update_password == "never" and item.get("password") is not None):
                 raise InputError("sets no phone property: give external_number or another property")
         except InputError as exc:
@@ -190,9 +210,10 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str) -> Tupl
 
 
 def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
-                 warn: Callable[[str], None]) -> Tuple[List[Target], bool]:
+                 warn: Callable[[str], None]) -> Tuple[List[Target], bool, int]:
     """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind; also
-    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list)."""
+    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list), and
+    how many phone extensions the tenant has (what a ``max_changes`` percentage is of)."""
     index = ExtensionIndex(api.extensions(client_id))
     problems: List[str] = []
     targets: Dict[int, Target] = {}
@@ -222,11 +243,12 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
         raise InputError("%d problem(s) found before any write, nothing was changed:\n- %s"
                          % (len(problems), "\n- ".join(problems)))
     planned = list(targets.values())
+    phones = [item for item in index.items if item.get("type") == "phone"]
     if unbind_unlisted:
-        for item in index.items:
-            if item.get("type") == "phone" and int(item["id"]) not in targets:
+        for item in phones:
+            if int(item["id"]) not in targets:
                 planned.append(Target(PhoneOutcome(int(item["id"]), str(item.get("name"))), {"external_number": None}))
-    return planned, bundles is None and any(k in SYNCED_KEYS for t in planned for k in t.desired)
+    return planned, bundles is None and any(k in SYNCED_KEYS for t in planned for k in t.desired), len(phones)
 
 
 def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
@@ -250,25 +272,76 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     problems: List[str] = []
     parallel = _checked(problems, check_parallel, params.get("parallel"), 1)
     client_id = _checked(problems, check_client_id, params.get("client_id"), "")
+    limit = _checked(problems, _safety.parse_max_changes, params.get("max_changes"), None)
+    if params.get("apply_plan") is not None:
+        if problems:
+            raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
+                             % (len(problems), "\n- ".join(problems)))
+        from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan
+        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn)
+    if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
+        require_phonenumbers()      # one line, not one problem per item
+    region = _checked(problems, lambda p: number_region(p, []), params, DEFAULT_REGION)
     if len(bindings) > MAX_BINDINGS:
         problems.append("bindings has %d items; at most %d per call" % (len(bindings), MAX_BINDINGS))
     if not bindings and unbind_unlisted:
         problems.append("bindings is empty and unbind_unlisted is true: that would unbind every phone extension; "
                         "refused")
-    checked, item_problems = check_items(bindings, params.get("update_password") or "always")
+    warnings: List[str] = []
+    checked, item_problems = check_items(bindings, params.get("update_password") or "always", region, warnings)
     problems.extend(item_problems)
     if problems:
         raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                          % (len(problems), "\n- ".join(problems)))
+    for warning in warnings:
+        warn(warning)
     report_unchanged = bool(params.get("report_unchanged"))
+    plan_path = params.get("plan_path")
+    if plan_path and not check_mode:
+        warn("plan_path is written by check runs only: no plan was written")
+        plan_path = None
     if not checked and not unbind_unlisted:
         return bulk_result([], check_mode, report_unchanged)
     api = TelphinApi(client)
-    targets, read_back = plan_targets(api, client_id, checked, unbind_unlisted, warn)
+    targets, read_back, phones = plan_targets(api, client_id, checked, unbind_unlisted, warn)
     tick = Ticks()
     # An item that sets only a password under update_password: never is listed with nothing to change: no request.
-    for_each([t for t in targets if t.desired],
-             lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick), parallel)
+    looked_at = [t for t in targets if t.desired]
+    # The guard needs every phone read before the first write only when it could refuse.
+    guarded = limit is not None and limit.allowed(phones) < len(looked_at)
+    extra: Dict[str, Any] = {}
+    if not guarded and not params.get("backup") and not plan_path:
+        for_each(looked_at, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
+                                                     region=region), parallel)
+    else:
+        for_each(looked_at, lambda t: read_into(api, t, on_secret, tick), parallel)
+        read = [t for t in looked_at if t.current is not None]
+        changing = [t for t in read if t.readable_patch(region)]
+        refusal = _safety.guard_refusal(limit, phones, [(t.outcome.extension or "id %d" % t.outcome.extension_id,
+                                                         managed_view(t.current or {}, t.readable_patch(region),
+                                                                      region=region), t.readable_patch(region))
+                                                        for t in changing])
+        if refusal:
+            raise InputError(refusal)
+        if params.get("backup"):
+            extra["backup_path"] = None if check_mode or not changing else _safety.write_backup(
+                params.get("backup_options"), client_id, [(t.outcome.extension or str(t.outcome.extension_id),
+                                                           t.current or {}, t.readable_patch(region)) for t in changing])
+        for_each(read, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
+                                                current=t.current, region=region), parallel)
+        if plan_path and len(read) == len(looked_at):
+            if any(FIELDS[k].write_only for t in read for k in t.desired):
+                warn("plans carry no SIP passwords: the items' passwords are not part of the plan; a normal run "
+                     "sends them")
+            extra.update(_safety.write_plan(plan_path, params, client_id, region, phones, [
+                (t.outcome.extension_id, t.outcome.extension, t.current or {}, t.readable_patch(region))
+                for t in changing]))
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
-    return bulk_result([t.outcome for t in targets], check_mode, report_unchanged)
+    return bulk_result([t.outcome for t in targets], check_mode, report_unchanged, extra)
+
+
+def read_into(api: TelphinApi, target: Target, on_secret: OnSecret, tick: Callable[[], int]) -> None:
+    """Read a phone for a run that reads every phone before it writes."""
+    target.outcome.read_at = tick()
+    target.current = read_phone(api, target.outcome.extension_id, on_secret)

@@ -12,12 +12,14 @@ Nothing here knows about ``AnsibleModule``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Mapping
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, phone_path
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     NotFound, ProtocolError, TelphinError, TransientError)
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
+    DEFAULT_REGION, check_region, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
@@ -41,27 +43,31 @@ def read_phone(api: TelphinApi, extension_id: int, on_secret: OnSecret) -> Dict[
 
 
 def converge_phone(api: TelphinApi, outcome: PhoneOutcome, desired: Mapping[str, Any], check_mode: bool,
-                   on_secret: OnSecret, tick: Tick = no_tick) -> PhoneOutcome:
-    """Make one phone terminal show ``desired`` (normalised values of the managed keys only).
+                   on_secret: OnSecret, tick: Tick = no_tick, current: Optional[Dict[str, Any]] = None,
+                   region: str = DEFAULT_REGION) -> PhoneOutcome:
+    """Make one phone terminal show ``desired`` (normalised values of the managed keys only; numbers of
+    ``region``).
 
-    One GET; a PUT of only the differing keys when something differs (never in check mode); one more
-    GET only when the PUT's reply is not the full object or is an error (see ``put_decided``). ``tick``
-    stamps when the phone was read and when the write was applied (the bulk run's bundle read-back).
+    One GET (none when ``current`` was read already, by a run that reads before it writes); a PUT of only
+    the differing keys when something differs (never in check mode); one more GET only when the PUT's
+    reply is not the full object or is an error (see ``put_decided``). ``tick`` stamps when the phone was
+    read and when the write was applied (the bulk run's bundle read-back).
     """
     ext_id = outcome.extension_id
-    outcome.read_at = tick()
-    current = read_phone(api, ext_id, on_secret)
-    patch = plan_patch(current, desired)
-    outcome.before = managed_view(current, desired)
+    if current is None:
+        outcome.read_at = tick()
+        current = read_phone(api, ext_id, on_secret)
+    patch = plan_patch(current, desired, region)
+    outcome.before = managed_view(current, desired, region=region)
     after = current
     if patch and not check_mode:
-        after = put_decided(api, outcome, patch, desired, on_secret)
+        after = put_decided(api, outcome, patch, desired, on_secret, region)
         outcome.written, outcome.written_at = patch, tick()
     elif patch:
         after = merged(current, patch)
     outcome.changed = bool(patch)
     outcome.status = "changed" if patch else "unchanged"
-    outcome.after = managed_view(after, desired, written=patch)
+    outcome.after = managed_view(after, desired, written=patch, region=region)
     outcome.phone = masked(after)
     return outcome
 
@@ -74,7 +80,7 @@ def put_may_have_applied(error: TelphinError) -> bool:
 
 
 def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any], desired: Mapping[str, Any],
-                on_secret: OnSecret) -> Dict[str, Any]:
+                on_secret: OnSecret, region: str = DEFAULT_REGION) -> Dict[str, Any]:
     """PUT ``patch`` and return the phone as the API then holds it: the one place a write's outcome is decided.
 
     After an error that may follow an applied PUT, the phone is read once: showing every readable key of the
@@ -94,9 +100,9 @@ def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any]
                 held = read_phone(api, ext_id, on_secret)
             except TelphinError:
                 raise exc from None         # not known whether it was applied: the PUT's error stands
-            if not unapplied_keys(patch, held):
+            if not unapplied_keys(patch, held, region):
                 return held
-            outcome.after = managed_view(held, desired)
+            outcome.after = managed_view(held, desired, region=region)
             if attempt == 1 and exc.http_status == 500:
                 continue
             raise type(exc)("%s; read after it, the phone shows %s" % (exc.message, _shown(held, patch)),
@@ -105,7 +111,7 @@ def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any]
             reply = read_phone(api, ext_id, on_secret)  # the reply is not the full object: read once to verify
         for value in secret_values(reply):
             on_secret(value)
-        wrong = unapplied_keys(patch, reply)
+        wrong = unapplied_keys(patch, reply, region)
         if wrong:
             raise TelphinError("PUT %s was accepted but the phone still shows %s: the provider ignored the change"
                                % (phone_path(ext_id), _shown(reply, wrong)))
@@ -142,17 +148,28 @@ def not_found(outcome: PhoneOutcome, exc: NotFound) -> NotFound:
                     api_status=exc.api_status)
 
 
+def number_region(params: Mapping[str, Any], items: List[Any]) -> str:
+    """``default_region``, checked; phonenumbers is required (one line if missing) once an item sets a number."""
+    if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in items):
+        require_phonenumbers()
+    return check_region(params.get("default_region") or DEFAULT_REGION)
+
+
 def run_extension_phone(client: ApiClient, params: Mapping[str, Any], check_mode: bool,
-                        on_secret: OnSecret) -> Dict[str, Any]:
+                        on_secret: OnSecret, warn: Callable[[str], None] = lambda msg: None) -> Dict[str, Any]:
     """``telphin.pbx.extension_phone``: one extension, one GET, a PUT only when something differs."""
-    desired = desired_state(params, params.get("update_password") or "always")
+    region = number_region(params, [params])
+    warnings: List[str] = []
+    desired = desired_state(params, params.get("update_password") or "always", region, warnings)
+    for warning in warnings:
+        warn(warning)
     if params.get("extension_name") is not None:
         check_extension_name(params["extension_name"])
     check_client_id(params.get("client_id"))
     api = TelphinApi(client)
     outcome = find_target(api, params)
     try:
-        converge_phone(api, outcome, desired, check_mode, on_secret)
+        converge_phone(api, outcome, desired, check_mode, on_secret, region=region)
     except NotFound as exc:
         raise not_found(outcome, exc) from None
     return single_result(outcome)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
+    DEFAULT_REGION, MissingLibrary, current_number, parse_number)
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import MASK, is_secret_key
 
 
@@ -78,8 +80,6 @@ def phone_argspec() -> Dict[str, Dict[str, Any]]:
 
 
 # -- normalisation --------------------------------------------------------------------------------
-_NUMBER_DECOR = re.compile("[ \u00a0\\-().]")
-_NUMBER = re.compile(r"\+?[0-9]{5,15}")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -88,26 +88,15 @@ def _printable(value: Any) -> str:
     return repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:60]) + "..."
 
 
-def normalize_number(value: Any) -> Optional[str]:
-    """``+7 (987) 654-32-10`` -> ``+79876543210``; ``""``/``None`` -> ``None`` (unbound)."""
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML reads unquoted 0201234567 as the octal 33896823 and +79876543210 as 79876543210: never guess.
-        raise InputError("external_number %s is an integer, not a string: quote the number (unquoted, YAML drops a "
-                         "leading + and reads a leading 0 as octal)" % value)
-    if not isinstance(value, str):
-        raise InputError("external_number %s is not a phone number: give a string" % _printable(value))
-    compact = _NUMBER_DECOR.sub("", value)
-    if compact == "":
-        if value.strip(" ") == "":
-            return None
-        raise InputError("external_number %s is not a phone number" % _printable(value))
-    if not _NUMBER.fullmatch(compact):
-        raise InputError(
-            "external_number %s is not a phone number: expected 5 to 15 digits with an optional leading +, "
-            "spaces, dashes, dots and brackets allowed (e.g. +7 987 654-32-10)" % _printable(value))
-    return compact
+def normalize_number(value: Any, region: str = DEFAULT_REGION, warnings: Optional[List[str]] = None) -> Optional[str]:
+    """``8 (987) 654-32-10`` -> ``+79876543210`` (E.164, by ``_numbers``); ``""``/``None`` -> ``None`` (unbound).
+
+    A possible number that is not valid is kept and its warning appended to ``warnings``.
+    """
+    number, warning = parse_number(value, region)
+    if warning and warnings is not None:
+        warnings.append(warning)
+    return number
 
 
 def normalize_countries(value: Any) -> Optional[str]:
@@ -180,11 +169,11 @@ def normalize_password(name: str, value: Any) -> Optional[str]:
     return str(value)
 
 
-def normalize(name: str, value: Any) -> Any:
-    """The comparable form of ``value`` for field ``name`` (a key of ``FIELDS``)."""
+def normalize(name: str, value: Any, region: str = DEFAULT_REGION, warnings: Optional[List[str]] = None) -> Any:
+    """The comparable form of ``value`` for field ``name`` (a key of ``FIELDS``); numbers of ``region``."""
     f = FIELDS[name]
     normalizers: Dict[str, Callable[[Any], Any]] = {
-        "number": normalize_number,
+        "number": lambda v: normalize_number(v, region, warnings),
         "countries": normalize_countries,
         "bool": lambda v: normalize_bool(name, v),
         "int": lambda v: normalize_int(name, v),
@@ -203,15 +192,19 @@ def _normalize_choice(f: Field, value: Any) -> Optional[str]:
     return value.strip().lower()
 
 
-def normalize_current(name: str, value: Any) -> Any:
-    """Like ``normalize`` for values read from the API: a value we cannot parse is compared raw."""
+def normalize_current(name: str, value: Any, region: str = DEFAULT_REGION) -> Any:
+    """Like ``normalize`` for values read from the API: a value we cannot parse is compared raw; a number is
+    compared in E.164 whatever form the API stores it in."""
+    if FIELDS[name].kind == "number":
+        return current_number(value, region)
     try:
         return normalize(name, value)
     except InputError:
         return value
 
 
-def desired_state(values: Mapping[str, Any], update_password: str = "always") -> Dict[str, Any]:
+def desired_state(values: Mapping[str, Any], update_password: str = "always", region: str = DEFAULT_REGION,
+                  warnings: Optional[List[str]] = None) -> Dict[str, Any]:
     """The normalised values of the PhoneProperties keys the user set (``None`` = not set).
 
     ``external_number: ""`` (unbind) and ``geo_list: []`` become ``None`` here, which is a managed value.
@@ -224,7 +217,9 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always") ->
         if value is None or (name == "password" and update_password != "always"):
             continue
         try:
-            desired[name] = normalize(name, value)
+            desired[name] = normalize(name, value, region, warnings)
+        except MissingLibrary:
+            raise
         except InputError as exc:
             problems.append(str(exc))
     if problems:
@@ -233,22 +228,22 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always") ->
 
 
 # -- compare → patch ------------------------------------------------------------------------------
-def plan_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> Dict[str, Any]:
+def plan_patch(current: Mapping[str, Any], desired: Mapping[str, Any], region: str = DEFAULT_REGION) -> Dict[str, Any]:
     """The keys of ``desired`` that differ from ``current`` (after normalisation), as wire values.
 
     Write-only keys (the SIP password) cannot be compared and are always part of the patch.
     """
     patch: Dict[str, Any] = {}
     for name, want in desired.items():
-        if FIELDS[name].write_only or normalize_current(name, current.get(name)) != want:
+        if FIELDS[name].write_only or normalize_current(name, current.get(name), region) != want:
             patch[name] = want
     return patch
 
 
-def unapplied_keys(patch: Mapping[str, Any], reply: Mapping[str, Any]) -> List[str]:
+def unapplied_keys(patch: Mapping[str, Any], reply: Mapping[str, Any], region: str = DEFAULT_REGION) -> List[str]:
     """Keys of ``patch`` that the API's reply does not show with the value sent (write-only keys skipped)."""
     return [name for name, want in patch.items()
-            if not FIELDS[name].write_only and normalize_current(name, reply.get(name)) != want]
+            if not FIELDS[name].write_only and normalize_current(name, reply.get(name), region) != want]
 
 
 def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> Dict[str, Any]:
@@ -274,7 +269,8 @@ def masked(phone: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: (MASK if is_masked_key(k) and v not in (None, "") else v) for k, v in phone.items()}
 
 
-def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterable[str] = ()) -> Dict[str, Any]:
+def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterable[str] = (),
+                 region: str = DEFAULT_REGION) -> Dict[str, Any]:
     """The managed keys of a phone for before/after output; write-only keys show as ``MASK`` once written."""
     written = set(written)
     view: Dict[str, Any] = {}
@@ -282,7 +278,7 @@ def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterabl
         if FIELDS[name].write_only:
             view[name] = MASK if name in written else "(write-only, not readable)"
         else:
-            view[name] = normalize_current(name, phone.get(name))
+            view[name] = normalize_current(name, phone.get(name), region)
     return view
 
 

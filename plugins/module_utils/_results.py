@@ -23,7 +23,7 @@ class PhoneOutcome:
     extension_id: int
     extension: Optional[str] = None
     changed: bool = False
-    status: str = "unchanged"              # one of STATUSES; skipped = not processed after the run stopped
+    status: str = "unchanged"              # one of STATUSES, or stale (apply_plan); skipped = not processed
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
     phone: Dict[str, Any] = field(default_factory=dict)
@@ -75,13 +75,16 @@ def phones_read_result(outcomes: List[PhoneOutcome]) -> Dict[str, Any]:
     return result
 
 
-def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged: bool) -> Dict[str, Any]:
+def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged: bool,
+                extra: Optional[Dict[str, Any]] = None, plan: bool = False) -> Dict[str, Any]:
     """``extension_phones``; ``results`` leaves out unchanged extensions unless asked (``summary`` counts them).
 
-    ``RunFailed`` (carrying the result) when any extension failed or was not processed.
+    ``extra`` keys are added to the result. ``plan``: the run applied a plan, so ``summary`` also counts
+    ``stale`` phones (changed since the plan was made, not written).
+    ``RunFailed`` (carrying the result) when any extension failed, was not processed or was stale.
     """
     summary = {"total": len(outcomes)}
-    for status in STATUSES:
+    for status in STATUSES + (("stale",) if plan else ()):
         summary[status] = sum(o.status == status for o in outcomes)
     result: Dict[str, Any] = {
         "changed": summary["changed"] > 0,
@@ -89,7 +92,15 @@ def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged
         "summary": summary,
         "diff": [o.diff() for o in outcomes if o.changed],
     }
+    result.update(extra or {})
     bad = [o for o in outcomes if o.bad]
+    stale = [o for o in outcomes if o.status == "stale"]
+    if stale:
+        raise RunFailed("%d of %d planned extension(s) are stale: the phone changed since the plan was made, so it "
+                        "was not written; the others were %s%s. Make and approve a new plan for them:\n- %s"
+                        % (len(stale), len(outcomes), "checked" if check_mode else "applied",
+                           " except %d that failed" % len(bad) if bad else "",
+                           "\n- ".join("%s: %s" % (o.label, o.error) for o in stale + bad)), result)
     if bad:
         lines = ["%s: %s" % (o.label, o.error) for o in bad]
         advice = ("Give the members of one bundle the same value of each synchronised key (a re-run cannot settle "

@@ -55,12 +55,25 @@ options:
   external_number:
     description:
       - External (mobile) number bound to the terminal.
-      - Normalised before compare and send. Spaces, dashes, dots and brackets are removed and a leading V(+) is kept
-        (V(+7 987 654-32-10) becomes V(+79876543210)); 5 to 15 digits. No country code is added or rewritten.
+      - Parsed with the C(phonenumbers) library and compared and sent in E.164. A number without V(+) and country
+        code is a number of O(default_region), so with V(RU) V(8 987 654-32-10), V(+7 987 654 32 10) and
+        V(79876543210) are all V(+79876543210), and a number the API stores in another form causes no change.
+      - A number the library calls impossible (too short, too long, an unknown country code, not a number) and a
+        number with an extension are refused with the library's reason; a possible number that no operator has been
+        assigned is accepted with a warning.
       - An empty string V("") unbinds the number.
       - Give a string, quoted in YAML. An integer is refused, because unquoted YAML drops a leading V(+) and reads
         a leading V(0) as an octal number (V(0201234567) would become V(33896823)).
     type: raw
+    version_added: 0.1.0
+  default_region:
+    description:
+      - Two-letter ISO 3166 region of numbers written without V(+) and country code, on both sides of the
+        comparison (O(external_number) and what the API returns).
+      - The default V(RU) is the provider's home country; set V(BY), V(KZ) and so on for tenants whose numbers are
+        written the way another country dials them.
+    type: str
+    default: RU
     version_added: 0.1.0
   label:
     description: Display name sent on outgoing calls.
@@ -159,6 +172,8 @@ options:
     description: Maximum number of simultaneous incoming calls. Synchronised across a bundle.
     type: int
     version_added: 0.1.0
+requirements:
+  - phonenumbers >= 8.12, when O(external_number) is set
 notes:
   - Setting a synchronised key on one member of a bundle changes it on every member of that bundle (provider
     behaviour). M(telphin.pbx.extension_phones) refuses bindings that give bundle members different values.

@@ -55,7 +55,9 @@ options:
         or C(extension_id), and sets C(external_number) and/or any other option of M(telphin.pbx.extension_phone)
         (for example C(label), C(record_enabled), C(geo_list), C(password)). Keys an item does not set are not
         managed for that extension. Unknown keys are refused, so a typo cannot pass silently.
-      - C(external_number) is normalised as in M(telphin.pbx.extension_phone); V("") unbinds.
+      - C(external_number) is parsed and compared in E.164 as in M(telphin.pbx.extension_phone), with
+        O(default_region); V("") unbinds. Impossible numbers and unquoted (non-string) numbers are refused with the
+        other problems before any request.
       - The same external number may not be given to two listed extensions.
       - SIP C(password) values are masked in all output; see O(update_password).
     type: list
@@ -87,6 +89,68 @@ options:
     choices: [always, never]
     default: always
     version_added: 0.1.0
+  default_region:
+    description:
+      - Two-letter ISO 3166 region of numbers written without V(+) and country code, for the items' C(external_number)
+        and for the numbers the API returns.
+      - The default V(RU) is the provider's home country.
+    type: str
+    default: RU
+    version_added: 0.1.0
+  max_changes:
+    description:
+      - The blast-radius guard. The most phones this run may change, as a number (V(10)) or as a percentage of the
+        tenant's phone extensions (V("20%"), rounded up). Each phone that would get a PUT counts, the unbinds of
+        unlisted phones with O(unbind_unlisted) too; a phone whose only change is a write-only C(password) does not.
+      - When more would change, the task fails before any write, saying how many and listing the first five with
+        their before and after values. Check mode applies the same guard. With O(apply_plan), the plan's changes
+        are counted against the number of phones the plan was made for.
+      - Unset, there is no limit. The role C(telphin.pbx.phone_bindings) sets V("20%") by default.
+    type: raw
+    version_added: 0.1.0
+  backup:
+    description:
+      - Before writing, save the phones this run will change, with the keys it will change as the API returned them,
+        to a YAML file in the C(phone_bindings) format; applying that file with the role C(telphin.pbx.phone_bindings)
+        restores them. Write-only keys (the SIP C(password)) are never written to it. The file is readable by its owner
+        only.
+      - Nothing is saved in check mode or when nothing changes. RV(backup_path) returns the file.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  backup_options:
+    description: Where O(backup) saves, as the network config modules take it.
+    type: dict
+    version_added: 0.1.0
+    suboptions:
+      dir_path:
+        description: Directory of the backup file, created if missing. Relative paths are relative to the working
+          directory of the module (C(backup) by default).
+        type: path
+      filename:
+        description: File name. Default C(<client_id>_phone_bindings.<YYYY-MM-DD@HH:MM:SS>.yml), UTC.
+        type: str
+  plan_path:
+    description:
+      - In check mode, write the plan of this run to this file (JSON) and return it as RV(plan) to approve it and
+        apply it later with O(apply_plan). Outside check mode it is ignored with a warning.
+      - The plan lists, per phone that would change, its extension, the managed keys before and after, and records
+        the tenant, O(default_region), a fingerprint of the inputs and when it was made. It holds no secrets; items
+        that set a C(password) are not part of it.
+      - No plan is written when a phone could not be read.
+    type: path
+    version_added: 0.1.0
+  apply_plan:
+    description:
+      - Apply exactly a plan made by a check run with O(plan_path), instead of O(bindings). Give the path of the plan
+        file, or the plan itself (a mapping, as an AWX workflow passes it from the plan job's artifacts).
+      - Only the phones and keys of the plan are read (one GET each) and written, and only where the phone still
+        holds the plan's C(before) values. A phone that holds other values is reported V(stale) and not written, and
+        the task fails after applying the others; one that already holds the C(after) values is V(unchanged).
+      - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
+        applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
+    type: raw
+    version_added: 0.1.0
   report_unchanged:
     description:
       - List unchanged extensions in RV(results) too. By default RV(results) holds only the extensions that changed,
@@ -95,6 +159,8 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+requirements:
+  - phonenumbers >= 8.12, when an item sets C(external_number)
 notes:
   - A whole tenant in one module process; spread tenants over forks, hosts (C(--limit), C(throttle)) and AWX job
     slices with the M(telphin.pbx.extension_phones)-based role C(telphin.pbx.phone_bindings).
@@ -155,7 +221,9 @@ results:
       type: int
       sample: 54
     status:
-      description: V(changed), V(unchanged), V(failed) or V(skipped) (not processed after the run was stopped).
+      description:
+        - V(changed), V(unchanged), V(failed) or V(skipped) (not processed after the run was stopped).
+        - With O(apply_plan) also V(stale) (the phone changed since the plan was made; not written).
       type: str
       sample: changed
     changed:
@@ -176,10 +244,32 @@ results:
             "changed": true, "before": {"external_number": null}, "after": {"external_number": "+79876543210"},
             "error": null}]
 summary:
-  description: Counts of the results by status.
+  description: Counts of the results by status; C(stale) only with O(apply_plan).
   returned: success or partial failure
   type: dict
   sample: {"total": 120, "changed": 3, "unchanged": 117, "failed": 0, "skipped": 0}
+backup_path:
+  description: The backup file written by O(backup), or null when nothing was about to change or in check mode.
+  returned: when O(backup=true)
+  type: str
+  sample: /srv/pbx/backup/1001_phone_bindings.2026-11-29@18:00:05.yml
+plan:
+  description: The plan written to O(plan_path).
+  returned: in check mode with O(plan_path), when every phone could be read
+  type: dict
+  sample: {"format": "telphin.pbx.plan/1", "client_id": "1001", "default_region": "RU", "phones": 4,
+           "fingerprint": "sha256:4f0c...", "created": "2026-11-29T18:00:05Z",
+           "changes": [{"extension": "101", "extension_full_name": "000*101", "extension_id": 55,
+                        "before": {"external_number": null}, "after": {"external_number": "+79165550101"}}]}
+plan_path:
+  description: The absolute path of the plan file.
+  returned: in check mode with O(plan_path), when every phone could be read
+  type: str
+plan_created:
+  description: When the applied plan was made (UTC).
+  returned: with O(apply_plan)
+  type: str
+  sample: "2026-11-29T18:00:05Z"
 diff:
   description: Before and after of each changed extension.
   returned: success or partial failure

@@ -725,7 +725,7 @@ def test_quickstart_world(start):
     assert [c["bundles"] for c in state["clients"]] == [[], [], [{"bundle_id": 72, "bundle_list": [72, 73]}]]
     phones = {e["id"]: e["phone"] for c in state["clients"] for e in c["extensions"] if "phone" in e}
     assert {i: p["external_number"] for i, p in phones.items() if p["external_number"]} == {
-        54: "+79876543210", 62: "+74951112233"}
+        54: "+79876543210", 62: "84951112233"}                                  # Globex: national form
     assert [i for i, p in phones.items() if "dtmf_mode" in p] == [55] and phones[55]["dtmf_mode"] == "rfc2833"
     assert {key: q["limit"] for key, q in state["quotas"].items()} == {
         "1001": 3600, "1002": 3600, "1003": 3600, "dealer:10": 3600}

@@ -115,7 +115,7 @@ def test_bad_input_fails_before_any_request(emulator_factory, playbook):
     external_number: "+7 999 CALL-ME"
 """
     run = playbook(module_play(tasks, emu.url, SECRET))
-    assert run.rc != 0 and "external_number '+7 999 CALL-ME' is not a phone number" in run.stdout
+    assert run.rc != 0 and "external_number '+7 999 CALL-ME' (+7999225563) is not a possible phone number" in run.stdout
     assert "Traceback" not in run.output
     assert emu.requests() == []
 

@@ -167,7 +167,8 @@ def test_dealer_app_rolls_out_every_tenant_of_the_example(emulator_factory, play
     examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
     emu = emulator_factory(yaml.safe_load((examples / "world.yml").read_text()))
     env = {"TELPHIN_API_URL": emu.url, "TELPHIN_APP_ID": "dealer-app", "TELPHIN_APP_SECRET": "dealer-demo-secret-1Zx6"}
-    run = playbook("telphin.pbx.rollout_bindings", examples / "inventory-dealer" / "hosts.yml", env=env)
+    run = playbook("telphin.pbx.rollout_bindings", examples / "inventory-dealer" / "hosts.yml", env=env,
+                   extra_vars={"phone_bindings_max_changes": "100%"})   # a first rollout onto new PBXs
     assert run.rc == 0, run.output
     log = emu.requests()
     assert len(token_calls(log)) == 3 and {r["app_id"] for r in log} == {"dealer-app"}

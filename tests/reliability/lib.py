@@ -140,8 +140,11 @@ def tenant_vars(client_id: Any, api_url: str, bindings: List[Dict[str, Any]], ap
 def tenants_inventory(hosts: Dict[str, Dict[str, Any]], localhost: bool = False,
                       groups: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """An inventory with ``hosts`` in the group ``telphin_tenants`` (after any other ``groups``), plus a local
-    ``localhost`` when asked."""
-    inventory: Dict[str, Any] = {"all": {"children": dict(groups or {}, telphin_tenants={"hosts": hosts})}}
+    ``localhost`` when asked. The group lifts the role's blast-radius guard (``phone_bindings_max_changes``): the
+    suites roll out onto fresh worlds, where a first run changes most phones; tests/integration/test_safety.py
+    tests the guard (a host variable wins over this group variable)."""
+    group = {"hosts": hosts, "vars": {"phone_bindings_max_changes": "100%"}}
+    inventory: Dict[str, Any] = {"all": {"children": dict(groups or {}, telphin_tenants=group)}}
     if localhost:
         inventory["all"] = {"hosts": {"localhost": {"ansible_connection": "local"}}, **inventory["all"]}
     return inventory

@@ -28,8 +28,9 @@ country_lists = st.lists(letters, max_size=6)
 separators = st.sampled_from([" ", ",", ", ", ";", "  "])
 bool_spellings = st.sampled_from([True, False, 0, 1, "yes", "no", "on", "off", "true", "FALSE", " True ", "1", "0"])
 int_spellings = st.one_of(st.integers(-10 ** 6, 10 ** 6), st.integers(-999, 999).map(lambda i: " %d " % i))
-digits = st.text(alphabet="0123456789", min_size=5, max_size=15)
-numbers = st.builds(lambda plus, d, style: style(("+" if plus else "") + d), st.booleans(), digits,
+digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
+# Russian mobile numbers (+7 9XX ...) in the forms people write them: +7, 8 (trunk prefix) or 7, decorated.
+numbers = st.builds(lambda prefix, d, style: style(prefix + "9" + d), st.sampled_from(["+7", "8", "7"]), digits,
                     st.sampled_from([lambda n: n, lambda n: " ".join(n[i:i + 3] for i in range(0, len(n), 3)),
                                      lambda n: n[:2] + "(" + n[2:5] + ")" + n[5:], "-".join]))
 any_value = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=6),

@@ -169,10 +169,10 @@ def test_6_a_bulk_run_returns_its_results_whatever_the_server_sends_after_writes
 def test_6_an_unexpected_exception_in_one_item_fails_that_item_only(monkeypatch):
     real = _converge.plan_patch
 
-    def broken(current, desired):
+    def broken(current, desired, *rest):
         if desired.get("label") == "B":
             raise OverflowError("int too large to convert")
-        return real(current, desired)
+        return real(current, desired, *rest)
 
     monkeypatch.setattr(_converge, "plan_patch", broken)
     failure, _client = bulk_failure(

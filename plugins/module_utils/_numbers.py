@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""External numbers: one number, one form (E.164), parsed by ``phonenumbers`` (libphonenumber).
+
+What the user wrote and what the API stores are both parsed with the same default region, so
+``8 987 654-32-10``, ``+7 987 654 32 10`` and ``79876543210`` are one number, ``+79876543210``.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from typing import Any, Optional, Tuple
+
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+
+try:
+    import phonenumbers
+except ImportError:  # reported as one line by ``require_phonenumbers``
+    phonenumbers = None
+
+DEFAULT_REGION = "RU"
+LIBRARY = "phonenumbers>=8.12"
+
+
+class NumberError(InputError):
+    """A value that is not a possible phone number; the message names the value and the reason."""
+
+
+class MissingLibrary(InputError):
+    """``phonenumbers`` is not installed for the Python that runs the engine: a one-line error, no traceback."""
+
+
+def require_phonenumbers() -> None:
+    if phonenumbers is None:
+        raise MissingLibrary("external_number needs the Python library phonenumbers, missing for %s: install it "
+                             "with %s -m pip install '%s'" % (sys.executable, sys.executable, LIBRARY))
+
+
+def check_region(value: Any) -> str:
+    """A two-letter region libphonenumber knows (``RU``, ``by`` -> ``BY``); without the library, any two letters."""
+    region = value.strip().upper() if isinstance(value, str) else ""
+    known = phonenumbers.SUPPORTED_REGIONS if phonenumbers is not None else ()
+    if not (region in known or (phonenumbers is None and len(region) == 2 and region.isalpha() and region.isascii())):
+        raise NumberError("default_region %r is not a region phonenumbers knows: give a two-letter ISO 3166 code "
+                          "such as RU, BY or KZ" % (value,))
+    return region
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "a boolean", list: "a list", dict: "a mapping"}
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) or len(value) <= 40 else repr(value[:40]) + "..."
+
+
+_POSSIBLE_REASONS = {
+    "TOO_SHORT": "too short",
+    "TOO_LONG": "too long",
+    "INVALID_LENGTH": "a length no number of its country has",
+    "INVALID_COUNTRY_CODE": "its country calling code does not exist",
+    "IS_POSSIBLE_LOCAL_ONLY": "a local number that needs its area code",
+}
+
+
+def parse_number(value: Any, region: str) -> Tuple[Optional[str], Optional[str]]:
+    """``(E.164, warning)`` for a user value; ``(None, None)`` for ``""``/``None`` (unbound).
+
+    Refuses (``NumberError``) a non-string (YAML turns ``+79876543210`` into an integer without its
+    ``+`` and ``0201234567`` into an octal one), control characters, an extension, and numbers
+    libphonenumber calls impossible, with its reason. A possible number that no operator has been
+    assigned (not valid) is accepted with a warning.
+    """
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        raise NumberError("external_number %s is %s, not a string: quote the number in YAML (for example "
+                          "external_number: \"+79876543210\"), or YAML may change it (a leading + is dropped, a "
+                          "leading 0 makes an octal number)" % (_shown(value), _KINDS.get(type(value), "not text")))
+    if value.strip(" ") == "":
+        return None, None
+    if any(unicodedata.category(ch)[0] == "C" for ch in value):
+        raise NumberError("external_number %s is not a phone number: it contains control characters" % _shown(value))
+    require_phonenumbers()
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise NumberError("external_number %s is not a phone number: %s"
+                          % (_shown(value), _library_text(exc))) from None
+    if number.extension:
+        raise NumberError("external_number %s has an extension (%s): bind the number without it"
+                          % (_shown(value), number.extension))
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        name = _reason_name(reason)
+        raise NumberError("external_number %s (%s) is not a possible phone number: %s (phonenumbers: %s; "
+                          "default_region %s)" % (_shown(value), e164, _POSSIBLE_REASONS.get(name, name), name, region))
+    if not phonenumbers.is_valid_number(number):
+        return e164, ("external_number %s (%s) is a possible number but not a valid one: no operator of %s has been "
+                      "assigned it; check it" % (_shown(value), e164, _region_of(number)))
+    return e164, None
+
+
+def current_number(value: Any, region: str) -> Any:
+    """The E.164 form of a number the API returned, whatever form it is stored in; a value that does
+    not parse is returned as it is (compared raw, so it differs from any desired number)."""
+    if value is None or (isinstance(value, str) and value.strip(" ") == ""):
+        return None
+    if phonenumbers is None or not isinstance(value, str):
+        return value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _library_text(exc: Exception) -> str:
+    text = str(getattr(exc, "_msg", "") or exc).strip()
+    return text[0].lower() + text[1:].rstrip(".") if text else "unparseable"
+
+
+def _reason_name(reason: int) -> str:
+    for name in _POSSIBLE_REASONS:
+        if getattr(phonenumbers.ValidationResult, name) == reason:
+            return name
+    return str(reason)
+
+
+def _region_of(number: Any) -> str:
+    region = phonenumbers.region_code_for_number(number)
+    return "region %s" % region if region and region != "ZZ" else "country code +%d" % number.country_code

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Change safety of a bulk run: the blast-radius guard, the backup file and the plan document.
+
+Functions over plain data and files (no request); the bulk flow calls them between its reads and its
+first write.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, managed_view
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
+
+PLAN_FORMAT = "telphin.pbx.plan/1"
+SHOWN = 5           # changes named in a guard refusal
+_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+_COUNT = re.compile(r"^\s*([0-9]+)\s*$")
+
+
+class SafetyError(InputError):
+    """A bad safety option, a refused change or an unusable plan or backup file; nothing was written."""
+
+
+# -- blast-radius guard ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChangeLimit:
+    """``max_changes``: a count, or a percentage of the tenant's phone extensions (rounded up)."""
+
+    count: Optional[int] = None
+    percent: Optional[float] = None
+
+    def allowed(self, phones: int) -> int:
+        if self.count is not None:
+            return self.count
+        return int(math.ceil((self.percent or 0) * phones / 100.0 - 1e-9))
+
+    def describe(self, phones: int) -> str:
+        if self.count is not None:
+            return "max_changes %d" % self.count
+        return "max_changes %s%% of %d phone extension(s) = %d" % (
+            ("%g" % self.percent), phones, self.allowed(phones))
+
+
+def parse_max_changes(value: Any) -> Optional[ChangeLimit]:
+    """``None`` (no guard), a non-negative integer, or a percentage string such as ``"20%"``."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return ChangeLimit(count=value)
+    if isinstance(value, str):
+        match = _COUNT.match(value)
+        if match:
+            return ChangeLimit(count=int(match.group(1)))
+        match = _PERCENT.match(value)
+        if match and float(match.group(1)) <= 100:
+            return ChangeLimit(percent=float(match.group(1)))
+    raise SafetyError("max_changes %r is not a limit: give a number of phones (such as 10) or a percentage of the "
+                      "tenant's phone extensions from 0%% to 100%% (such as \"20%%\")" % (value,))
+
+
+def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[Tuple[str, Mapping[str, Any],
+                                                                                     Mapping[str, Any]]]) -> Optional[str]:
+    """The refusal message when ``changes`` (label, before, after) exceed ``limit``, else ``None``."""
+    if limit is None or len(changes) <= limit.allowed(phones):
+        return None
+    shown = ["%s: %s" % (label, _change_text(before, after)) for label, before, after in changes[:SHOWN]]
+    more = len(changes) - len(shown)
+    return ("refused by the blast-radius guard, nothing was written: this run would change %d phone(s), above %s. "
+            "Check the bindings (a bad merge or an emptied file changes many phones at once); if the change is "
+            "intended, raise max_changes for this run. %s:\n- %s%s"
+            % (len(changes), limit.describe(phones), "First %d" % len(shown) if len(shown) < len(changes) else "They are",
+               "\n- ".join(shown),
+               "\n- ... and %d more" % more if more else ""))
+
+
+def _change_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    keys = [k for k in after if before.get(k) != after.get(k)] or list(after)
+    return ", ".join("%s %s -> %s" % (k, json.dumps(before.get(k)), json.dumps(after.get(k))) for k in keys)
+
+
+# -- backup ---------------------------------------------------------------------------------------
+def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[str, Mapping[str, Any]]],
+                text_keys: Iterable[str], skip: Iterable[str] = ()) -> str:
+    """The before-state of the phones a run changes, as YAML in the ``phone_bindings`` format.
+
+    ``entries``: (extension full name, {key: value as the API returned it}) per phone. Keys in ``skip``
+    (write-only secrets) are never written. An unset text or number key is written as ``''``, the value
+    that clears it; an unset key of another kind cannot be given in bindings and is left as a comment.
+    """
+    text_keys, skip = set(text_keys), set(skip)
+    lines = ["---",
+             "# Backup of tenant %s by telphin.pbx.extension_phones, %s: the phones this run changed, as they were."
+             % (tenant, when.strftime("%Y-%m-%d %H:%M:%S UTC")),
+             "# Restore them: give this list as phone_bindings (for example -e @<this file>) and run the role.",
+             "phone_bindings:"]
+    count = 0
+    for name, values in entries:
+        lines.append("  - extension: %s" % json.dumps(name))
+        count += 1
+        for key in sorted(values):
+            value = values[key]
+            if key in skip:
+                continue
+            if value is None and key not in text_keys:
+                lines.append("    # %s was unset (null), which bindings cannot set back" % key)
+                continue
+            lines.append("    %s: %s" % (key, json.dumps("" if value is None else value, ensure_ascii=False)))
+    if not count:
+        lines[-1] = "phone_bindings: []"
+    return "\n".join(lines) + "\n"
+
+
+def write_private(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` (directories created) readable by the owner only; return the absolute path."""
+    path = os.path.abspath(os.path.expanduser(path))
+    directory = os.path.dirname(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(path + ".tmp", path)
+    except OSError as exc:
+        raise SafetyError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
+    return path
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def write_backup(options: Optional[Mapping[str, Any]], client_id: str,
+                 phones: Iterable[Tuple[str, Mapping[str, Any], Iterable[str]]]) -> str:
+    """Save (extension, phone as the API returned it, keys about to change) of each phone; return the file."""
+    when = now()
+    entries = [(name, {k: current.get(k) for k in keys}) for name, current, keys in phones]
+    text = backup_text(client_id, when, entries, [n for n, f in FIELDS.items() if f.kind in ("number", "str", "countries")],
+                       skip=[n for n, f in FIELDS.items() if f.write_only])
+    return write_private(backup_path(options, client_id.replace("@", ""), when), text)
+
+
+def backup_path(options: Optional[Mapping[str, Any]], tenant: str, when: datetime.datetime) -> str:
+    """``backup_options`` (``dir_path``, ``filename``) as the network config modules take them."""
+    options = options or {}
+    directory = options.get("dir_path") or "backup"
+    filename = options.get("filename") or "%s_phone_bindings.%s.yml" % (
+        re.sub(r"[^0-9A-Za-z_.-]", "_", tenant), when.strftime("%Y-%m-%d@%H:%M:%S"))
+    if "/" in filename or filename in (".", ".."):
+        raise SafetyError("backup_options.filename %r must be a file name; give the directory as dir_path" % filename)
+    return os.path.join(directory, filename)
+
+
+# -- plan -----------------------------------------------------------------------------------------
+def fingerprint(inputs: Mapping[str, Any]) -> str:
+    """A digest of the inputs that decide a plan (secret values must already be masked by the caller)."""
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def inputs_fingerprint(params: Mapping[str, Any], client_id: str) -> str:
+    """The fingerprint of the module inputs that decide a plan, with write-only values masked."""
+    bindings = [{k: (MASK if k in FIELDS and FIELDS[k].write_only else v) for k, v in item.items()}
+                if isinstance(item, Mapping) else item for item in params.get("bindings") or []]
+    return fingerprint({"client_id": client_id, "bindings": bindings,
+                        "unbind_unlisted": bool(params.get("unbind_unlisted")),
+                        "update_password": params.get("update_password") or "always",
+                        "default_region": str(params.get("default_region") or DEFAULT_REGION).upper()})
+
+
+def write_plan(path: str, params: Mapping[str, Any], client_id: str, region: str, phones: int,
+               changes: Iterable[Tuple[int, Optional[str], Mapping[str, Any], Mapping[str, Any]]]) -> Dict[str, Any]:
+    """Write the plan of a check run from (extension id, full name, phone as read, values to write) per change;
+    return ``plan`` and ``plan_path`` for the result."""
+    listed = [{"extension": short_name(name or ""), "extension_full_name": name, "extension_id": ext_id,
+               "before": managed_view(current, after, region=region), "after": dict(after)}
+              for ext_id, name, current, after in changes]
+    doc = plan_document(client_id, region, inputs_fingerprint(params, client_id), now(), listed, phones)
+    return {"plan": doc, "plan_path": write_private(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")}
+
+
+def plan_document(client_id: str, region: str, digest: str, when: datetime.datetime,
+                  changes: List[Dict[str, Any]], phones: int) -> Dict[str, Any]:
+    """The plan of one tenant: each change with the phone's values before and the values to write."""
+    return {"format": PLAN_FORMAT, "client_id": client_id, "default_region": region, "fingerprint": digest,
+            "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "phones": phones, "changes": changes}
+
+
+def load_plan(value: Any) -> Dict[str, Any]:
+    """A plan given inline (a mapping, as an AWX workflow passes it) or as the path of a plan file."""
+    if isinstance(value, str):
+        try:
+            with open(os.path.expanduser(value), encoding="utf-8") as handle:
+                value = json.load(handle)
+        except OSError as exc:
+            raise SafetyError("apply_plan: cannot read %s: %s" % (value, exc.strerror or exc)) from None
+        except ValueError:
+            raise SafetyError("apply_plan: %s is not a plan file (not JSON)" % value) from None
+    if not isinstance(value, Mapping) or value.get("format") != PLAN_FORMAT:
+        raise SafetyError("apply_plan: not a plan of this collection (format %s expected)" % PLAN_FORMAT)
+    changes = value.get("changes")
+    good = isinstance(changes, list) and all(
+        isinstance(c, Mapping) and isinstance(c.get("extension_id"), int) and not isinstance(c.get("extension_id"), bool)
+        and isinstance(c.get("before"), Mapping) and isinstance(c.get("after"), Mapping)
+        and set(c["before"]) == set(c["after"]) and c["after"] for c in changes)
+    if not good or not isinstance(value.get("client_id"), str) or not isinstance(value.get("default_region"), str):
+        raise SafetyError("apply_plan: the plan is damaged (client_id, default_region and changes with extension_id, "
+                          "before and after are required)")
+    ids = [c["extension_id"] for c in changes]
+    if len(set(ids)) != len(ids):
+        raise SafetyError("apply_plan: the plan lists an extension twice")
+    return dict(value)

@@ -1,0 +1,136 @@
+"""Change safety helpers: max_changes, the guard's message, the backup file and the plan document."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.telphin.pbx.plugins.module_utils._safety import (
+    PLAN_FORMAT, ChangeLimit, SafetyError, backup_path, backup_text, fingerprint, guard_refusal, load_plan,
+    parse_max_changes, plan_document, write_private)
+
+WHEN = datetime.datetime(2026, 11, 29, 18, 0, 5)
+
+
+@pytest.mark.parametrize("value, limit", [
+    (None, None), ("", None), (0, ChangeLimit(count=0)), (10, ChangeLimit(count=10)), ("7", ChangeLimit(count=7)),
+    ("20%", ChangeLimit(percent=20.0)), (" 12.5 % ", ChangeLimit(percent=12.5)), ("100%", ChangeLimit(percent=100.0)),
+])
+def test_max_changes_forms(value, limit):
+    assert parse_max_changes(value) == limit
+
+
+@pytest.mark.parametrize("value", [-1, True, "lots", "101%", "-5%", "5.5", 2.5, [3]])
+def test_bad_max_changes_are_refused(value):
+    with pytest.raises(SafetyError, match="is not a limit"):
+        parse_max_changes(value)
+
+
+@pytest.mark.parametrize("percent, phones, allowed", [(20, 10, 2), (20, 4, 1), (20, 11, 3), (0, 50, 0), (100, 7, 7),
+                                                      (12.5, 8, 1), (50, 0, 0)])
+def test_a_percentage_is_of_the_phone_extensions_rounded_up(percent, phones, allowed):
+    assert ChangeLimit(percent=percent).allowed(phones) == allowed
+
+
+def changes(count):
+    return [("000*%d" % (100 + i), {"external_number": "+7900000000%d" % i}, {"external_number": None})
+            for i in range(count)]
+
+
+def test_guard_passes_at_the_limit_and_without_one():
+    assert guard_refusal(None, 10, changes(10)) is None
+    assert guard_refusal(ChangeLimit(count=3), 10, changes(3)) is None
+    assert guard_refusal(ChangeLimit(percent=20), 10, changes(2)) is None
+
+
+def test_guard_refusal_counts_and_names_the_first_five():
+    msg = guard_refusal(ChangeLimit(percent=20), 10, changes(8))
+    assert msg.startswith("refused by the blast-radius guard, nothing was written: this run would change 8 phone(s), "
+                          "above max_changes 20% of 10 phone extension(s) = 2.")
+    assert '- 000*100: external_number "+79000000000" -> null' in msg
+    assert "000*104" in msg and "000*105" not in msg and msg.endswith("- ... and 3 more")
+    assert "above max_changes 0." in guard_refusal(ChangeLimit(count=0), 10, changes(1))
+
+
+def test_backup_text_is_phone_bindings_yaml_without_secrets():
+    text = backup_text("1001", WHEN, [("000*100", {"external_number": "89876543210", "record_enabled": True,
+                                                   "password": "Sip-Pass-4711"}),
+                                      ("000*101", {"external_number": None, "label": None, "hold_music": None,
+                                                   "geo_list": "RU BY"}),
+                                      ("000*102", {"label": "Приёмная \"A\""})],
+                       text_keys=("external_number", "label"), skip=("password",))
+    assert "Sip-Pass-4711" not in text and "password" not in text
+    assert "# hold_music was unset (null), which bindings cannot set back" in text
+    assert text.startswith("---\n# Backup of tenant 1001 by telphin.pbx.extension_phones, 2026-11-29 18:00:05 UTC")
+    assert yaml.safe_load(text) == {"phone_bindings": [
+        {"extension": "000*100", "external_number": "89876543210", "record_enabled": True},
+        {"extension": "000*101", "external_number": "", "geo_list": "RU BY", "label": ""},
+        {"extension": "000*102", "label": "Приёмная \"A\""}]}
+    assert yaml.safe_load(backup_text("1001", WHEN, [], ())) == {"phone_bindings": []}
+
+
+def test_backup_path_follows_the_network_modules_convention():
+    assert backup_path(None, "@me", WHEN) == os.path.join("backup", "_me_phone_bindings.2026-11-29@18:00:05.yml")
+    assert backup_path({"dir_path": "/b", "filename": None}, "1001", WHEN) == \
+        "/b/1001_phone_bindings.2026-11-29@18:00:05.yml"
+    assert backup_path({"dir_path": "/b", "filename": "x.yml"}, "1001", WHEN) == "/b/x.yml"
+    with pytest.raises(SafetyError, match="must be a file name"):
+        backup_path({"filename": "../x.yml"}, "1001", WHEN)
+
+
+def test_write_private_creates_directories_and_an_owner_only_file(tmp_path):
+    path = write_private(str(tmp_path / "a" / "b" / "f.yml"), "x\n")
+    assert open(path).read() == "x\n" and oct(os.stat(path).st_mode & 0o777) == "0o600"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SafetyError, match="cannot write"):
+        write_private(str(blocker / "f.yml"), "x")
+
+
+def test_fingerprint_is_stable_and_input_sensitive():
+    a = fingerprint({"bindings": [{"extension": "100", "external_number": "+7"}], "client_id": "1001"})
+    assert a == fingerprint({"client_id": "1001", "bindings": [{"external_number": "+7", "extension": "100"}]})
+    assert a != fingerprint({"bindings": [{"extension": "100", "external_number": "+8"}], "client_id": "1001"})
+    assert a.startswith("sha256:") and len(a) == 7 + 64
+
+
+def plan(**overrides):
+    doc = plan_document("1001", "RU", "sha256:x", WHEN, [
+        {"extension": "100", "extension_full_name": "000*100", "extension_id": 54,
+         "before": {"external_number": None}, "after": {"external_number": "+79876543210"}}], 4)
+    doc.update(overrides)
+    return doc
+
+
+def test_plan_document_and_loading_it_from_a_file_or_inline(tmp_path):
+    doc = plan()
+    assert doc["format"] == PLAN_FORMAT and doc["created"] == "2026-11-29T18:00:05Z" and doc["phones"] == 4
+    path = tmp_path / "t.plan.json"
+    path.write_text(json.dumps(doc))
+    assert load_plan(str(path)) == doc
+    assert load_plan(doc) == doc
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("/nonexistent/plan.json", "cannot read"),
+    ({"format": "other"}, "not a plan of this collection"),
+    (plan(changes=[{"extension_id": 54, "before": {}, "after": {}}]), "the plan is damaged"),
+    (plan(changes=[{"extension_id": True, "before": {"a": 1}, "after": {"a": 2}}]), "the plan is damaged"),
+    (plan(changes=[{"extension_id": 5, "before": {"a": 1}, "after": {"b": 2}}]), "the plan is damaged"),
+    (plan(client_id=None), "the plan is damaged"),
+    (plan(changes=plan()["changes"] * 2), "lists an extension twice"),
+])
+def test_bad_plans_are_refused(value, fragment):
+    with pytest.raises(SafetyError, match=fragment):
+        load_plan(value)
+
+
+def test_a_plan_file_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "p"
+    path.write_text("phone_bindings: []\n")
+    with pytest.raises(SafetyError, match="is not a plan file"):
+        load_plan(str(path))
