@@ -109,8 +109,7 @@ SPECS: Dict[str, ModuleSpec] = {
                       "client_id": {"type": "str", "default": "@me"}, "update_password": _update_password(),
                       "default_region": {"type": "str", "default": "RU"}},
                      **phone_argspec()),
-        run=lambda client, params, check_mode, on_secret, warn: run_extension_phone(client, params, check_mode,
-                                                                                    on_secret, warn),
+        run=run_extension_phone,
         mutually_exclusive=[("extension_id", "extension_name")],
         required_one_of=[("extension_id", "extension_name")]),
     "extension_phone_info": ModuleSpec(
