@@ -142,7 +142,7 @@ def test_guard_refuses_before_any_write_and_counts_unbinds(emulator_factory, pla
         run = playbook("telphin.pbx.rollout_bindings", inv, *args)
         assert run.rc != 0
         assert "this run would change 8 phone(s), above max_changes 50% of 10 phone extension(s) = 5" in run.stdout
-        assert '010*102: external_number "+79000010002" -> null' in run.stdout
+        assert '010*102: external_number "+79000010002" -> null' in run.stdout.replace('\\"', '"')   # 2.16 escapes
         assert "... and 3 more" in run.stdout
         assert api_calls(emu.requests(), "PUT") == []
     assert all(p["external_number"] for p in phones(emu.state()).values())
