@@ -21,7 +21,6 @@ From the command line: ``python -m tests.reliability.bundles``; figures go to
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections import Counter
@@ -33,7 +32,8 @@ if __package__ in (None, ""):  # pragma: no cover - `python tests/reliability/bu
 
 from tests.emulator import Emulator, generate_world  # noqa: E402
 from tests.reliability.chaos import SAVE_PLAY  # noqa: E402
-from tests.reliability.lib import Ansible, PlaybookRun, phones, puts, record, tenant_inventory  # noqa: E402
+from tests.reliability.lib import (  # noqa: E402
+    Ansible, PlaybookRun, phones, print_figures, puts, record, tenant_inventory)
 
 CONFLICTING = {"100": "mp3_stereo", "101": "wav_mono"}      # one bundle: 100 + 101
 PHONE_ID = {"100": 1, "101": 2, "102": 3, "103": 4}         # extension ids in the generated world
@@ -148,10 +148,7 @@ def run_bundles(workdir: Optional[Path] = None, label: Optional[str] = "bundles"
 
 def main() -> int:
     figures = run_bundles()
-    print(json.dumps({k: v for k, v in figures.items() if k != "violations"}, indent=2))
-    for violation in figures["violations"]:
-        print("VIOLATION:", violation, file=sys.stderr)
-    return 1 if figures["violations"] else 0
+    return print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # pragma: no cover - `python tests/reliability/ch
 
 from tests.emulator import Emulator, generate_world  # noqa: E402
 from tests.reliability.lib import (  # noqa: E402
-    Ansible, PlaybookRun, phones, puts, record, state_changes, tenant_inventory, wait_until_quiet)
+    Ansible, PlaybookRun, phones, print_figures, puts, record, state_changes, tenant_inventory, wait_until_quiet)
 
 UNLISTED = 3            # phones per tenant the bindings do not list (must stay untouched)
 NON_PHONE = 2           # queue/ivr extensions per tenant
@@ -516,10 +516,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     figures = run_chaos(args.tenants, args.per_tenant, args.rate, args.seed, args.workdir, args.label,
                         concurrent=not args.no_concurrent)
-    print(json.dumps({k: v for k, v in figures.items() if k != "violations"}, indent=2))
-    for violation in figures["violations"]:
-        print("VIOLATION:", violation, file=sys.stderr)
-    return 1 if figures["violations"] else 0
+    return print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -212,6 +212,14 @@ def record(name: str, data: Dict[str, Any]) -> Path:
     return path
 
 
+def print_figures(figures: Dict[str, Any]) -> int:
+    """A reliability script's output: its figures on stdout, each violation on stderr; exit code 1 if any."""
+    print(json.dumps({k: v for k, v in figures.items() if k != "violations"}, indent=2))
+    for violation in figures["violations"]:
+        print("VIOLATION:", violation, file=sys.stderr)
+    return 1 if figures["violations"] else 0
+
+
 def secret_hits(texts: Sequence[Tuple[str, str]], secrets: Iterable[str]) -> List[Tuple[str, str]]:
     """(where, which secret) for every secret found in the (where, text) pairs."""
     hits = []
