@@ -35,13 +35,17 @@ options:
   app_id:
     description:
       - App ID of a C(trusted) app (OAuth 2 client credentials) of the tenant or of its dealer.
-      - Required with O(app_secret) unless O(access_token) is given.
+      - Needed, with O(app_secret), unless O(access_token) is given.
+      - The modules take O(app_id) and O(app_secret) only together (C(required_together), counting the values taken
+        from the environment variables); one without the other fails before any request, also next to
+        O(access_token).
       - If not set, the value of the E(TELPHIN_APP_ID) environment variable is used.
     type: str
     version_added: 0.1.0
   app_secret:
     description:
       - App Secret of the trusted app. Never logged.
+      - The modules take it only together with O(app_id).
       - If not set, the value of the E(TELPHIN_APP_SECRET) environment variable is used.
       - Prefer the environment variable (or an Ansible Vault encrypted value) to plain text in a file.
     type: str
@@ -129,8 +133,15 @@ attributes:
     membership:
       - telphin.pbx.pbx
 notes:
-  - Every result returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
-    C(X-RateLimit-*) figures after the run).
+  - Every result, also of a failed task, returns RV(requests) (requests sent, by kind) and RV(quota) (the tenant's
+    C(X-RateLimit-*) figures after the run), except when the task is refused before the API client is set up (an
+    option refused by the argument spec or as a connection option, or urllib3 missing).
+  - "Where the module code runs, and so which Python needs the packages of the requirements: on a local connection
+    (C(connection: local), the implicit C(localhost), C(delegate_to: localhost)) the action plugin runs it in the
+    Ansible controller's worker process, with the Python that runs C(ansible-playbook); on any other connection the
+    module runs in the target host's Python."
+requirements:
+  - python >= 3.8
 '''
 
     # Merged over DOCUMENTATION option by option: only the ``env:`` entries are added.

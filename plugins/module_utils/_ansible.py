@@ -62,6 +62,16 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
     }
 
 
+# An app ID without its secret (or the reverse) is a mistake even when access_token is given. The check runs after
+# the TELPHIN_* fallbacks and counts an option as given when present, also empty ("" as AWX injects unset fields).
+CONNECTION_REQUIRED_TOGETHER: Tuple[Tuple[str, ...], ...] = (("app_id", "app_secret"),)
+
+
+def _extension_name() -> Dict[str, Any]:
+    """``extension_name``, also as ``extension`` (the key the items of ``extension_phones`` use)."""
+    return {"type": "str", "aliases": ["extension"]}
+
+
 @dataclass(frozen=True)
 class ModuleSpec:
     """What a module accepts and which engine entry point it runs."""
@@ -70,6 +80,7 @@ class ModuleSpec:
     run: Runner
     mutually_exclusive: List[Tuple[str, ...]] = field(default_factory=list)
     required_one_of: List[Tuple[str, ...]] = field(default_factory=list)
+    required_together: List[Tuple[str, ...]] = field(default_factory=lambda: list(CONNECTION_REQUIRED_TOGETHER))
     pool_option: Optional[str] = None     # the option that sizes the connection pool
 
     @property
@@ -79,8 +90,9 @@ class ModuleSpec:
         return spec
 
     def validator_kwargs(self) -> Dict[str, Any]:
-        """The arguments of ``AnsibleModule`` / ``ArgumentSpecValidator`` besides the spec."""
-        return {"mutually_exclusive": self.mutually_exclusive or None, "required_one_of": self.required_one_of or None}
+        """The arguments of ``AnsibleModule`` / ``ArgumentSpecValidator`` besides the spec (both paths)."""
+        return {"mutually_exclusive": self.mutually_exclusive or None, "required_one_of": self.required_one_of or None,
+                "required_together": self.required_together or None}
 
 
 def _update_password() -> Dict[str, Any]:
@@ -105,7 +117,7 @@ SPECS: Dict[str, ModuleSpec] = {
         run=run_extension_phones,
         pool_option="parallel"),
     "extension_phone": ModuleSpec(
-        options=dict({"extension_id": {"type": "int"}, "extension_name": {"type": "str"},
+        options=dict({"extension_id": {"type": "int"}, "extension_name": _extension_name(),
                       "client_id": {"type": "str", "default": "@me"}, "update_password": _update_password(),
                       "default_region": {"type": "str", "default": "RU"}},
                      **phone_argspec()),
@@ -113,7 +125,7 @@ SPECS: Dict[str, ModuleSpec] = {
         mutually_exclusive=[("extension_id", "extension_name")],
         required_one_of=[("extension_id", "extension_name")]),
     "extension_phone_info": ModuleSpec(
-        options={"extension_id": {"type": "int"}, "extension_name": {"type": "str"},
+        options={"extension_id": {"type": "int"}, "extension_name": _extension_name(),
                  "client_id": {"type": "str", "default": "@me"}, "parallel": {"type": "int", "default": 4}},
         run=lambda client, params, check_mode, on_secret, warn: run_extension_phone_info(client, params, on_secret),
         mutually_exclusive=[("extension_id", "extension_name")],

@@ -73,12 +73,16 @@ extensions:
   sample: [{"id": 54, "name": "000*100", "short_name": "100", "type": "phone", "status": "active"}]
 requests:
   description: Requests sent to the API during the run, by kind, with C(total) and C(retried).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"token": 1, "GET": 1, "total": 2, "retried": 0}
 quota:
   description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''

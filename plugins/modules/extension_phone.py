@@ -44,7 +44,9 @@ options:
     description:
       - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
       - Resolving a name reads the tenant's extension list once (one request per 500 extensions).
+      - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
     type: str
+    aliases: [extension]
     version_added: 0.1.0
   client_id:
     description:
@@ -195,21 +197,18 @@ EXAMPLES = r'''
     extension_id: 54
     external_number: ""
 
-- name: Set connection options once for the whole play
-  hosts: telphin_tenants
-  connection: local
-  gather_facts: false
+- name: Set the connection options once for a block of tasks (on a tenant host of the telphin.pbx.tenants inventory)
   module_defaults:
     group/telphin.pbx.pbx:
       api_url: https://api.pbx.example.net
       app_id: "{{ telphin_app_id }}"
       app_secret: "{{ telphin_app_secret }}"
       quota_reserve: 200
-  tasks:
+  block:
     - name: Record calls of the sales desk in stereo WAV, allowed from Russia and Belarus only
       telphin.pbx.extension_phone:
         client_id: "{{ telphin_client_id }}"
-        extension_name: "000*201"
+        extension: "000*201"    # the alias of extension_name, as in the items of extension_phones
         record_enabled: true
         record_format: wav_stereo
         geo_list: [RU, BY]
@@ -228,7 +227,9 @@ extension_id:
   type: int
   sample: 54
 extension_name:
-  description: Full name of the extension, when it was looked up by name.
+  description:
+    - Full name of the extension, from the tenant's extension list.
+    - V(null) when the extension was given by O(extension_id) with the default O(client_id), which reads no list.
   returned: success
   type: str
   sample: "000*100"
@@ -245,12 +246,16 @@ diff:
   sample: {"before": {"external_number": null}, "after": {"external_number": "+79876543210"}}
 requests:
   description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"token": 1, "GET": 1, "PUT": 1, "total": 3, "retried": 0}
 quota:
   description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)); C(reset) in seconds.
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''

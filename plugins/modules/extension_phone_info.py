@@ -37,8 +37,11 @@ options:
     type: int
     version_added: 0.1.0
   extension_name:
-    description: Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
+    description:
+      - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
+      - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
     type: str
+    aliases: [extension]
     version_added: 0.1.0
   client_id:
     description: Tenant (client) id used to resolve O(extension_name); V(@me) is the tenant of the app's user.
@@ -74,34 +77,44 @@ EXAMPLES = r'''
 RETURN = r'''
 extension_id:
   description: Id of the extension.
-  returned: when O(extension_id) or O(extension_name) is given
+  returned: success, when O(extension_id) or O(extension_name) is given
   type: int
   sample: 54
 extension_name:
-  description: Full name of the extension, when it was looked up by name.
-  returned: when O(extension_name) is given
+  description:
+    - Full name of the extension, from the tenant's extension list.
+    - V(null) when the extension was given by O(extension_id) with the default O(client_id), which reads no list.
+  returned: success, when O(extension_id) or O(extension_name) is given
   type: str
   sample: "000*100"
 phone:
   description: The phone properties, every key the API returned, secrets masked.
-  returned: when O(extension_id) or O(extension_name) is given
+  returned: success, when O(extension_id) or O(extension_name) is given
   type: dict
   sample: {"external_number": "+79876543210", "label": "Reception", "auth_type": "digest"}
 phones:
-  description: Every phone extension of the tenant with its phone properties, secrets masked.
-  returned: when neither O(extension_id) nor O(extension_name) is given
+  description:
+    - Every phone extension of the tenant with its phone properties, secrets masked.
+    - When some phones could not be read the task fails, and their C(phone) is empty.
+  returned: >-
+    when neither O(extension_id) nor O(extension_name) is given: on success, and when the task fails because some
+    phones could not be read
   type: list
   elements: dict
   sample: [{"extension": "100", "extension_full_name": "000*100", "extension_id": 54,
             "phone": {"external_number": "+79876543210", "label": "Reception"}}]
 requests:
   description: Requests sent to the API during the run, by kind, with C(total) and C(retried).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"token": 1, "GET": 1, "total": 2, "retried": 0}
 quota:
   description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"limit": 3600, "remaining": 3412, "reset": 1820}
 '''

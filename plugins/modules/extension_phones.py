@@ -51,19 +51,103 @@ options:
   bindings:
     description:
       - The desired phone properties, one item per extension.
-      - Each item names its extension with exactly one of C(extension) (short name V(100) or full name V(000*100))
-        or C(extension_id), and sets C(external_number) and/or any other option of M(telphin.pbx.extension_phone)
-        (for example C(label), C(record_enabled), C(geo_list), C(password)). Keys an item does not set are not
-        managed for that extension. Unknown keys are refused, so a typo cannot pass silently.
-      - C(external_number) is parsed and compared in E.164 as in M(telphin.pbx.extension_phone), with
-        O(default_region); V("") unbinds. Impossible numbers and unquoted (non-string) numbers are refused with the
-        other problems before any request.
-      - The same external number may not be given to two listed extensions.
-      - SIP C(password) values are masked in all output; see O(update_password).
+      - Each item names its extension with exactly one of O(bindings[].extension) or O(bindings[].extension_id), and
+        sets O(bindings[].external_number) and/or other phone properties, the options of M(telphin.pbx.extension_phone)
+        of the same names. Keys an item does not set (or sets to V(null)) are not managed for that extension.
+      - The module checks the items itself, all of them before any request, and fails listing every problem with
+        the index of its item (such as C(bindings[3])). Unknown keys are refused with the other problems, so a
+        typo cannot pass silently; no key passes through to the API unchecked.
+      - The same external number may not be given to two listed extensions, nor one extension listed twice.
+      - SIP O(bindings[].password) values are masked in all output; see O(update_password).
     type: list
     elements: dict
     default: []
     version_added: 0.1.0
+    suboptions:
+      extension:
+        description:
+          - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)); a string (an integer is
+            read as its digits).
+          - Exactly one of O(bindings[].extension) and O(bindings[].extension_id) is required.
+        type: str
+      extension_id:
+        description:
+          - Numeric id of the extension (an integer, or a string of digits).
+          - Exactly one of O(bindings[].extension) and O(bindings[].extension_id) is required.
+        type: int
+      external_number:
+        description:
+          - External (mobile) number bound to the terminal, as M(telphin.pbx.extension_phone)'s
+            O(telphin.pbx.extension_phone#module:external_number).
+          - Parsed and compared in E.164 with O(default_region); V("") unbinds.
+          - Give a quoted string; an unquoted (integer) number is refused, as are impossible numbers.
+        type: str
+      label:
+        description: Display name sent on outgoing calls.
+        type: str
+      announce_sound_upon_outgoing_call:
+        description: Id of the sound file played on outgoing calls. Synchronised across a bundle.
+        type: int
+      announce_sound_upon_incoming_call:
+        description: Id of the sound file played when an incoming call is answered. Synchronised across a bundle.
+        type: int
+      append_to_cid_name_on_transfer:
+        description: Text appended to the caller name on transfer.
+        type: str
+      auth_type:
+        description: How the terminal authenticates (case does not matter).
+        type: str
+        choices: [digest, network, both]
+      call_screening_enabled:
+        description: Whether the callee hears who calls and accepts the call with 1.
+        type: bool
+      conference_announce_caller_name:
+        description: Whether the local conference announces callers. Synchronised across a bundle.
+        type: bool
+      conference_end_on_exit:
+        description: Whether the local conference ends when its creator leaves. Synchronised across a bundle.
+        type: bool
+      conference_pin:
+        description: PIN of the local conference. Synchronised across a bundle. Readable through the API, so not masked.
+        type: str
+      password:
+        description:
+          - SIP password of the terminal. Never logged or returned, and never written to backups or plans.
+          - The API never returns it, so it cannot be compared; sent on every run with O(update_password=always),
+            never with O(update_password=never).
+        type: str
+      allow_webrtc:
+        description: Whether the terminal may register over WebRTC.
+        type: bool
+      record_enabled:
+        description: Whether calls are recorded. Synchronised across a bundle.
+        type: bool
+      record_transfer:
+        description: Whether transferred calls are recorded too. Synchronised across a bundle.
+        type: bool
+      record_format:
+        description: Recording format, all 8 kHz (case does not matter). Synchronised across a bundle.
+        type: str
+        choices: [mp3_mono, mp3_stereo, wav_mono, wav_stereo]
+      record_stereo:
+        description: Whether recordings are stereo. Synchronised across a bundle.
+        type: bool
+      ringback_sound:
+        description: Id of the ringback sound. Synchronised across a bundle.
+        type: int
+      hold_music:
+        description: Id of the music-on-hold sound. Synchronised across a bundle.
+        type: int
+      geo_list:
+        description:
+          - Two-letter ISO codes of the countries the terminal may register from. Synchronised across a bundle.
+          - Compared as a set (order and case do not matter); a string of codes separated by spaces or commas is
+            accepted too. An empty list removes the restriction.
+        type: list
+        elements: str
+      incoming_limit:
+        description: Maximum number of simultaneous incoming calls. Synchronised across a bundle.
+        type: int
   unbind_unlisted:
     description:
       - When V(true), every phone extension of the tenant that O(bindings) does not list gets its
@@ -204,7 +288,9 @@ results:
     - One entry per extension that changed (or would change in check mode), failed or was not processed, in the order
       of O(bindings), then the unlisted ones being unbound.
     - Unchanged extensions are listed too with O(report_unchanged=true); RV(summary) always counts them.
-  returned: success or partial failure
+  returned: >-
+    success, and failure of some extensions (failed, not processed, or stale with O(apply_plan)); not when the task
+    fails before the phones are looked at (a refused item or option, an unknown extension, O(max_changes))
   type: list
   elements: dict
   contains:
@@ -245,17 +331,23 @@ results:
             "error": null}]
 summary:
   description: Counts of the results by status; C(stale) only with O(apply_plan).
-  returned: success or partial failure
+  returned: >-
+    success, and failure of some extensions (failed, not processed, or stale with O(apply_plan)); not when the task
+    fails before the phones are looked at (a refused item or option, an unknown extension, O(max_changes))
   type: dict
   sample: {"total": 120, "changed": 3, "unchanged": 117, "failed": 0, "skipped": 0}
 backup_path:
-  description: The backup file written by O(backup), or null when nothing was about to change or in check mode.
-  returned: when O(backup=true)
+  description: The backup file written by O(backup); V(null) in check mode and when no phone was about to change.
+  returned: >-
+    when O(backup=true) and O(bindings) is not empty or O(apply_plan) is given, as RV(results) is (also when some
+    extensions failed)
   type: str
   sample: /srv/pbx/backup/1001_phone_bindings.2026-11-29@18:00:05.yml
 plan:
   description: The plan written to O(plan_path).
-  returned: in check mode with O(plan_path), when every phone could be read
+  returned: >-
+    in check mode when O(plan_path) is set and O(bindings) is not empty (not with O(apply_plan)), and every phone
+    could be read
   type: dict
   sample: {"format": "telphin.pbx.plan/1", "client_id": "1001", "default_region": "RU", "phones": 4,
            "fingerprint": "sha256:4f0c...", "created": "2026-11-29T18:00:05Z",
@@ -263,26 +355,34 @@ plan:
                         "before": {"external_number": null}, "after": {"external_number": "+79165550101"}}]}
 plan_path:
   description: The absolute path of the plan file.
-  returned: in check mode with O(plan_path), when every phone could be read
+  returned: >-
+    in check mode when O(plan_path) is set and O(bindings) is not empty (not with O(apply_plan)), and every phone
+    could be read
   type: str
 plan_created:
   description: When the applied plan was made (UTC).
-  returned: with O(apply_plan)
+  returned: when O(apply_plan) is given and the plan was accepted, as RV(results) is (also when some extensions failed)
   type: str
   sample: "2026-11-29T18:00:05Z"
 diff:
   description: Before and after of each changed extension.
-  returned: success or partial failure
+  returned: >-
+    success, and failure of some extensions (failed, not processed, or stale with O(apply_plan)); not when the task
+    fails before the phones are looked at (a refused item or option, an unknown extension, O(max_changes))
   type: list
   elements: dict
 requests:
   description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"token": 1, "GET": 121, "PUT": 3, "total": 125, "retried": 0}
 quota:
   description: The tenant's hourly request quota as the last response reported it (C(X-RateLimit-*)).
-  returned: always
+  returned: >-
+    always, also when the task fails, except when it is refused before the API client is set up (an option refused
+    by the argument spec or as a connection option, or urllib3 missing)
   type: dict
   sample: {"limit": 3600, "remaining": 3275, "reset": 1820}
 '''

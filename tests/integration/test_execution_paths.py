@@ -26,7 +26,7 @@ ENV = {"ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS}
 PATHS = {"controller": "local", "module": "remote_stand_in"}
 
 REGISTERED = ["check", "apply", "again", "single", "info_one", "info_all", "extensions", "engine_refused",
-              "spec_refused", "unsupported", "insecure", "from_environment"]
+              "spec_refused", "unsupported", "half_pair", "by_alias", "insecure", "from_environment"]
 
 ENV_PLAY = "Credentials from the task environment (TELPHIN_APP_SECRET)"
 PLAY = """\
@@ -103,6 +103,16 @@ PLAY = """\
         kind: phone
       register: unsupported
       ignore_errors: true
+    - name: An app ID without its secret (required together), next to an access token
+      telphin.pbx.extension_info:
+        app_secret: "{{{{ omit }}}}"
+        access_token: tok-Paths-5
+      register: half_pair
+      ignore_errors: true
+    - name: The alias extension of extension_name
+      telphin.pbx.extension_phone_info:
+        extension: "010*103"
+      register: by_alias
     - name: A warning
       telphin.pbx.extension_info:
         validate_certs: false
@@ -212,6 +222,9 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
     assert r["engine_refused"]["requests"]["total"] == 0
     assert r["spec_refused"]["failed"] and "'parallel' is of type" in r["spec_refused"]["msg"]
     assert r["unsupported"]["msg"].startswith("Unsupported parameters for (telphin.pbx.extension_info) module: kind")
+    assert r["half_pair"]["failed"] and r["half_pair"]["msg"] == "parameters are required together: app_id, app_secret"
+    assert "requests" not in r["half_pair"]
+    assert r["by_alias"]["extension_name"] == "010*103" and r["by_alias"]["phone"] == r["info_one"]["phone"]
     assert any("validate_certs is false" in w for w in r["insecure"]["warnings"])
     assert r["from_environment"]["extensions"][0]["id"] == 1
     for side in (controller, module):   # where ansible-core keeps ``invocation``, its secrets are masked
@@ -230,7 +243,7 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
         output = run.stdout.split(ENV_PLAY)[0] + run.stderr
         assert re.search(r'^\+\s*"external_number": "%s"' % re.escape(desired_number(1, 7)), output, re.M)
         assert "[WARNING]: validate_certs is false" in output
-        for secret in ("Sip-Paths-1", "Sip-Paths-2", "Sip-Paths-3", "Sip-Paths-4", TENANT_SECRET % 1):
+        for secret in ("Sip-Paths-1", "Sip-Paths-2", "Sip-Paths-3", "Sip-Paths-4", "tok-Paths-5", TENANT_SECRET % 1):
             assert secret not in output and secret not in registered
 
 

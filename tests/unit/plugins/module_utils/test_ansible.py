@@ -194,3 +194,28 @@ def test_nested_secrets_are_found_only_under_secret_keys():
               "label": "top-level values are the argument spec's business"}
     assert glue.nested_secrets(params) == {"pw-1", "12345"}
     assert glue.nested_secrets(None) == set()
+
+
+def test_the_module_takes_extension_as_extension_name(monkeypatch, scripted):
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    args = {"extension": "100", "app_id": "app", "app_secret": "s3cret-app", "api_url": "https://api.test"}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    module = glue.telphin_module("extension_phone_info")
+    assert module.params["extension_name"] == "100" and module.params["extension_id"] is None
+    transport, _pools = scripted(token(), Call("GET", "/client/@me/extension/",
+                                               reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+                                 Call("GET", "/extension/7/phone/", reply={"label": "Desk"}))
+    result, _secrets = glue.execute("extension_phone_info", module.params, False, print)
+    transport.assert_done()
+    assert result["extension_id"] == 7 and result["extension_name"] == "000*100"
+
+
+def test_the_module_refuses_half_an_app_pair(monkeypatch, capsys):
+    monkeypatch.delenv("TELPHIN_APP_SECRET", raising=False)
+    out = module_output(monkeypatch, capsys, "extension_info", {"app_id": "app", "access_token": "tok-long-enough-2"})
+    result = json.loads(out)
+    assert result["failed"] and result["msg"] == "parameters are required together: app_id, app_secret"
+    assert "tok-long-enough-2" not in out

@@ -48,18 +48,66 @@ BAD = [
     ("extension_phone", {"label": "Desk"}),
     ("extension_phone_info", {"extension_id": "one"}),
     ("extension_info", {"type": "trunk", "timeout": "soon"}),
+    # required_together: an app ID without its secret (or the reverse), also next to an access token
+    ("extension_phones", {"app_secret": None, "bindings": [{"extension": "1", "password": "Sip-Q-3"}]}),
+    ("extension_phone", {"app_id": None, "extension_id": 1, "label": "Desk"}),
+    ("extension_phone_info", {"app_secret": None, "access_token": "tok-Q-4", "extension_id": 1}),
+    ("extension_info", {"app_id": None}),
+    # the alias extension is extension_name: both given are mutually exclusive with extension_id alike
+    ("extension_phone", {"extension_id": 1, "extension": "100", "label": "Desk"}),
+    ("extension_phone_info", {"extension_id": 1, "extension": "100"}),
 ]
 
 
 @pytest.mark.parametrize("name,args", BAD, ids=["%s-%d" % (n, i) for i, (n, _a) in enumerate(BAD)])
 def test_validation_failures_match_the_module(monkeypatch, capsys, name, args):
-    args = dict(CONN, **args)
+    args = {k: v for k, v in dict(CONN, **args).items() if v is not None}   # None: the option is not given
     module = module_result(monkeypatch, capsys, name, args)
     # task arguments come wrapped (AnsibleUnicode in ansible-core 2.16): messages must not show it
     here = _action.run_on_controller(name, "telphin.pbx.%s" % name, wrapped(args), False)
     assert here["failed"] is True and here["msg"] == module["msg"]
     assert here["invocation"] == module["invocation"]
-    assert "s3cret-app" not in json.dumps(here) and "Sip-Q" not in json.dumps(here)
+    assert "s3cret-app" not in json.dumps(here) and "Sip-Q" not in json.dumps(here) and "tok-Q" not in json.dumps(here)
+
+
+@pytest.mark.parametrize("name", sorted(glue.SPECS))
+@pytest.mark.parametrize("given", ["app_id", "app_secret"])
+def test_app_id_and_app_secret_are_required_together_on_both_paths(monkeypatch, capsys, transport, name, given):
+    monkeypatch.delenv("TELPHIN_APP_ID", raising=False)
+    monkeypatch.delenv("TELPHIN_APP_SECRET", raising=False)
+    args = {"api_url": "https://api.test", given: CONN[given], "access_token": "tok-Q-5"}
+    if name == "extension_phone":
+        args.update(extension_id=1, label="Desk")
+    module = module_result(monkeypatch, capsys, name, args)
+    here = _action.run_on_controller(name, "telphin.pbx.%s" % name, args, False)
+    for result in (module, here):
+        assert result["failed"] is True and result["msg"] == "parameters are required together: app_id, app_secret"
+        assert "requests" not in result and "tok-Q-5" not in json.dumps(result)
+    transport.assert_done()     # nothing was sent
+
+
+def test_the_other_half_of_the_app_pair_may_come_from_the_environment(monkeypatch, transport):
+    monkeypatch.delenv("TELPHIN_APP_ID", raising=False)
+    monkeypatch.setenv("TELPHIN_APP_SECRET", "s3cret-app")
+    transport.script += [token(), Call("GET", "/client/@me/extension/", reply=[])]
+    result = _action.run_on_controller("extension_info", "telphin.pbx.extension_info",
+                                       {"api_url": "https://api.test", "app_id": "app-1"}, False)
+    transport.assert_done()
+    assert "failed" not in result, result.get("msg")
+    assert transport.sent[0]["form"]["client_id"] == "app-1"
+
+
+def test_extension_is_an_alias_of_extension_name(transport):
+    transport.script += [
+        token(),
+        Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"}),
+    ]
+    result = _action.run_on_controller("extension_phone_info", "telphin.pbx.extension_phone_info",
+                                       dict(CONN, extension="100"), False)
+    transport.assert_done()
+    assert "failed" not in result, result.get("msg")
+    assert result["extension_id"] == 7 and result["extension_name"] == "000*100" and "warnings" not in result
 
 
 @pytest.fixture
