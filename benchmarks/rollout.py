@@ -92,11 +92,12 @@ sys.exit(rc)
 
 # -- the world and the desired state --------------------------------------------------------------
 def current_number(tenant: int, index: int) -> str:
-    return "+7%03d1%06d" % (tenant, index)
+    """A valid, unique mobile number (a number the library calls invalid would add a warning per binding)."""
+    return "+7916%03d%04d" % (tenant % 500 * 2, index)
 
 
 def new_number(tenant: int, index: int) -> str:
-    return "+7%03d2%06d" % (tenant, index)
+    return "+7916%03d%04d" % (tenant % 500 * 2 + 1, index)
 
 
 def build(tenants: int, extensions: int, differ: float, seed: int) -> Tuple[Dict[str, Any], Dict[int, List[Dict]]]:
