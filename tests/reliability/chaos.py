@@ -396,6 +396,10 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
                                     "puts": len(puts(log_chaos)), "faults": dict(faults),
                                     "faults_total": sum(faults.values()), "items": dict(counts),
                                     "not_done": counts["reported_failed"] + counts["reported_skipped"],
+                                    # why a tenant failed as a whole: the first thing to read when not_done is high
+                                    "failed_whole": {host: str(result.get("msg"))[:300]
+                                                     for host, result in sorted(chaos.results.items())
+                                                     if result.get("results") is None},
                                     "cost": request_cost(bindings, world, before, chaos, log_chaos)}
         log("chaos run: rc=%d, %.0f s, %d requests, %d faults, %s"
             % (chaos.rc, chaos.seconds, len(log_chaos), sum(faults.values()), dict(counts)))
