@@ -76,9 +76,13 @@ options:
     version_added: 0.1.0
   timeout:
     description:
-      - Seconds to wait for each reply before the attempt counts as failed and is retried.
-      - Bounds the whole attempt (connecting, sending, receiving the reply), so a server that trickles its reply
-        byte by byte cannot hold a run.
+      - Seconds one attempt of a request may take in all, from its start to the last byte of the reply.
+      - "The deadline covers connecting (through a proxy, with the TLS handshake), sending the request and receiving
+        the status line, the headers and the body: at the deadline the connection is shut down and the attempt
+        fails as a timeout, even while the server is still sending, so a server that trickles its reply byte by
+        byte cannot hold a run. Only the name lookup of the host is outside it."
+      - A timeout is retried like a connection error (see the notes). After the retries of a PUT run out, the
+        phone is read to decide whether the change was applied.
     type: float
     default: 30
     version_added: 0.1.0
@@ -116,9 +120,15 @@ notes:
     request repeated, also the requests in flight at the time. Renewed tokens refused before they served a
     request stop the run after 10; before any request of the run succeeded, the second refused token stops it
     at once (the token endpoint accepts the app, the API does not). A request refused 5 times stops the run.
-  - Connection errors, HTTP 502/503/504, an HTTP 500 on a GET and the API's
+  - Connection errors and timeouts, HTTP 502/503/504, an HTTP 500 on a GET and the API's
     "concurrent request" 429 are retried up to 4 times with jittered exponential backoff, honouring
-    C(Retry-After) (at most 30 seconds), within 60 seconds; each retry counts in C(requests.retried) of the results.
+    C(Retry-After) (at most 30 seconds), within 60 seconds (no attempt starts later), so a request with its
+    retries ends at most 60 seconds plus O(timeout) after its first attempt started (a token request or a repeat
+    after a 401 aside); each retry counts in
+    C(requests.retried) of the results.
+  - Error messages say what failed in the collection's words (method, API path without the query, HTTP status,
+    the API's or OAuth's error code when it is one of the documented ones, and what to do). They never quote the
+    server's reply (its C(message), C(error_description) or body), which may repeat what was sent.
   - After an HTTP 500 on a PUT, the phone is read to decide; applied, the change is reported; not applied, the
     PUT (absolute values) is repeated once and decided the same way.
 requirements:

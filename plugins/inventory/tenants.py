@@ -181,8 +181,9 @@ notes:
   - "Hosts get no connection variables; the collection's playbooks use C(connection: local). Set
     C(ansible_connection) with O(compose) for other plays."
   - Any API error fails the inventory source with a message saying what was being read; no partial list of
-    tenants is returned. Every secret the plugin knows (credentials given, tokens issued) is masked in its
-    messages.
+    tenants is returned. The message says what failed in the collection's words (method, path, HTTP status, the
+    API's error code when it is a known one) and never quotes the server's reply, which may repeat what was sent.
+    Every secret the plugin knows (credentials given, tokens issued) is masked in its messages all the same.
 seealso:
   - module: telphin.pbx.extension_phones
   - module: telphin.pbx.extension_info

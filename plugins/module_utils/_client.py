@@ -22,18 +22,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import (
     API_PREFIX, token_form, token_from_reply)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyAuthFailure, ProxyRefused, QuotaExhausted,
     QuotaReserveReached, TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
-from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_secret_key, redact
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
-    Response, Transport, Urllib3Transport, decode_json, snippet)
+    OAUTH_ERRORS, Response, Transport, Urllib3Transport, decode_json)
 
 # Retry policy for transient failures (connection errors, 502/503/504, a GET's 500, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
@@ -46,6 +47,15 @@ READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs only; after a PUT
 _PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"
 GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
 
+# What to do, by HTTP status (403: by the API's code), since the reply's own text is never shown.
+FORBIDDEN_HINT = "the app's user may not do this: check its rights and access level in the provider's portal"
+NOT_FOUND_HINT = ("no such object, or the app's user may not see it: check the client_id, extension and names the "
+                  "task gives, and that api_url is the provider's API host")
+VALIDATION_HINT = "check those values against the module's documentation (the API's own message is not shown)"
+REQUEST_HINT = "check the task's client_id, extension and type options"
+CONFLICT_HINT = "the object was changed or locked by another request meanwhile: run the task again"
+SERVER_HINT = "try again later; if it persists, report it to the provider with the time of the run"
+OTHER_HINT = "check api_url, token_url and the task's values"
 FORBIDDEN_HINTS = {
     "access_denied": "the app's user may not reach this object: check that client_id / extension belong to the "
                      "tenant (or dealer) of this app",
@@ -137,8 +147,11 @@ class ApiClient:
         return self.request("PUT", path, body=body)
 
     def request(self, method: str, path: str, params: Optional[Mapping[str, Any]] = None, body: Any = None) -> Any:
-        """One API call; returns the decoded JSON reply or raises a ``TelphinError`` whose message holds none of
-        the secrets the client knows (credentials, tokens issued, secrets sent or read back)."""
+        """One API call; returns the decoded JSON reply or raises a ``TelphinError``.
+
+        Its message is in the collection's words: the method, ``path`` (never the query), the HTTP status, an error
+        code of ``_transport.KNOWN_CODES`` and what to do; never text of the reply (an error's ``message``, a body
+        excerpt), which may repeat what was sent. Any secret the client knows is masked in it all the same."""
         if isinstance(body, Mapping):
             with self._lock:
                 self.secrets.update(str(v) for k, v in body.items() if is_secret_key(str(k)) and v not in (None, ""))
@@ -164,7 +177,7 @@ class ApiClient:
             self.tokens.renew(used, "%s %s" % (method, path), resp.api_status())
             resp, used = self._exchange(method, url, params=params, json_body=body)
         if resp.status >= 400:
-            raise self._error(method, path, resp)
+            raise self._error(method, path, resp, sorted(str(k) for k in body) if isinstance(body, Mapping) else ())
         return self._decode(method, path, resp)
 
     def report(self) -> Dict[str, Any]:
@@ -190,17 +203,18 @@ class ApiClient:
         resp = self._exchange("POST", self.settings.token_url, form=form, authenticated=False)[0]
         if resp.status in (400, 401, 403):
             code = resp.api_status()
+            code = code if code in OAUTH_ERRORS else None
             raise AuthenticationError(
                 "the token endpoint refused app_id %r (HTTP %d%s)" % (self.settings.app_id, resp.status,
                                                                       " " + code if code else ""),
                 "check app_id / app_secret, that the app is a 'trusted' app, and token_url (%s)"
-                % self.settings.token_url, http_status=resp.status, api_status=code)
+                % _bare(self.settings.token_url), http_status=resp.status, api_status=code)
         if resp.status >= 400:
             raise self._error("POST", "token endpoint", resp)
-        data = self._decode("POST", "token endpoint", resp, quote=False)   # a cut reply may hold the token
+        data = self._decode("POST", "token endpoint", resp)
         token = token_from_reply(data)
         if token is None:
-            raise ProtocolError("the token endpoint %s replied without an access_token" % self.settings.token_url)
+            raise ProtocolError("the token endpoint %s replied without an access_token" % _bare(self.settings.token_url))
         with self._lock:
             self.tokens_issued += 1
             self.secrets.add(token)
@@ -342,10 +356,11 @@ class ApiClient:
                 self.quota = Quota(quota.limit, max(quota.remaining - 1, 0), quota.reset, quota.seen_at)
 
     # -- errors -------------------------------------------------------------------------------------
-    def _error(self, method: str, path: str, resp: Response) -> TelphinError:
-        status, api_status, message = resp.status, resp.api_status(), resp.api_message()
+    def _error(self, method: str, path: str, resp: Response, sent: Sequence[str] = ()) -> TelphinError:
+        """The error for an HTTP error reply, in our words (see ``request``); ``sent``: the keys of the body sent."""
+        status, code = resp.status, resp.api_status()
         where = "%s %s" % (method, path)
-        codes = {"http_status": status, "api_status": api_status}
+        codes = {"http_status": status, "api_status": code}
         if status == 429:
             return QuotaExhausted(
                 "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
@@ -355,34 +370,45 @@ class ApiClient:
         if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
             return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
                                        "supply a new one, or app_id and app_secret", **codes)
-        detail = "%s: HTTP %d%s: %s" % (where, status, " " + api_status if api_status else "", message)
+        head = "%s: HTTP %d%s" % (where, status, " " + code if code else "")
         if status == 403:
-            return AccessDenied("%s (%s)" % (detail, FORBIDDEN_HINTS.get(api_status or "", "access denied")),
-                                **codes)
+            return AccessDenied(head, FORBIDDEN_HINTS.get(code or "", FORBIDDEN_HINT), **codes)
         if status == 404:
-            return NotFound(detail, **codes)
+            return NotFound("%s: not found" % head, NOT_FOUND_HINT, **codes)
         if status in (400, 422):
-            return ValidationFailed(detail, **codes)
-        return TelphinError(detail, **codes)
+            if sent:
+                return ValidationFailed("%s: the API refused the values of %s" % (head, ", ".join(sent)),
+                                        VALIDATION_HINT, **codes)
+            return ValidationFailed("%s: the API refused the request" % head, REQUEST_HINT, **codes)
+        if status == 409:
+            return TelphinError("%s: conflict" % head, CONFLICT_HINT, **codes)
+        if status >= 500:
+            return TelphinError("%s: the server failed" % head, SERVER_HINT, **codes)
+        return TelphinError("%s: the API refused the request" % head, OTHER_HINT, **codes)
 
     @staticmethod
-    def _decode(method: str, path: str, resp: Response, quote: bool = True) -> Any:
-        """The reply's JSON; a ``ProtocolError`` quoting (``quote``) an excerpt with secret-looking members masked."""
+    def _decode(method: str, path: str, resp: Response) -> Any:
+        """The reply's JSON; a ``ProtocolError`` that says what came instead, never quoting it."""
         if not resp.text.strip():
             return None
         try:
             return decode_json(resp.text)
         except ValueError:
             kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
-            excerpt = " (%s...)" % snippet(redact(resp.text)) if quote else " (not quoted: it may hold a secret)"
-            raise ProtocolError("%s %s: the server replied HTTP %d with %s instead of the API's JSON%s"
-                                % (method, path, resp.status, kind, excerpt),
+            raise ProtocolError("%s %s: the server replied HTTP %d with %s instead of the API's JSON (%d characters, "
+                                "not quoted)" % (method, path, resp.status, kind, len(resp.text)),
                                 "is api_url the provider's API host?") from None
 
 
 def _host(url: str) -> str:
-    match = re.match(r"^(\w+://[^/]+)", url)
-    return match.group(1) if match else url
+    """``scheme://host[:port]`` of ``url``, without credentials."""
+    parts = urlsplit(url)
+    return "%s://%s" % (parts.scheme, parts.netloc.rsplit("@", 1)[-1]) if parts.netloc else "(no host)"
+
+
+def _bare(url: str) -> str:
+    """``url`` without credentials, query or fragment."""
+    return _host(url) + urlsplit(url).path
 
 
 def _path(url: str) -> str:

@@ -14,8 +14,9 @@ import json
 import math
 import os
 import re
+import socket
+import ssl
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -24,11 +25,12 @@ from urllib.request import getproxies, proxy_bypass
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     ProxyAuthFailure, TLSFailure, TransportFailure)
-from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
 
 URLLIB3_IMPORT_ERROR: Optional[str]
 try:
     import urllib3
+    import urllib3.connection
+    import urllib3.connectionpool
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
     URLLIB3_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -62,23 +64,30 @@ class Response:
         return data if isinstance(data, dict) else {}
 
     def api_status(self) -> Optional[str]:
-        """The API's error code (``status`` or OAuth's ``error``), if it looks like one."""
-        body = self.json_object()
-        value = str(body.get("status") or body.get("error") or "")
-        return value if _CODE.fullmatch(value) else None
+        """The API's error code (``status``, or OAuth's ``error``) when it is one of ``KNOWN_CODES``, else None.
 
-    def api_message(self) -> str:
-        """The API's error message, or an excerpt of the body; secret-looking members masked."""
+        The only server-supplied text a message may show: a value of a closed set, never free text.
+        """
         body = self.json_object()
-        message = body.get("message") or body.get("error_description")
-        return redact(str(message)) if message else snippet(redact(self.text)) or "no message"
+        for key in ("status", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value in KNOWN_CODES:
+                return value
+        return None
 
     def is_concurrency_429(self) -> bool:
         """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
         return self.status == 429 and self.api_status() != "rate_limit_exceeded" and "concurrent" in self.text.lower()
 
 
-_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+# OAuth 2 token endpoint errors (RFC 6749, 5.2).
+OAUTH_ERRORS = frozenset(("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                          "unsupported_grant_type", "invalid_scope"))
+# Every error code a message may name: OAuth's, the bearer token's (RFC 6750, 3.1) and those the API documents.
+KNOWN_CODES = OAUTH_ERRORS | frozenset((
+    "invalid_token", "insufficient_scope", "access_denied", "user_blocked", "user_access_type_deny",
+    "app_access_type_deny", "rate_limit_exceeded", "not_found", "client_not_found", "dealer_not_found",
+    "extension_not_found"))
 
 
 def _number(text: Optional[str]) -> Optional[float]:
@@ -95,13 +104,6 @@ def decode_json(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-
-
-def snippet(text: str, size: int = 120) -> str:
-    """A printable, tag-free excerpt of a reply body."""
-    text = re.sub(r"<[^>]*>", " ", text)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return re.sub(r"\s+", " ", text).strip()[:size]
 
 
 class Transport:
@@ -151,12 +153,14 @@ class Urllib3Transport(Transport):
                     raise TransportFailure("proxy %s is not supported (an http:// or https:// proxy is)"
                                            % urlsplit(proxy).scheme)
                 self._managers[proxy] = (_proxy_manager(proxy, self._pool_args) if proxy
-                                         else urllib3.PoolManager(**self._pool_args))
+                                         else _watched(urllib3.PoolManager(**self._pool_args)))
             self._routes[route] = self._managers[proxy]
             return self._routes[route]
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], params: Optional[Mapping[str, Any]] = None,
              json_body: Any = None, form: Optional[Mapping[str, str]] = None, timeout: float = 30) -> Response:
+        """One request, over within ``timeout`` seconds in all (connecting, sending, the status line, the headers
+        and the body): at the deadline a watchdog shuts the connection down and the request fails as a timeout."""
         sent = dict(_BASE_HEADERS, **headers)
         body: Optional[bytes] = None
         if params:
@@ -167,51 +171,182 @@ class Urllib3Transport(Transport):
         elif form is not None:
             body = urlencode(form).encode("utf-8")
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        exceptions = urllib3.exceptions
-        deadline = time.monotonic() + timeout
+        manager = self.manager(url)
+        watchdog = Watchdog(timeout)
+        resp = None
+        headers_in = False
+        _CURRENT.watchdog = watchdog
         try:
-            resp = self.manager(url).request(method, url, body=body, headers=sent, redirect=False,
-                                             preload_content=False,
-                                             timeout=urllib3.Timeout(connect=timeout, read=timeout, total=timeout))
-            data = _read_body(resp, deadline, timeout)
-        except exceptions.SSLError as exc:
-            raise TLSFailure(_reason(exc)) from None
-        except exceptions.ProxyError as exc:
-            if " 407 " in str(exc):
-                raise ProxyAuthFailure("HTTP 407 Proxy Authentication Required") from None
-            raise TransportFailure(_reason(exc)) from None
-        except exceptions.NewConnectionError as exc:      # refused, unknown host (a ConnectTimeoutError in urllib3 2)
-            raise TransportFailure(_reason(exc)) from None
-        except exceptions.ConnectTimeoutError:
-            raise TransportFailure("could not connect within %s s (timeout)" % timeout) from None
-        except exceptions.ReadTimeoutError:
-            raise TransportFailure("no reply within %s s (timeout)" % timeout) from None
-        except exceptions.HTTPError as exc:
-            raise TransportFailure(_reason(exc)) from None
+            try:
+                resp = manager.request(method, url, body=body, headers=sent, redirect=False, preload_content=False,
+                                       timeout=urllib3.Timeout(connect=timeout, read=timeout))
+                headers_in = not watchdog.expired
+                data = _read_body(resp, watchdog)
+            except urllib3.exceptions.HTTPError as exc:
+                if watchdog.expired:
+                    raise _late(headers_in, timeout) from None
+                raise _failure(exc, timeout) from None
+            if watchdog.expired:        # a reply cut by the watchdog may look complete: it is not
+                raise _late(headers_in, timeout)
+        finally:
+            _CURRENT.watchdog = None
+            watchdog.stop()             # before the connection goes back to the pool, where another request takes it
+            if resp is not None:
+                if watchdog.expired:
+                    resp.close()        # the connection is shut down (or its reply unread): not reusable
+                resp.release_conn()
         return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()},
                         data.decode("utf-8", errors="replace"))
 
 
 _BASE_HEADERS = {"Accept-Encoding": "gzip, deflate"}
 _CHUNK = 1 << 16
+_CURRENT = threading.local()        # the watchdog of the request this thread is sending, if any
 
 
-def _read_body(resp: Any, deadline: float, timeout: float) -> bytes:
-    """The whole body, or ``TransportFailure`` once ``deadline`` has passed: the read timeout bounds each
-    socket read only, so a server trickling bytes would hold the request for ever."""
+class Watchdog:
+    """The deadline of one request: ``timeout`` seconds after it starts, every socket the request uses is shut
+    down, so that a read or write blocked on it returns at once. A socket's read timeout bounds each read only:
+    a server trickling its status line, headers or body a byte at a time would hold the request for ever.
+
+    The connections register themselves (``_Watched``) from the thread sending the request. Each socket is
+    watched through a duplicate of its descriptor (a TLS connection's socket changes during the handshake);
+    ``stop`` closes them and ends the timer thread, so nothing outlives the request.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._watched: Dict[int, socket.socket] = {}      # duplicates, by the watched descriptor
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: Any) -> None:
+        """Watch ``sock`` (a socket or an SSL socket) until ``stop``; shut it down at once if the deadline passed."""
+        try:
+            fileno = sock.fileno()
+            with self._lock:
+                if self._stopped or fileno < 0 or fileno in self._watched:
+                    return
+                dup = socket.socket(fileno=os.dup(fileno))
+                self._watched[fileno] = dup
+                if self.expired:
+                    _shut(dup)
+        except OSError:
+            pass
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self.expired = True
+            for dup in self._watched.values():
+                _shut(dup)
+
+    def stop(self) -> None:
+        """End the watch (the request is over): the timer thread ends, the duplicates are closed."""
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            for dup in self._watched.values():
+                dup.close()
+            self._watched.clear()
+        if self._timer is not threading.current_thread():
+            self._timer.join()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass                    # already closed by the other side
+
+
+class _Watched:
+    """Mixed into urllib3's connection classes: each socket a request uses is watched by its ``Watchdog``."""
+
+    sock: Any
+
+    def _new_conn(self) -> Any:                     # a new connection's socket (then a proxy tunnel, a TLS handshake)
+        sock = super()._new_conn()                  # type: ignore[misc]
+        watchdog = getattr(_CURRENT, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:   # a request on a new or a kept-alive connection
+        watchdog = getattr(_CURRENT, "watchdog", None)
+        if watchdog is not None and self.sock is not None:
+            watchdog.watch(self.sock)
+        return super().request(*args, **kwargs)     # type: ignore[misc]
+
+
+def _watched_pools() -> Dict[str, Any]:
+    """urllib3's pool classes by scheme, with connections that a ``Watchdog`` can shut down."""
+    class WatchedHTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+        pass
+
+    class WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+        pass
+
+    class WatchedHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    return {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
+
+
+def _watched(manager: Any) -> Any:
+    """``manager`` (a ``PoolManager`` or ``ProxyManager``), its pools made with watched connections."""
+    global _POOLS  # pylint: disable=global-statement
+    if _POOLS is None:
+        _POOLS = _watched_pools()
+    manager.pool_classes_by_scheme = _POOLS
+    return manager
+
+
+_POOLS: Optional[Dict[str, Any]] = None
+
+
+def _late(headers_in: bool, timeout: float) -> TransportFailure:
+    """The deadline passed: before the status line and headers were in, or while the body came."""
+    if not headers_in:
+        return TransportFailure("no complete reply within %s s (timeout)" % timeout)
+    return TransportFailure("the reply took longer than %s s (timeout)" % timeout)
+
+
+def _failure(exc: BaseException, timeout: float) -> TransportFailure:
+    """The ``TransportFailure`` for a urllib3 error, in words that hold nothing the server sent."""
+    exceptions = urllib3.exceptions
+    if isinstance(exc, exceptions.SSLError):
+        return TLSFailure(_reason(exc))
+    if isinstance(exc, exceptions.ProxyError):
+        code = re.search(r"Tunnel connection failed: (\d{3})\b", str(exc))
+        if code and code.group(1) == "407":
+            return ProxyAuthFailure("HTTP 407 Proxy Authentication Required")
+        return TransportFailure("the proxy failed the connection (%s)" % (
+            "CONNECT answered HTTP %s" % code.group(1) if code else _reason(exc)))
+    if isinstance(exc, exceptions.ConnectTimeoutError) and not isinstance(exc, exceptions.NewConnectionError):
+        return TransportFailure("could not connect within %s s (timeout)" % timeout)
+    if isinstance(exc, exceptions.ReadTimeoutError):
+        return TransportFailure("no complete reply within %s s (timeout)" % timeout)
+    return TransportFailure(_reason(exc))
+
+
+def _read_body(resp: Any, watchdog: Watchdog) -> bytes:
+    """The whole body, read as it comes (the watchdog ends a body trickled past the deadline)."""
     read = getattr(resp, "read1", None) or resp.read     # read1 (urllib3 2): what one socket read brings
     chunks: List[bytes] = []
-    try:
-        while True:
-            chunk = read(_CHUNK)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                resp.close()        # the rest is not read: the connection cannot be reused
-                raise TransportFailure("the reply took longer than %s s (timeout)" % timeout)
-    finally:
-        resp.release_conn()
+    while not watchdog.expired:
+        chunk = read(_CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _proxy_manager(proxy: str, pool_args: Dict[str, Any]) -> Any:
@@ -219,10 +354,11 @@ def _proxy_manager(proxy: str, pool_args: Dict[str, Any]) -> Any:
     percent-encoded, as ``requests`` and curl take them) go as ``Proxy-Authorization``: urllib3 drops them."""
     parts = urlsplit(proxy)
     if parts.username is None:
-        return urllib3.ProxyManager(proxy, **pool_args)
+        return _watched(urllib3.ProxyManager(proxy, **pool_args))
     auth = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
     bare = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
-    return urllib3.ProxyManager(bare, proxy_headers=urllib3.make_headers(proxy_basic_auth=auth), **pool_args)
+    return _watched(urllib3.ProxyManager(bare, proxy_headers=urllib3.make_headers(proxy_basic_auth=auth),
+                                         **pool_args))
 
 
 def default_ca_bundle() -> Optional[str]:
@@ -237,20 +373,36 @@ def default_ca_bundle() -> Optional[str]:
     return certifi.where()
 
 
-_REASONS = (
-    re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)"),                     # Connection refused, Name or service not known
-    re.compile(r"(certificate verify failed[^'\"(]*)"),
-    re.compile(r"(Read timed out|Remote end closed connection without response|Connection reset by peer|"
-               r"BadStatusLine|IncompleteRead)"),
-    re.compile(r"(Connection aborted)"),
-)
+# Fixed words for the exceptions whose own text may hold what a server sent (a status line, a chunk header).
+_PHRASES = {
+    "RemoteDisconnected": "the server closed the connection without a reply",
+    "BadStatusLine": "the reply is not HTTP (bad status line)",
+    "LineTooLong": "the reply has a line too long for HTTP",
+    "IncompleteRead": "the reply was cut short",
+    "InvalidChunkLength": "the reply's chunked encoding is broken",
+    "DecodeError": "the reply's content encoding is broken",
+    "InvalidHeader": "the reply has an invalid header",
+}
 
 
 def _reason(exc: BaseException) -> str:
-    """The useful part of a urllib3 exception text (which nests the whole pool description)."""
-    text = str(exc)
-    for pattern in _REASONS:
-        match = pattern.search(text)
-        if match:
-            return match.group(1).strip().rstrip(":")
-    return re.sub(r"\s+", " ", text).strip()[:300] or exc.__class__.__name__
+    """What went wrong, in words that hold nothing a server sent: the system's text for an OS error (errno), TLS
+    verification's reason, or fixed words for the exception's kind, found along the chain urllib3 wraps."""
+    todo: List[Optional[BaseException]] = [exc]
+    seen: List[BaseException] = []
+    while todo and len(seen) < 16:
+        err = todo.pop(0)
+        if err is None or any(err is s for s in seen):
+            continue
+        seen.append(err)
+        if isinstance(err, ssl.SSLCertVerificationError) and getattr(err, "verify_message", None):
+            return "certificate verify failed: %s" % err.verify_message
+        if isinstance(err, ssl.SSLError):
+            return "TLS error %s" % (getattr(err, "reason", None) or err.__class__.__name__)
+        if isinstance(err, OSError) and isinstance(err.errno, int) and err.strerror:
+            return str(err.strerror)
+        if err.__class__.__name__ in _PHRASES:
+            return _PHRASES[err.__class__.__name__]
+        todo.extend(arg for arg in err.args if isinstance(arg, BaseException))
+        todo.extend((err.__cause__, err.__context__))
+    return exc.__class__.__name__

@@ -4,13 +4,15 @@ All module cases run as tasks of one playbook (``ignore_errors``, results saved)
 of one ``telphin.pbx.phone_bindings`` run, so the catalogue costs two ``ansible-playbook`` runs. Each case
 authenticates as its own app, so the emulator's request log tells which case sent what; a case that is
 refused locally sends nothing at all. Malformed replies come from emulator faults on paths only those
-cases use; a wrong ``api_url`` points at a closed port or at a plain web server that answers HTML.
+cases use; a wrong ``api_url`` points at a closed port, at a plain web server that answers HTML, or at a
+server that trickles its headers a byte at a time (the token then comes from the emulator).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import socketserver
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +40,7 @@ class Case:
     args: Dict[str, Any] = field(default_factory=dict)
     host_vars: Optional[Dict[str, Any]] = None    # role cases: the inventory host's variables
     credentials: bool = True                      # give this case its own app_id / app_secret
-    api_url: Optional[str] = None                 # a wrong api_url ("closed" / "html"), else the emulator
+    api_url: Optional[str] = None                 # a wrong api_url ("closed" / "html" / "trickle"), else the emulator
     returns: Tuple[str, ...] = ()                 # keys the failed result must still hold
     applied: bool = False                         # not a failure: a write the module must report as applied
 
@@ -221,6 +223,9 @@ CASES: List[Case] = [
     Case("rate_limit_1e999", "hostile header", "010*109 (id 105): GET /extension/105/phone/ failed after 5 attempt(s): "
          "HTTP 503", module="telphin.pbx.extension_phones", args=bulk({"extension": "109", "label": "x"}),
          returns=BULK_RETURNS),
+    # a server that sends its headers a byte at a time: each attempt ends at the timeout, retried like any timeout
+    Case("reply_trickled_headers", "hostile server", "GET /extension/2/phone/ failed after 5 attempt(s): no complete "
+         "reply within 0.5 s (timeout)", api_url="trickle", args=phone(extension_id=2, label="x", timeout=0.5)),
     # not a failure: a PUT that went through although its reply was cut short is reported as applied
     Case("reply_cut_after_put", "malformed reply", "", args=phone(extension_id=107, external_number=NUMBER),
          applied=True),
@@ -320,6 +325,36 @@ class HtmlSite(BaseHTTPRequestHandler):
         pass
 
 
+class TrickleSite(socketserver.ThreadingTCPServer):
+    """Answers every request with a status line and then a header a byte every 50 ms, never ending the headers
+    (until ``stop`` or 30 s): no socket read of the client ever waits long."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), TrickleHandler)
+        self.stop = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+class TrickleHandler(socketserver.BaseRequestHandler):
+    server: TrickleSite
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        try:
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+            for dummy in range(600):
+                if self.server.stop.wait(0.05):
+                    return
+                self.request.sendall(b"a")
+        except OSError:
+            pass                # the client gave up at its timeout
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -381,6 +416,8 @@ def inventory(emu_url: str, urls: Dict[str, str]) -> Dict[str, Any]:
     for case in CASES:
         args = dict(case.args)
         args.setdefault("api_url", urls.get(case.api_url or "", emu_url))
+        if case.api_url == "trickle":
+            args.setdefault("token_url", emu_url + "/oauth/token")
         if case.credentials:
             args.setdefault("app_id", case.id)
             args.setdefault("app_secret", "secret-" + case.id)
@@ -399,7 +436,10 @@ def catalogue(tmp_path_factory):
     ansible.write("oversized.json", json.dumps(OVERSIZED))
     site = ThreadingHTTPServer(("127.0.0.1", 0), HtmlSite)
     threading.Thread(target=site.serve_forever, daemon=True).start()
-    urls = {"closed": "http://127.0.0.1:%d" % closed_port(), "html": "http://127.0.0.1:%d" % site.server_address[1]}
+    trickle = TrickleSite()
+    threading.Thread(target=trickle.serve_forever, daemon=True).start()
+    urls = {"closed": "http://127.0.0.1:%d" % closed_port(), "html": "http://127.0.0.1:%d" % site.server_address[1],
+            "trickle": "http://127.0.0.1:%d" % trickle.server_address[1]}
     with Emulator(world()) as emu:
         emu.set_faults(FAULTS)
         before = emu.state()
@@ -407,6 +447,9 @@ def catalogue(tmp_path_factory):
         after = emu.state()
         log = emu.requests()
     site.shutdown()
+    trickle.stop.set()
+    trickle.shutdown()
+    trickle.server_close()
     results = run.results.get("cases", {})
     applied = {c.id for c in APPLIED}
     refused_log = [r for r in log if r["app_id"] not in applied]

@@ -549,7 +549,8 @@ def test_error_replies_echoing_secrets_are_masked_in_the_parser_error(run):
                                                             "status": "invalid_request"}))
     text = str(err.value)
     assert "tenants[1] (1001): reading client 1001" in text
-    assert "tok-dealer-77" not in text and "b-s3cret-2" not in text and "********" in text
+    assert "tok-dealer-77" not in text and "b-s3cret-2" not in text
+    assert "HTTP 400 invalid_request: the API refused the request" in text and "token" not in text   # never quoted
 
 
 def test_a_secret_given_in_the_wrong_place_is_masked_in_configuration_errors(run):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
 import threading
 
 import pytest
+import urllib3
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
 from ansible_collections.telphin.pbx.plugins.module_utils import _transport
@@ -195,14 +199,16 @@ def test_each_403_has_its_own_advice(api_status, exc, hint):
     transport.assert_done()
 
 
-def test_validation_and_not_found_carry_the_api_message():
+def test_validation_and_not_found_say_what_failed_in_our_words():
     transport, client = run(token(), Call("PUT", "/extension/54/phone/", status=400,
                                           reply={"status": "invalid_request", "message": "auth_type is invalid"}),
                             Call("GET", "/extension/9/phone/", status=404, reply={"message": "Extension not found"}))
-    with pytest.raises(ValidationFailed, match="HTTP 400 invalid_request: auth_type is invalid"):
+    with pytest.raises(ValidationFailed, match=r"^PUT /extension/54/phone/: HTTP 400 invalid_request: the API refused "
+                                               r"the values of auth_type: check those values"):
         client.put("/extension/54/phone/", {"auth_type": "x"})
-    with pytest.raises(NotFound, match="Extension not found"):
+    with pytest.raises(NotFound, match=r"^GET /extension/9/phone/: HTTP 404: not found: no such object") as err:
         client.get("/extension/9/phone/")
+    assert "Extension not found" not in str(err.value)
     transport.assert_done()
 
 
@@ -287,21 +293,30 @@ def test_quota_used_up_with_reserve_zero_says_so():
     transport.assert_done()
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /oauth/token (Caused by "
-     "NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new connection: "
-     "[Errno 111] Connection refused\"))", "Connection refused"),
-    ("HTTPSConnectionPool(host='pbx.invalid', port=443): Max retries exceeded with url: /oauth/token (Caused by "
-     "NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve 'pbx.invalid' "
-     "([Errno -2] Name or service not known)\"))", "Name or service not known"),
-    ("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
-     "Remote end closed connection without response"),
-    ("HTTPSConnectionPool(host='127.0.0.1', port=8443): Max retries exceeded with url: /oauth/token (Caused by "
-     "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
-     "self-signed certificate (_ssl.c:1006)')))", "certificate verify failed: self-signed certificate"),
+def _caused(exc, cause):
+    exc.__cause__ = cause
+    return exc
+
+
+def _unverified():
+    err = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                          "self-signed certificate (_ssl.c:1006)")
+    err.verify_message = "self-signed certificate"
+    return err
+
+
+@pytest.mark.parametrize("exc, reason", [
+    (_caused(urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection"),
+             ConnectionRefusedError(111, "Connection refused")), "Connection refused"),
+    (_caused(urllib3.exceptions.HTTPError("Failed to resolve 'pbx.invalid'"),
+             socket.gaierror(-2, "Name or service not known")), "Name or service not known"),
+    (urllib3.exceptions.ProtocolError("Connection aborted.",
+                                      http.client.RemoteDisconnected("Remote end closed connection without response")),
+     "the server closed the connection without a reply"),
+    (urllib3.exceptions.SSLError(_unverified()), "certificate verify failed: self-signed certificate"),
 ])
-def test_connection_error_reasons_are_short_and_readable(text, reason):
-    assert _transport._reason(Exception(text)) == reason
+def test_connection_error_reasons_are_short_and_readable(exc, reason):
+    assert _transport._reason(exc) == reason
 
 
 # Regression (chaos suite, two rollouts of one tenant at once, and one run against a provider that allows

@@ -1,10 +1,13 @@
 """Regressions of the security review (issue 12) in the production transport, against real sockets on loopback:
-proxy credentials and a 407 (item 13), a reply trickled byte by byte (item 14)."""
+proxy credentials and a 407 (item 13), a reply trickled byte by byte: its body, and before it the status line,
+the headers or the TLS handshake (item 14)."""
 
 from __future__ import annotations
 
 import base64
 import http.server
+import os
+import socketserver
 import threading
 import time
 from typing import Any, Iterator, List
@@ -12,7 +15,8 @@ from typing import Any, Iterator, List
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import TelphinError, TransportFailure
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    TelphinError, TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
@@ -156,3 +160,134 @@ def test_14_a_normal_reply_within_the_timeout_still_arrives() -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+class HeaderTrickle(socketserver.ThreadingTCPServer):
+    """Sends ``prefix`` at once, then ``trickle`` one byte every 50 ms, and never ends the headers: each socket
+    read of the client gets a byte long before its read timeout."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, prefix: bytes, trickle: bytes, tls: bool = False) -> None:
+        super().__init__(("127.0.0.1", 0), HeaderTrickleHandler)
+        self.prefix, self.trickle = prefix, trickle
+        self.requests = 0
+        self.stop = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+class HeaderTrickleHandler(socketserver.BaseRequestHandler):
+    server: HeaderTrickle
+
+    def handle(self) -> None:
+        if self.server.prefix.startswith(b"HTTP"):
+            self.request.recv(65536)
+            self.server.requests += 1
+        try:
+            self.request.sendall(self.server.prefix)
+            for i in range(len(self.server.trickle)):
+                if self.server.stop.wait(0.05):
+                    return
+                self.request.sendall(self.server.trickle[i:i + 1])
+        except OSError:
+            pass                # the client gave up: what the test expects
+
+
+STATUS_LINE = (b"", b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 400)
+HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", b"X-Padding: " + b"a" * 400)
+# A TLS record header announcing a 16 000-byte handshake message, whose bytes then trickle in.
+TLS_HANDSHAKE = (b"\x16\x03\x03\x3e\x80", b"\x02" * 400)
+
+
+@pytest.fixture
+def trickle() -> Iterator[Any]:
+    servers: List[HeaderTrickle] = []
+
+    def start(prefix: bytes, rest: bytes) -> HeaderTrickle:
+        srv = HeaderTrickle(prefix, rest)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return srv
+    yield start
+    for srv in servers:
+        srv.stop.set()
+        srv.shutdown()
+        srv.server_close()
+
+
+class Quick(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), QuickHandler)
+
+
+class QuickHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("scheme, parts", [("http", STATUS_LINE), ("http", HEADERS), ("https", TLS_HANDSHAKE)],
+                         ids=["status line", "headers", "TLS handshake"])
+def test_14_a_reply_trickled_before_its_body_is_bounded_in_total(trickle, scheme, parts) -> None:
+    srv = trickle(*parts)
+    url = "%s://127.0.0.1:%d/api/ver1.0/user/" % (scheme, srv.server_address[1])
+    transport = Urllib3Transport(validate_certs=False)
+    started = time.monotonic()
+    with pytest.raises(TransportFailure) as err:
+        transport.send("GET", url, headers={}, timeout=0.6)
+    elapsed = time.monotonic() - started
+    assert str(err.value) == "no complete reply within 0.6 s (timeout)"
+    assert 0.55 <= elapsed < 0.6 + 0.5, elapsed
+    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer)]     # the watchdog has ended
+
+
+def test_14_the_watchdog_leaves_no_thread_or_descriptor_behind(trickle) -> None:
+    transport = Urllib3Transport()
+    slow, fine = trickle(*HEADERS), Quick()
+    threading.Thread(target=fine.serve_forever, daemon=True).start()
+    try:
+        transport.send("GET", "http://127.0.0.1:%d/x" % fine.server_address[1], headers={}, timeout=15)  # pooled
+        threads, descriptors = threading.active_count(), open_descriptors()
+        for dummy in range(3):
+            resp = transport.send("GET", "http://127.0.0.1:%d/x" % fine.server_address[1], headers={}, timeout=15)
+            assert resp.status == 200
+            with pytest.raises(TransportFailure, match="timeout"):
+                transport.send("GET", "http://127.0.0.1:%d/x" % slow.server_address[1], headers={}, timeout=0.3)
+        slow.stop.set()
+        deadline = time.monotonic() + 2
+        while (threading.active_count(), open_descriptors()) != (threads, descriptors) and time.monotonic() < deadline:
+            time.sleep(0.05)         # the servers' handler threads end once the client's sockets are closed
+        assert (threading.active_count(), open_descriptors()) == (threads, descriptors)
+    finally:
+        fine.shutdown()
+        fine.server_close()
+
+
+def test_14_a_get_whose_reply_trickles_is_retried_as_any_timeout(trickle) -> None:
+    srv = trickle(*HEADERS)
+    settings = ConnectionSettings(api_url="http://127.0.0.1:%d" % srv.server_address[1], access_token="tok-given",
+                                  timeout=0.3)
+    client = ApiClient(settings, sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(TransientError) as err:
+        client.get("/user/", {"page": 1})
+    assert str(err.value) == "GET /user/ failed after 5 attempt(s): no complete reply within 0.3 s (timeout) " \
+                             "(http://127.0.0.1:%d)" % srv.server_address[1]
+    assert srv.requests == 5 and client.report()["requests"]["retried"] == 4
+    assert time.monotonic() - started < 5 * 0.3 + 1.0

@@ -151,7 +151,7 @@ def test_refused_connection_and_slow_reply_are_told_apart(server: Recorder) -> N
     with pytest.raises(TransportFailure, match="^Connection refused$"):
         Urllib3Transport().send("GET", "http://127.0.0.1:%d/x" % closed_port, headers={}, timeout=2)
     server.reply["delay"] = 1.0
-    with pytest.raises(TransportFailure, match=r"^no reply within 0.2 s \(timeout\)$"):
+    with pytest.raises(TransportFailure, match=r"^no complete reply within 0.2 s \(timeout\)$"):
         Urllib3Transport().send("GET", server.url + "/slow", headers={}, timeout=0.2)
 
 
