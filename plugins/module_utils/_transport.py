@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import math
 import os
@@ -17,6 +19,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -211,24 +214,23 @@ class Watchdog:
 
     The connections register themselves (``_Watched``) from the thread sending the request. Each socket is
     watched through a duplicate of its descriptor (a TLS connection's socket changes during the handshake);
-    ``stop`` closes them and ends the timer thread, so nothing outlives the request.
+    ``stop`` closes them. One ``_Reaper`` thread serves every watchdog of the process.
     """
 
     def __init__(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
         self.expired = False
+        self.stopped = False
         self._lock = threading.Lock()
-        self._stopped = False
         self._watched: Dict[int, socket.socket] = {}      # duplicates, by the watched descriptor
-        self._timer = threading.Timer(timeout, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _REAPER.add(self)
 
     def watch(self, sock: Any) -> None:
         """Watch ``sock`` (a socket or an SSL socket) until ``stop``; shut it down at once if the deadline passed."""
         try:
             fileno = sock.fileno()
             with self._lock:
-                if self._stopped or fileno < 0 or fileno in self._watched:
+                if self.stopped or fileno < 0 or fileno in self._watched:
                     return
                 dup = socket.socket(fileno=os.dup(fileno))
                 self._watched[fileno] = dup
@@ -237,24 +239,76 @@ class Watchdog:
         except OSError:
             pass
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The deadline has passed: shut down every socket watched (the reaper calls it)."""
         with self._lock:
-            if self._stopped:
+            if self.stopped:
                 return
             self.expired = True
             for dup in self._watched.values():
                 _shut(dup)
 
     def stop(self) -> None:
-        """End the watch (the request is over): the timer thread ends, the duplicates are closed."""
-        self._timer.cancel()
+        """End the watch (the request is over); the duplicates are closed. Once it returns, ``expire`` does nothing."""
         with self._lock:
-            self._stopped = True
+            self.stopped = True
             for dup in self._watched.values():
                 dup.close()
             self._watched.clear()
-        if self._timer is not threading.current_thread():
-            self._timer.join()
+        _REAPER.wake()
+
+
+class _Reaper:
+    """One thread that expires the watchdogs whose deadline has passed, in deadline order. It starts with the
+    first request and ends once no request has been in flight for ``idle`` seconds: a thread per request would
+    cost more than the rest of the request's handling on the client side."""
+
+    def __init__(self, idle: float = 1.0) -> None:
+        self.idle = idle
+        self._count = itertools.count()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start empty, without a thread; also in a child process after a fork (Ansible forks its workers after the
+        inventory plugin ran), where the parent's thread does not run and its lock may be held."""
+        self._cond = threading.Condition()
+        self._heap: List[Tuple[float, int, Watchdog]] = []
+        self.thread: Optional[threading.Thread] = None
+
+    def add(self, watchdog: Watchdog) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (watchdog.deadline, next(self._count), watchdog))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="telphin.pbx request deadlines", daemon=True)
+                self.thread.start()
+            elif self._heap[0][2] is watchdog:
+                self._cond.notify()
+
+    def wake(self) -> None:
+        """A watchdog stopped: let the thread drop it (and end when nothing is left)."""
+        with self._cond:
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].stopped:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    if not self._cond.wait(self.idle) and not self._heap:
+                        self.thread = None
+                        return
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)[2].expire()
+
+
+_REAPER = _Reaper()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_REAPER.reset)
 
 
 def _shut(sock: socket.socket) -> None:

@@ -18,6 +18,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClie
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     TelphinError, TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils import _transport
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
 PROXY_USER, PROXY_PASSWORD = "corp\\ansible", "Proxy-Pass:w0rd@1"
@@ -254,26 +255,29 @@ def test_14_a_reply_trickled_before_its_body_is_bounded_in_total(trickle, scheme
     elapsed = time.monotonic() - started
     assert str(err.value) == "no complete reply within 0.6 s (timeout)"
     assert 0.55 <= elapsed < 0.6 + 0.5, elapsed
-    assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer)]     # the watchdog has ended
 
 
 def test_14_the_watchdog_leaves_no_thread_or_descriptor_behind(trickle) -> None:
     transport = Urllib3Transport()
     slow, fine = trickle(*HEADERS), Quick()
     threading.Thread(target=fine.serve_forever, daemon=True).start()
+    threads = threading.active_count()
     try:
         transport.send("GET", "http://127.0.0.1:%d/x" % fine.server_address[1], headers={}, timeout=15)  # pooled
-        threads, descriptors = threading.active_count(), open_descriptors()
+        descriptors = open_descriptors()
         for dummy in range(3):
             resp = transport.send("GET", "http://127.0.0.1:%d/x" % fine.server_address[1], headers={}, timeout=15)
             assert resp.status == 200
             with pytest.raises(TransportFailure, match="timeout"):
                 transport.send("GET", "http://127.0.0.1:%d/x" % slow.server_address[1], headers={}, timeout=0.3)
         slow.stop.set()
-        deadline = time.monotonic() + 2
+        # The servers' handler threads end once the client's sockets are closed, the deadline thread after a second
+        # without requests.
+        deadline = time.monotonic() + _transport._REAPER.idle + 2
         while (threading.active_count(), open_descriptors()) != (threads, descriptors) and time.monotonic() < deadline:
-            time.sleep(0.05)         # the servers' handler threads end once the client's sockets are closed
+            time.sleep(0.05)
         assert (threading.active_count(), open_descriptors()) == (threads, descriptors)
+        assert _transport._REAPER.thread is None
     finally:
         fine.shutdown()
         fine.server_close()
@@ -291,3 +295,54 @@ def test_14_a_get_whose_reply_trickles_is_retried_as_any_timeout(trickle) -> Non
                              "(http://127.0.0.1:%d)" % srv.server_address[1]
     assert srv.requests == 5 and client.report()["requests"]["retried"] == 4
     assert time.monotonic() - started < 5 * 0.3 + 1.0
+
+
+def test_14_requests_at_once_each_end_at_their_own_deadline(trickle) -> None:
+    srv = trickle(*HEADERS)
+    url = "http://127.0.0.1:%d/x" % srv.server_address[1]
+    ended = {}
+
+    def one(timeout: float) -> None:
+        started = time.monotonic()
+        try:
+            Urllib3Transport().send("GET", url, headers={}, timeout=timeout)
+        except TransportFailure as exc:
+            ended[timeout] = (time.monotonic() - started, str(exc))
+    workers = [threading.Thread(target=one, args=(t,)) for t in (0.9, 0.3, 0.6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(5)
+    assert sorted(ended) == [0.3, 0.6, 0.9]
+    for timeout, (elapsed, message) in ended.items():
+        assert timeout - 0.05 <= elapsed < timeout + 0.4 and message == "no complete reply within %s s (timeout)" % timeout
+
+
+def test_14_deadlines_work_in_a_process_forked_while_the_deadline_thread_ran(trickle) -> None:
+    """Ansible forks its workers after the inventory plugin sent requests: the child has no deadline thread."""
+    srv = trickle(*HEADERS)
+    url = "http://127.0.0.1:%d/x" % srv.server_address[1]
+    with pytest.raises(TransportFailure):
+        Urllib3Transport().send("GET", url, headers={}, timeout=0.2)
+    assert _transport._REAPER.thread is not None          # still there, idle
+    pid = os.fork()
+    if pid == 0:                                           # pragma: no cover - the child reports through its status
+        code, started = 1, time.monotonic()
+        try:
+            Urllib3Transport().send("GET", url, headers={}, timeout=0.3)
+        except TransportFailure:
+            code = 0 if time.monotonic() - started < 1.0 else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 5
+    status = 0
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the child's request was not ended at its deadline")
+    assert os.waitstatus_to_exitcode(status) == 0
