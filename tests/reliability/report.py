@@ -71,8 +71,13 @@ FOUND = """\
 - A label with a no-break space (or any space but U+0020) was refused as "control characters".
 - `extension_phone_info` requested a token and the extension list before refusing a bad `parallel`.
 - A token reply cut short after the token printed the live token in the task's `msg`; a phone reply cut after the
-  SIP password printed the password. The token endpoint's body is never quoted now, secret-looking members are
-  masked whole or cut, and every secret the client knows is masked in its messages (issue 12).
+  SIP password printed the password. No reply is quoted now: error messages say what failed in the collection's
+  words (method, path, HTTP status, an error code of a closed set, what to do), never the API's `message`, the
+  token endpoint's `error_description`, an excerpt of a malformed body or the server's bytes in a broken HTTP
+  reply; every secret the client knows is masked in its messages all the same (issue 12).
+- A server sending its status line, headers or TLS handshake a byte at a time held a request for ever: the read
+  timeout bounds each socket read only. Each attempt now ends `timeout` seconds after it started, whatever
+  the server sends (issue 12).
 - SIP passwords inside `bindings` reached syslog / journald through `AnsibleModule`'s "Invoked with" entry. They
   are masked by key before it is logged; the secret scan captures syslog now.
 - `Retry-After: nan`, `X-RateLimit-Remaining: 1e999` and JSON nested 100,000 deep crashed `extension_phones` with
@@ -298,7 +303,8 @@ def bad_input_section(bad: Dict[str, Any]) -> str:
         table(["kind", "cases"], rows),
         "",
         "Malformed replies and hostile headers (`Retry-After: nan`, `X-RateLimit-Remaining: 1e999`, JSON nested "
-        "100,000 deep) fail the item with a message; `telphin.pbx.extension_phones` still returns `results`, "
+        "100,000 deep) fail the item with a message, and a server that trickles its headers a byte at a time fails "
+        "it at the module's `timeout`; `telphin.pbx.extension_phones` still returns `results`, "
         "`summary`, `requests` and `quota`. Not a failure: a PUT the API applied while its reply was cut short is "
         "read back and reported `changed` (%s)." % (
             "%d case(s), passed" % len(bad["applied_despite_bad_reply"]) if bad.get("applied_despite_bad_reply")
