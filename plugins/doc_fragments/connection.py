@@ -80,7 +80,8 @@ options:
       - "The deadline covers connecting (through a proxy, with the TLS handshake), sending the request and receiving
         the status line, the headers and the body: at the deadline the connection is shut down and the attempt
         fails as a timeout, even while the server is still sending, so a server that trickles its reply byte by
-        byte cannot hold a run. Only the name lookup of the host is outside it."
+        byte cannot hold a run. Outside it are only the name lookup of the host and, for a host name with several
+        addresses, the tries of further addresses after one that does not answer (each bounded by O(timeout))."
       - A timeout is retried like a connection error (see the notes). After the retries of a PUT run out, the
         phone is read to decide whether the change was applied.
     type: float
