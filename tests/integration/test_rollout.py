@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
@@ -154,17 +155,18 @@ def test_export_then_rollout_is_a_no_op(emulator_factory, playbook, tmp_path):
     assert rollout.stdout.count("changed=0") == 2
 
 
-def test_export_passes_timeout_and_quota_reserve_from_the_host_variables(emulator_factory, playbook, tmp_path):
-    """The playbooks pass every connection variable through module_defaults (export once lacked these two)."""
+@pytest.mark.parametrize("book", ["telphin.pbx.export_bindings", "telphin.pbx.rollout_bindings"])
+def test_playbooks_pass_timeout_and_quota_reserve_from_the_host_variables(emulator_factory, playbook, tmp_path, book):
+    """The playbooks pass every connection variable through module_defaults (export once lacked these two; the
+    role's are one template)."""
     emu = emulator_factory(tenant_world(tenants=1, phones=PHONES, quota=1000))
     extra = {"telphin_export_dir": str(tmp_path / "out")}
-    reserved = playbook("telphin.pbx.export_bindings", tenant_inventory(emu.url, {1: []}, telphin_quota_reserve=999),
-                        extra_vars=extra)
+    bindings = {1: wanted(1, count=1)}
+    reserved = playbook(book, tenant_inventory(emu.url, bindings, telphin_quota_reserve=999), extra_vars=extra)
     assert reserved.rc != 0 and "quota_reserve is 999" in reserved.output, reserved.output
     # the token and the extension list; then the reserve stops the phone reads
     assert [r["path"] for r in emu.requests(clear=True)] == ["/oauth/token", "/api/ver1.0/client/1001/extension/"]
-    timed = playbook("telphin.pbx.export_bindings", tenant_inventory(emu.url, {1: []}, telphin_timeout=0),
-                     extra_vars=extra)
+    timed = playbook(book, tenant_inventory(emu.url, bindings, telphin_timeout=0), extra_vars=extra)
     assert timed.rc != 0 and "timeout must be a positive number" in timed.output, timed.output
     assert emu.requests() == []
 
