@@ -82,9 +82,14 @@ def _has_id(item: Any) -> bool:
     return isinstance(item, dict) and "id" in item
 
 
+def _is_id(value: Any) -> bool:
+    """An integer or a string of ASCII digits (no sign, no ``"12\\n"``), as ids in paths must be."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool) and \
+        re.fullmatch(r"[0-9]{1,12}", str(value)) is not None
+
+
 def _numeric_id(item: Any) -> bool:
-    return isinstance(item, dict) and not isinstance(item.get("id"), bool) and \
-        re.match(r"^[0-9]{1,12}$", str(item.get("id"))) is not None
+    return isinstance(item, dict) and _is_id(item.get("id"))
 
 
 def _tenant(item: Any, where: str) -> Item:
@@ -165,6 +170,16 @@ class TelphinApi:
             data = self.client.get(bundles_path(client_id))
         except NotFound:
             return None
+        path = bundles_path(client_id)
         if not isinstance(data, list):
-            raise ProtocolError("GET %s: expected a JSON array of bundles" % bundles_path(client_id))
-        return [[int(m) for m in b.get("bundle_list") or []] for b in data if isinstance(b, dict)]
+            raise ProtocolError("GET %s: expected a JSON array of bundles" % path)
+        bundles = []
+        for bundle in data:
+            if not isinstance(bundle, dict):
+                continue
+            members = bundle.get("bundle_list") or []
+            # the server's values are never quoted: only whether they are extension ids
+            if not isinstance(members, list) or not all(_is_id(m) for m in members):
+                raise ProtocolError("GET %s: a bundle_list is not a list of numeric extension ids" % path)
+            bundles.append([int(m) for m in members])
+        return bundles

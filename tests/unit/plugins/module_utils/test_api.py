@@ -89,6 +89,23 @@ def test_dealer_clients_without_numeric_ids_are_a_protocol_error():
     transport.assert_done()
 
 
+@pytest.mark.parametrize("members", [["54", "x-secret-echo"], "5455", {"54": 1}, [54.5], [True], ["54\n"], ["-1"]])
+def test_bundle_members_that_are_not_extension_ids_are_a_protocol_error_that_quotes_nothing(members):
+    transport, api = api_for(Call("GET", "/client/1001/extensions_bundle/", reply=[{"bundle_list": members}]))
+    with pytest.raises(ProtocolError, match="a bundle_list is not a list of numeric extension ids") as error:
+        api.bundles(1001)
+    assert "secret" not in str(error.value) and "5455" not in str(error.value)
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("client_id", ["1001\n", "+1001", 1001.0, "１００１"])
+def test_dealer_clients_with_ids_that_are_not_plain_digits_are_a_protocol_error(client_id):
+    transport, api = api_for(Call("GET", "/dealer/7/client/", reply=[{"id": client_id}]))
+    with pytest.raises(ProtocolError, match="clients with a numeric id"):
+        api.dealer_clients(7)
+    transport.assert_done()
+
+
 def test_user_tenant_phone_and_bundles():
     transport, api = api_for(
         Call("GET", "/user/", reply={"id": 1, "dealer_id": 7}),
