@@ -4,7 +4,8 @@
 What a hand-written script that knows the API would do, and nothing more, per tenant:
 
 1. one token (``POST /oauth/token``, client credentials);
-2. the extension list, ``per_page=500``, each page once, until a page shorter than 500;
+2. the extension list, ``per_page=500``, each page once, until an empty page or one shorter than the first
+   (the provider may cap ``per_page``: a list shorter than 500 ends with an empty page);
 3. one ``GET /extension/{id}/phone/`` per binding;
 4. one ``PUT /extension/{id}/phone/`` with ``{"external_number": ...}`` per binding that differs.
 
@@ -79,7 +80,7 @@ class Tenant:
         reply.raise_for_status()
         self.session.headers["Authorization"] = "Bearer " + reply.json()["access_token"]
         ids: Dict[str, int] = {}
-        page = 1
+        page, size = 1, 0
         while True:
             self._count("list")
             reply = self.session.get("%s%s/client/%s/extension/" % (self.url, API, self.client_id), timeout=30,
@@ -89,7 +90,8 @@ class Tenant:
             for item in batch:
                 if item.get("type") == "phone":
                     ids[item["name"].rsplit("*", 1)[-1]] = int(item["id"])
-            if len(batch) < PER_PAGE:
+            size = size or len(batch)
+            if not batch or len(batch) < size:
                 break
             page += 1
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:

@@ -208,9 +208,15 @@ def classify(log: List[Dict[str, Any]]) -> Dict[str, int]:
     return counts
 
 
+def list_pages(rows: int) -> int:
+    """Pages read of a list of ``rows``: full pages of 500, then a shorter one; a list shorter than 500 is
+    confirmed by an empty second page (the provider may cap per_page below 500)."""
+    return 1 if rows == 0 else 2 if rows < 500 else rows // 500 + 1
+
+
 def floor_counts(tenants: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any]) -> Dict[str, int]:
     """The request floor, computed: T tokens, the list pages, one GET per binding, one PUT per differing one."""
-    pages = sum(len(c["extensions"]) // 500 + 1 for c in world["clients"])
+    pages = sum(list_pages(len(c["extensions"])) for c in world["clients"])
     puts = 0
     for n, client in enumerate(world["clients"], start=1):
         now = {e["name"]: e["phone"].get("external_number") for e in client["extensions"] if "phone" in e}

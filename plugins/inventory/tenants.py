@@ -67,9 +67,12 @@ options:
         of client objects. C({dealer_id}) is replaced with the dealer id.
       - The vendor does not document this path publicly; the default is inferred from the API's conventions and is
         what the collection's emulator serves. If your provider serves the list elsewhere, set it here.
-      - The list is read page by page (C(page), C(per_page=500)) like every list the collection reads, and ends at a
-        page shorter than 500. A server that ignores C(page) and sends a full page again fails the source rather
-        than loop or cut the list short.
+      - The list is read page by page (C(page), C(per_page=500)) like every list the collection reads (the tenants'
+        extension lists too). The first page's length is taken as the page size, as a provider may cap C(per_page)
+        lower; the list ends at an empty page or one shorter than that, so a list shorter than 500 costs two
+        requests. A server that ignores C(page) and C(per_page) and sends the same short list again sent the whole
+        list on page 1; one that sends a full page of 500 again fails the source rather than loop or cut the list
+        short.
     type: str
     default: /dealer/{dealer_id}/client/
     version_added: 0.1.0

@@ -109,24 +109,40 @@ class TelphinApi:
               valid: Callable[[Any], bool] = _has_id) -> List[Item]:
         """Every item of a paged list, each page read once; ``expected`` is what a bad reply is told it lacks.
 
-        Ends at a page shorter than ``PER_PAGE`` (an empty one included). Rows repeated from an earlier page
-        (an item created while paging shifts one onto the next) are dropped; a full page with nothing new
-        means the server ignores ``page``, a ``ProtocolError`` rather than an endless loop or a silent cut.
+        The one termination rule (a provider may cap ``per_page`` below ``PER_PAGE``, or ignore it): the first
+        page's length is the page size, and the list ends at an empty page or one shorter than that. An empty
+        first page ends it at once; any other first page costs one more request, so a list of 1 to
+        ``PER_PAGE - 1`` rows costs two (one cannot tell "the whole list" from "a page capped at its length").
+        A later page longer than the first one shows that the first was not a full page (cut, or the list grew
+        while it was read): a ``ProtocolError``, never a silent cut. Rows repeated from an earlier page (an
+        item created while paging shifts one onto the next) are dropped. A page with nothing new means the
+        server ignores ``page``: a page 2 equal to a first page that was not exactly ``PER_PAGE`` long (the
+        server ignores ``per_page`` too, so it does not page this list) means page 1 was the whole list;
+        otherwise rows may be missing: a ``ProtocolError``, not an endless loop or a silent cut.
         """
         items: List[Item] = []
         seen = set()
-        page = 1
+        first_ids: List[str] = []
+        page, size = 1, 0
         while True:
             query = dict(params or {}, page=page, per_page=PER_PAGE)
             batch = self.client.get(path, query)
             if not isinstance(batch, list) or not all(valid(i) for i in batch):
                 raise ProtocolError("GET %s page %d: %s" % (path, page, expected))
-            fresh = [i for i in batch if str(i["id"]) not in seen]
+            ids = [str(i["id"]) for i in batch]
+            if page == 1:
+                size, first_ids = len(batch), ids
+            elif batch and size != PER_PAGE and page == 2 and ids == first_ids:
+                return items            # the server does not page this list: page 1 was all of it
+            fresh = [i for i, key in zip(batch, ids) if key not in seen]
             if batch and not fresh:
                 raise ProtocolError("GET %s page %d repeats earlier pages: the server ignores paging" % (path, page))
-            seen.update(str(i["id"]) for i in fresh)
+            if len(batch) > size:
+                raise ProtocolError("GET %s page %d has %d rows, page 1 had %d: the list changed or a page was cut "
+                                    "while it was read; run again" % (path, page, len(batch), size))
+            seen.update(ids)
             items.extend(fresh)
-            if len(batch) < PER_PAGE:
+            if not batch or len(batch) < size:
                 return items
             page += 1
 

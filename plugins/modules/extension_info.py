@@ -12,7 +12,8 @@ short_description: List the extensions of one tenant
 version_added: 0.1.0
 description:
   - Returns the extensions of one tenant (client), reading every page of C(/client/{id}/extension/) once and nothing
-    more (one request per 500 extensions).
+    more (one request per 500 extensions; a list shorter than 500 costs two, the second an empty page that shows
+    the list is complete, as a provider may send fewer rows per page than asked).
   - O(type) is filtered by the API; O(name) and O(extension_id) are filtered locally, as the API has no name filter.
 author:
   - Telphin PBX collection maintainers (@telphin-pbx)

@@ -43,7 +43,8 @@ options:
   extension_name:
     description:
       - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
-      - Resolving a name reads the tenant's extension list once (one request per 500 extensions).
+      - Resolving a name reads the tenant's extension list once (one request per 500 extensions; a list shorter
+        than 500 costs two, the second an empty page that shows the list is complete).
       - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
     type: str
     aliases: [extension]

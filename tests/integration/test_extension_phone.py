@@ -39,7 +39,7 @@ def test_first_run_changes_second_run_sends_no_put(emulator_factory, playbook):
     assert phone_of(emu, 2)["external_number"] == "+79991234567"
     untouched = dict(phone_of(emu, 2), external_number=None)
     assert untouched == phone_of_state(before, 2)                       # nothing else changed
-    assert first.results["bind"]["requests"] == {"token": 1, "GET": 2, "PUT": 1, "total": 4, "retried": 0}
+    assert first.results["bind"]["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}  # list: 2 pages
     assert len(token_calls(emu.requests())) == 1
 
     emu.requests(clear=True)
@@ -98,12 +98,12 @@ def test_503_is_retried(emulator_factory, playbook):
 
 def test_quota_429_fails_fast_with_the_reset_time(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
-    emu.set_quota(1001, remaining=2, reset_in=1800)   # the token is free; list + GET use the last two
+    emu.set_quota(1001, remaining=2, reset_in=1800)   # the token is free; the list's two pages use the last two
     run = playbook(module_play(BIND, emu.url, SECRET))
     assert run.rc != 0
     assert "quota" in run.stdout and "resets in 1" in run.stdout
     assert api_calls(emu.requests(), "PUT") == []
-    assert len(emu.requests()) <= 4                   # token, list, GET, at most one 429: no retry storm
+    assert len(emu.requests()) <= 4                   # token, 2 list pages, at most one 429: no retry storm
 
 
 def test_bad_input_fails_before_any_request(emulator_factory, playbook):

@@ -84,10 +84,11 @@ def test_ansible_inventory_lists_the_dealers_tenants(emulator_factory, tmp_path)
     assert DEALER_SECRET not in run.stdout + run.stderr and "telphin_app_secret" not in run.stdout
     assert not any(token in run.stdout + run.stderr for token in emu.tokens())
     log = emu.requests()
-    # one token, the user, one page of clients (dealer's bucket), one page of phones per tenant (tenant's bucket)
+    # one token, the user, the clients (dealer's bucket), the phones of each tenant (tenant's bucket); each list
+    # shorter than 500 is a page and the empty page that ends it
     assert len(token_calls(log)) == 1 and {r["app_id"] for r in log} == {DEALER_APP}
-    assert [r["path"] for r in log[1:3]] == ["/api/ver1.0/user/", "/api/ver1.0/dealer/10/client/"]
-    assert [r["client_id"] for r in log[3:]] == [1001, 1002, 1003] and len(log) == 6
+    assert [r["path"] for r in log[1:4]] == ["/api/ver1.0/user/"] + ["/api/ver1.0/dealer/10/client/"] * 2
+    assert [r["client_id"] for r in log[4:]] == [1001, 1001, 1002, 1002, 1003, 1003] and len(log) == 10
 
 
 def test_rollout_playbook_runs_on_the_plugin_inventory(emulator_factory, playbook, tmp_path):
@@ -166,7 +167,7 @@ def test_inventory_cache_hit_sends_no_request_and_flush_cache_reads_again(emulat
         "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(cache_dir), "cache_timeout": 600})
     first = ansible_inventory(source, env=dealer_env())
     assert first.returncode == 0, first.stderr
-    assert len(emu.requests(clear=True)) == 1 + 1 + 2      # token, client list, extensions of each tenant
+    assert len(emu.requests(clear=True)) == 1 + 2 + 2 * 2  # token, client list, extensions of each tenant (2 pages)
     cached = "".join(p.read_text() for p in cache_dir.iterdir())
     assert "Tenant 1" in cached and DEALER_SECRET not in cached
     assert not any(token in cached for token in emu.tokens())
@@ -180,7 +181,7 @@ def test_inventory_cache_hit_sends_no_request_and_flush_cache_reads_again(emulat
     flushed = playbook("- {hosts: telphin_tenants, gather_facts: false, tasks: []}\n", {"all": {"hosts": {}}},
                        "-i", str(source), "--flush-cache", env=dealer_env())
     assert flushed.rc == 0, flushed.output
-    assert len(emu.requests(clear=True)) == 4
+    assert len(emu.requests(clear=True)) == 7
     assert ansible_inventory(source, env=dealer_env()).returncode == 0 and emu.requests() == []
 
 

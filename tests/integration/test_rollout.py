@@ -32,11 +32,11 @@ def test_rollout_costs_the_request_floor_and_converges(emulator_factory, playboo
     assert run.rc == 0, run.output
     log = emu.requests()
     assert len(token_calls(log)) == T
-    assert len(api_calls(log, "GET", "/extension/")) - len(api_calls(log, "GET", "/phone/")) == T  # list pages
+    assert len(api_calls(log, "GET", "/extension/")) - len(api_calls(log, "GET", "/phone/")) == 2 * T  # list pages
     assert len(api_calls(log, "GET", "/phone/")) == T * E
     puts = api_calls(log, "PUT")
     assert len(puts) == T * 2 and all(list(p["body"]) == ["external_number"] for p in puts)
-    assert len(log) == T + T + T * E + T * 2
+    assert len(log) == T + 2 * T + T * E + T * 2
     for n in range(1, T + 1):
         assert "tenant%d: 4 phones looked at, 2 changed, 2 unchanged, 0 failed" % n in run.stdout
     # One task per tenant, the bulk call (a task per tenant costs a worker process each): the role's argument
@@ -164,7 +164,7 @@ def test_playbooks_pass_timeout_and_quota_reserve_from_the_host_variables(emulat
     bindings = {1: wanted(1, count=1)}
     reserved = playbook(book, tenant_inventory(emu.url, bindings, telphin_quota_reserve=999), extra_vars=extra)
     assert reserved.rc != 0 and "quota_reserve is 999" in reserved.output, reserved.output
-    # the token and the extension list; then the reserve stops the phone reads
+    # the token and the first page of the extension list; then the reserve stops the next request
     assert [r["path"] for r in emu.requests(clear=True)] == ["/oauth/token", "/api/ver1.0/client/1001/extension/"]
     timed = playbook(book, tenant_inventory(emu.url, bindings, telphin_timeout=0), extra_vars=extra)
     assert timed.rc != 0 and "timeout must be a positive number" in timed.output, timed.output

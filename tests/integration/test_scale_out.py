@@ -113,7 +113,8 @@ def test_sliced_rollout_converges_every_tenant_exactly_once(emulator_factory, tm
     stored = tmp_path / "stored-inventory.yml"
     store(hostvars, stored)
     sync_log = emu.requests(clear=True)
-    assert len(sync_log) == 3          # token, /user/, one page of clients: nothing charged to any tenant
+    assert len(sync_log) == 4          # token, /user/, the clients (2 pages: a short list ends on the next): nothing
+    # charged to any tenant
     assert {e["client_id"] for e in sync_log} <= {None, "dealer:%d" % DEALER}
 
     hosts = sorted(hostvars)
@@ -138,8 +139,9 @@ def test_sliced_rollout_converges_every_tenant_exactly_once(emulator_factory, tm
     used = tokens_by_tenant(everything)
     assert sorted(used) == sorted(client_of.values()) and all(len(ids) == 1 for ids in used.values())
     assert len(set().union(*used.values())) == T
-    # The request floor per tenant: token, one list page, one GET per listed phone, one PUT per differing one.
-    assert len(everything) == T * (1 + 1 + WANTED + (WANTED - BOUND))
+    # The request floor per tenant: token, the list (a short page and the empty one), one GET per listed phone,
+    # one PUT per differing one.
+    assert len(everything) == T * (1 + 2 + WANTED + (WANTED - BOUND))
     puts = api_calls(everything, "PUT")
     assert len(puts) == T * (WANTED - BOUND) and all(list(p["body"]) == ["external_number"] for p in puts)
     # Every desired number is set, nothing else moved.

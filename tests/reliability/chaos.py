@@ -280,7 +280,7 @@ def request_cost(bindings: Dict[int, List[Dict[str, Any]]], world: Dict[str, Any
     now = phones(before)
     for n, items in bindings.items():
         extensions = len(world["clients"][n - 1]["extensions"])
-        floor += 1 + extensions // PER_PAGE + 1 + len(items)
+        floor += 1 + list_pages(extensions) + len(items)
         floor += sum(1 for ext_id, number in wanted[n].items() if now[ext_id]["external_number"] != number)
         counted = (run.results.get("tenant%d" % n) or {}).get("requests") or {}
         sent += counted.get("total", 0)
@@ -293,6 +293,13 @@ def request_cost(bindings: Dict[int, List[Dict[str, Any]]], world: Dict[str, Any
             "refused_401": refused, "other_extra": sent - floor - retried - renewals - refused,
             "per_item": round(sent / items, 3),
             "floor_per_item": round(floor / items, 3)}
+
+
+def list_pages(rows: int) -> int:
+    """Requests for a list of ``rows`` under the one paging rule (``_api.TelphinApi.pages``): an empty list is one
+    page; a list shorter than a page is that page and the empty one that shows it complete; else full pages and
+    the shorter (or empty) last one."""
+    return 1 if rows == 0 else max(2, rows // PER_PAGE + 1)
 
 
 def answered(entry: Dict[str, Any]) -> bool:

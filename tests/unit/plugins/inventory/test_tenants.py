@@ -36,6 +36,7 @@ BASE = {"plugin": NAME, "api_url": API, "app_id": "app-1", "app_secret": "s3cret
 DEALER_USER = {"id": 500, "login": "ops@dealer", "access": "full", "client_id": None, "dealer_id": 10}
 CLIENT_USER = {"id": 501, "login": "admin@acme", "access": "full", "client_id": 1001, "dealer_id": None}
 PAGE = {"page": 1, "per_page": 500}
+PAGE2 = {"page": 2, "per_page": 500}     # the empty page that ends a list shorter than 500
 
 
 def client(client_id: int, name: str, **extra: Any) -> Dict[str, Any]:
@@ -153,7 +154,8 @@ def test_verify_file_accepts_only_telphin_names(tmp_path, name, ok):
 
 def test_dealer_source_reads_user_then_the_client_list_and_builds_hosts(run):
     res = run({"source": "dealer"}, token(), Call("GET", "/user/", reply=DEALER_USER),
-              Call("GET", "/dealer/10/client/", params=PAGE, reply=[GLOBEX, ACME, INITECH]))
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[GLOBEX, ACME, INITECH]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert res.hosts() == ["acme", "globex_corp", "ooo_initekh"]
     assert res.hosts("telphin_tenants") == ["acme", "globex_corp", "ooo_initekh"]
     hv = res.vars("acme")
@@ -168,7 +170,8 @@ def test_dealer_source_reads_user_then_the_client_list_and_builds_hosts(run):
 
 def test_dealer_id_option_skips_the_user_request_and_path_template_is_used(run):
     res = run({"dealer_id": 77, "dealer_clients_path": "/reseller/{dealer_id}/clients"}, token(),
-              Call("GET", "/reseller/77/clients", params=PAGE, reply=[ACME]))
+              Call("GET", "/reseller/77/clients", params=PAGE, reply=[ACME]),
+              Call("GET", "/reseller/77/clients", params=PAGE2, reply=[]))
     assert res.hosts() == ["acme"]
 
 
@@ -210,8 +213,10 @@ def test_quota_reserve_is_judged_per_tenant(run):
     # Tenant 1001 is nearly out of quota; tenant 1002 has plenty. The dealer's client uses one token for both.
     res = run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX], headers=quota_headers(900)),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
               Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100")],
-                   headers=quota_headers(3)),
+                   headers=quota_headers(12)),
+              Call("GET", "/client/1001/extension/", params=PAGE2, reply=[], headers=quota_headers(11)),
               Call("GET", "/client/1002/extension/", params=PAGE, reply=[], headers=quota_headers(800)))
     assert res.hosts() == ["acme", "globex_corp"]
 
@@ -317,25 +322,30 @@ def test_list_source_token_url_is_exported_when_set(run):
 def test_hostname_collisions_are_resolved_by_client_id_whatever_the_api_order(run):
     clients = [client(7, "Acme"), client(9, "Acme 7"), client(5, "ACME!"), client(12, "ООО Ромашка"),
                client(13, "***"), client(14, "Café Ünïcode")]
-    res = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients))
+    res = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     names = {h: res.vars(h)["telphin_client_id"] for h in res.hosts()}
     assert names == {"acme": "5", "acme_7": "9", "acme_7_2": "7", "ooo_romashka": "12", "client_13": "13",
                      "cafe_unicode": "14"}
-    res2 = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients[::-1]))
+    res2 = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients[::-1]),
+               Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert {h: res2.vars(h)["telphin_client_id"] for h in res2.hosts()} == names
 
 
 def test_a_new_tenant_with_the_same_name_does_not_rename_the_existing_host(run):
-    first = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme")]))
+    first = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme")]),
+                Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     later = run({"dealer_id": 10}, token(),
-                Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme"), client(8, "acme")]))
+                Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme"), client(8, "acme")]),
+                Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert first.hosts() == ["acme"] and later.hosts() == ["acme", "acme_8"]
     assert later.vars("acme")["telphin_client_id"] == "5"
 
 
 def test_hostname_id(run):
     res = run({"dealer_id": 10, "hostname": "id"}, token(),
-              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]))
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert res.hosts() == ["1001", "1002"]
 
 
@@ -365,8 +375,11 @@ def test_compose_groups_and_keyed_groups(run):
                                {"key": "telphin_client.dealer_id | string", "prefix": "dealer"}]}
     res = run(config, token(), Call("GET", "/dealer/10/client/", params=PAGE,
                                     reply=[ACME, client(1002, "Globex", timezone="Asia/Omsk")]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
               Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100"), ext(2, "001*101")]),
-              Call("GET", "/client/1002/extension/", params=PAGE, reply=[ext(3, "002*100")]))
+              Call("GET", "/client/1001/extension/", params=PAGE2, reply=[]),
+              Call("GET", "/client/1002/extension/", params=PAGE, reply=[ext(3, "002*100")]),
+              Call("GET", "/client/1002/extension/", params=PAGE2, reply=[]))
     assert res.hosts("pbx") == ["acme", "globex"] and "telphin_tenants" not in res.inventory.groups
     assert res.vars("acme")["tenant_prefix"] == "001"
     assert int(res.vars("acme")["phones"]) == 2
@@ -376,7 +389,8 @@ def test_compose_groups_and_keyed_groups(run):
 
 
 def test_strict_compose_errors_fail_the_source(run):
-    calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+    calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+             Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     lenient = run({"dealer_id": 10, "compose": {"x": "telphin_client.nope.deeper"}}, *calls)
     assert "x" not in lenient.vars("acme")
     with pytest.raises(AnsibleError, match="Could not set x for host acme"):
@@ -385,7 +399,8 @@ def test_strict_compose_errors_fail_the_source(run):
 
 def test_api_values_that_look_like_templates_are_not_templated(run):
     res = run({"dealer_id": 10, "compose": {"shown": "telphin_client.name"}}, token(),
-              Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "{{ lookup('env', 'HOME') }}")]))
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "{{ lookup('env', 'HOME') }}")]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     host = res.hosts()[0]
     assert res.vars(host)["shown"] == "{{ lookup('env', 'HOME') }}"
 
@@ -399,7 +414,9 @@ def cache_options(tmp_path: Path) -> Dict[str, Any]:
 
 def test_cache_hit_sends_zero_requests_and_holds_no_secret(run, tmp_path):
     calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+             Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
              Call("GET", "/client/1001/extension/", params=PAGE, reply=[ext(1, "001*100")]),
+             Call("GET", "/client/1001/extension/", params=PAGE2, reply=[]),
              Call("GET", "/client/1002/extension/", params=PAGE, reply=[]))
     first = run(cache_options(tmp_path), *calls)
     files = list((tmp_path / "cache").iterdir())
@@ -414,8 +431,10 @@ def test_cache_hit_sends_zero_requests_and_holds_no_secret(run, tmp_path):
 
 def test_flush_cache_reads_the_api_and_refreshes_the_cache(run, tmp_path):
     run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+        Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
         Call("GET", "/client/1001/extension/", params=PAGE, reply=[]))
     run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
+        Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
         Call("GET", "/client/1001/extension/", params=PAGE, reply=[]),
         Call("GET", "/client/1002/extension/", params=PAGE, reply=[]), cache=False)
     assert run(cache_options(tmp_path)).hosts() == ["acme", "globex_corp"]
@@ -423,9 +442,11 @@ def test_flush_cache_reads_the_api_and_refreshes_the_cache(run, tmp_path):
 
 def test_changed_options_ignore_the_cached_data(run, tmp_path):
     run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+        Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
         Call("GET", "/client/1001/extension/", params=PAGE, reply=[]))
     res = run(dict(cache_options(tmp_path), extension_type="phone"), token(),
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
               Call("GET", "/client/1001/extension/", params=dict(PAGE, type="phone"), reply=[]))
     assert res.hosts() == ["acme"]
     # the host name rule is applied to cached data: no request
@@ -477,6 +498,7 @@ def test_access_denied_and_quota_exhausted_are_reported(run):
     with pytest.raises(AnsibleParserError, match=r"extensions of client 1001.*quota is exhausted"):
         run({"dealer_id": 10, "with_extensions": True}, token(),
             Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
             Call("GET", "/client/1001/extension/", params=PAGE, status=429,
                  reply={"status": "rate_limit_exceeded", "message": "limit"}, headers=quota_headers(0)))
 
@@ -509,7 +531,8 @@ def test_bad_configuration_fails_before_any_request(run, config, message):
 def test_bad_group_name_and_duplicate_clients(run):
     with pytest.raises(AnsibleParserError, match="is not a valid group name"):
         run({"dealer_id": 10, "group": "telphin-tenants"}, token(),
-            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+            Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     with pytest.raises(AnsibleParserError, match=r"tenants\[1\] \(1001\) and tenants\[2\] \(@me\) are the same client"):
         run({"source": "list", "tenants": [{"client_id": 1001}, {"client_id": "@me"}]}, token(),
             Call("GET", "/client/1001/", reply=ACME), Call("GET", "/client/@me/", reply=ACME))
@@ -520,7 +543,8 @@ def test_environment_variables_supply_the_connection(run, monkeypatch):
     monkeypatch.setenv("TELPHIN_APP_ID", "env-app")
     monkeypatch.setenv("TELPHIN_APP_SECRET", "env-s3cret")
     res = run({"api_url": None, "app_id": None, "app_secret": None, "dealer_id": 10}, token(),
-              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]))
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert res.transport.sent[0]["form"] == {"grant_type": "client_credentials", "client_id": "env-app",
                                              "client_secret": "env-s3cret"}
 

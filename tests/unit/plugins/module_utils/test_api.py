@@ -25,21 +25,34 @@ def page(number, reply, per_page=PER_PAGE, **params):
     return Call("GET", EXT, reply=reply, params=dict(params, page=number, per_page=per_page))
 
 
+def test_a_short_first_page_is_confirmed_by_an_empty_one():
+    transport, api = api_for(page(1, rows(1, 3)), page(2, []))
+    assert [e["id"] for e in api.extensions("1001")] == [1, 2, 3]
+    transport.assert_done()
+
+
 def test_an_empty_first_page_is_the_whole_list():
     transport, api = api_for(page(1, [], type="queue"))
     assert api.extensions("1001", "queue") == []
     transport.assert_done()
 
 
-def test_a_short_page_ends_the_list():
-    transport, api = api_for(page(1, rows(1, 3)))
-    assert [e["id"] for e in api.extensions("1001")] == [1, 2, 3]
-    transport.assert_done()
-
-
 def test_full_pages_end_at_a_shorter_one():
     transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(PER_PAGE, PER_PAGE)), page(3, rows(1000, 7)))
     assert len(api.extensions("1001")) == 2 * PER_PAGE + 7
+    transport.assert_done()
+
+
+def test_a_provider_that_caps_per_page_below_ours_is_read_to_the_end():
+    # The provider sends at most 100 rows whatever per_page asks: the first page's length is its page size.
+    transport, api = api_for(page(1, rows(0, 100)), page(2, rows(100, 100)), page(3, rows(200, 42)))
+    assert [e["id"] for e in api.extensions("1001")] == list(range(242))
+    transport.assert_done()
+
+
+def test_a_capped_provider_whose_list_fills_its_last_page_ends_at_an_empty_page():
+    transport, api = api_for(page(1, rows(0, 100)), page(2, rows(100, 100)), page(3, []))
+    assert len(api.extensions("1001")) == 200
     transport.assert_done()
 
 
@@ -50,9 +63,39 @@ def test_a_row_shifted_onto_the_next_page_is_read_once():
     transport.assert_done()
 
 
+def test_a_server_that_ignores_page_after_a_short_first_page_sent_the_whole_list_on_it():
+    transport, api = api_for(page(1, rows(0, 3)), page(2, rows(0, 3)))
+    assert [e["id"] for e in api.extensions("1001")] == [0, 1, 2]
+    transport.assert_done()
+
+
 def test_a_server_that_ignores_page_after_a_full_first_page_is_a_protocol_error_not_a_silent_cut():
     transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(0, PER_PAGE)))
     with pytest.raises(ProtocolError, match=r"GET /client/1001/extension/ page 2 repeats earlier pages"):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+def test_a_first_page_longer_than_asked_is_the_page_size_and_the_next_page_is_still_read():
+    # A server that ignores per_page may page with its own, larger size: its first page proves nothing.
+    transport, api = api_for(page(1, rows(0, 700)), page(2, rows(700, 700)), page(3, rows(1400, 3)))
+    assert len(api.extensions("1001")) == 1403
+    transport.assert_done()
+
+
+def test_a_server_that_ignores_page_and_per_page_sent_the_whole_list_on_page_1():
+    transport, api = api_for(page(1, rows(0, 700)), page(2, rows(0, 700)))
+    assert len(api.extensions("1001")) == 700
+    transport.assert_done()
+
+
+# Regression: a first page cut short into a valid, shorter list (a proxy, a fault) was taken as the page size,
+# and the rows between its end and the next page were silently left out.
+@pytest.mark.parametrize("cut", [3, PER_PAGE - 1])
+def test_a_page_longer_than_the_first_is_a_protocol_error_not_a_silent_cut(cut):
+    transport, api = api_for(page(1, rows(0, cut)), page(2, rows(PER_PAGE, PER_PAGE)))
+    with pytest.raises(ProtocolError, match=r"page 2 has %d rows, page 1 had %d: the list changed or a page was "
+                                            r"cut" % (PER_PAGE, cut)):
         api.extensions("1001")
     transport.assert_done()
 
@@ -68,7 +111,8 @@ def test_a_list_of_the_wrong_shape_is_a_protocol_error(reply):
 def test_dealer_clients_fill_the_path_template_and_return_numeric_ids_sorted():
     transport, api = api_for(
         Call("GET", "/reseller/7/clients", params={"page": 1, "per_page": PER_PAGE},
-             reply=[{"id": "1002", "name": "B"}, {"id": 1001, "name": "A"}]))
+             reply=[{"id": "1002", "name": "B"}, {"id": 1001, "name": "A"}]),
+        Call("GET", "/reseller/7/clients", params={"page": 2, "per_page": PER_PAGE}, reply=[]))
     assert api.dealer_clients(7, "/reseller/{dealer_id}/clients") == [{"id": 1001, "name": "A"},
                                                                       {"id": 1002, "name": "B"}]
     transport.assert_done()

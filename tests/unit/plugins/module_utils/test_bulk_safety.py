@@ -17,7 +17,9 @@ from scripted import Call, ScriptedTransport, make_client, token
 PHONE = {"external_number": None, "label": "Desk", "record_enabled": False, "dtmf_mode": "rfc2833"}
 EXTENSIONS = [{"id": 54 + i, "name": "000*%d" % (100 + i), "type": "phone"} for i in range(5)] + \
     [{"id": 60, "name": "000*200", "type": "queue"}]
-LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+# The extension list: a page shorter than ours, then the empty page that shows it was the last one.
+LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
 
 
 def get(ext_id, **values):
@@ -47,7 +49,7 @@ def bulk(calls, check_mode=False, **params):
 
 
 def test_a_number_stored_in_national_form_is_the_same_number():
-    result, warnings = run([token(), LIST, get(54, external_number="89000000001"),
+    result, warnings = run([token(), *LIST, get(54, external_number="89000000001"),
                            get(55, external_number="89000000002"),
                            put(55, {"external_number": "+79000000099"}, external_number="89000000099")],
                            bindings=[{"extension": "100", "external_number": "+7 900 000-00-01"},
@@ -57,7 +59,7 @@ def test_a_number_stored_in_national_form_is_the_same_number():
 
 
 def test_a_possible_but_invalid_number_is_written_with_a_warning():
-    result, warnings = run([token(), LIST, get(54), put(54, {"external_number": "+71234567890"})],
+    result, warnings = run([token(), *LIST, get(54), put(54, {"external_number": "+71234567890"})],
                            bindings=[{"extension": "100", "external_number": "+7 123 456 78 90"}])
     assert result["changed"]
     assert warnings == ["bindings[0] (extension 100): external_number '+7 123 456 78 90' (+71234567890) is a "
@@ -66,13 +68,13 @@ def test_a_possible_but_invalid_number_is_written_with_a_warning():
 
 
 def test_default_region_reads_both_sides():
-    result = bulk([token(), LIST, get(54, external_number="(512) 555-0110")],
+    result = bulk([token(), *LIST, get(54, external_number="(512) 555-0110")],
                   bindings=[{"extension": "100", "external_number": "+1 512 555 0110"}], default_region="US")
     assert result["changed"] is False
 
 
 def test_the_guard_reads_everything_then_refuses_before_any_put():
-    calls = [token(), LIST] + [get(54 + i, external_number="+7900000000%d" % i) for i in range(5)]
+    calls = [token(), *LIST] + [get(54 + i, external_number="+7900000000%d" % i) for i in range(5)]
     with pytest.raises(InputError) as err:
         bulk(calls, bindings=[{"extension": "100", "external_number": "+79000000000"}], unbind_unlisted=True,
              max_changes="50%")
@@ -82,7 +84,7 @@ def test_the_guard_reads_everything_then_refuses_before_any_put():
 
 
 def test_within_the_guard_reads_come_first_then_the_puts():
-    calls = [token(), LIST, get(54), get(55, external_number="+79000000001"), get(56),
+    calls = [token(), *LIST, get(54), get(55, external_number="+79000000001"), get(56),
              put(54, {"external_number": "+79000000000"}), put(56, {"label": "Sales"})]
     result = bulk(calls, max_changes=2, bindings=[{"extension": "100", "external_number": "+79000000000"},
                   {"extension": "101", "external_number": "+79000000001"},
@@ -91,13 +93,13 @@ def test_within_the_guard_reads_come_first_then_the_puts():
 
 
 def test_a_password_only_change_does_not_count_against_the_guard():
-    calls = [token(), LIST, get(54), put(54, {"password": "Sip-Pass-4711"})]
+    calls = [token(), *LIST, get(54), put(54, {"password": "Sip-Pass-4711"})]
     result = bulk(calls, max_changes=0, bindings=[{"extension": "100", "password": "Sip-Pass-4711"}])
     assert result["changed"]
 
 
 def test_backup_saves_the_phones_about_to_change_as_the_api_returned_them(tmp_path):
-    calls = [token(), LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[]),   # record_enabled is synced
+    calls = [token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[]),   # record_enabled is synced
              get(54, external_number="89000000001", record_enabled=True), get(55),
              put(54, {"external_number": "+79000000009", "record_enabled": False}, external_number="89000000009")]
     result = bulk(calls, backup=True, backup_options={"dir_path": str(tmp_path), "filename": "b.yml"},
@@ -114,7 +116,7 @@ def test_a_check_run_writes_the_plan_and_apply_plan_writes_only_what_did_not_mov
                 {"extension": "101", "external_number": "+79000000002"},
                 {"extension": "102", "label": "Sales"}]
     path = tmp_path / "p.json"
-    planned = bulk([token(), LIST, get(54), get(55), get(56)], check_mode=True, bindings=bindings,
+    planned = bulk([token(), *LIST, get(54), get(55), get(56)], check_mode=True, bindings=bindings,
                    plan_path=str(path))
     plan = json.loads(path.read_text())
     assert planned["plan"] == plan and planned["plan_path"] == str(path)
@@ -138,7 +140,7 @@ def test_a_check_run_writes_the_plan_and_apply_plan_writes_only_what_did_not_mov
 
 def test_apply_plan_warns_when_the_bindings_moved_and_checks_the_tenant(tmp_path):
     path = tmp_path / "p.json"
-    bulk([token(), LIST, get(54)], check_mode=True, bindings=[{"extension": "100", "label": "A"}], plan_path=str(path))
+    bulk([token(), *LIST, get(54)], check_mode=True, bindings=[{"extension": "100", "label": "A"}], plan_path=str(path))
     result, warnings = run([token(), get(54), put(54, {"label": "A"})], apply_plan=json.loads(path.read_text()),
                            bindings=[{"extension": "100", "label": "B"}])
     assert result["changed"] and "the bindings changed since the plan was made" in warnings[0]
@@ -150,7 +152,7 @@ def test_apply_plan_warns_when_the_bindings_moved_and_checks_the_tenant(tmp_path
 
 def test_apply_plan_is_guarded_too(tmp_path):
     path = tmp_path / "p.json"
-    bulk([token(), LIST, get(54), get(55)], check_mode=True, plan_path=str(path),
+    bulk([token(), *LIST, get(54), get(55)], check_mode=True, plan_path=str(path),
          bindings=[{"extension": "100", "label": "A"}, {"extension": "101", "label": "B"}])
     with pytest.raises(InputError, match="would change 2 phone.s., above max_changes 1"):
         bulk([], apply_plan=str(path), max_changes=1)
@@ -170,7 +172,7 @@ def test_a_missing_phonenumbers_is_one_line(monkeypatch):
 
 
 def test_a_limit_that_cannot_refuse_keeps_each_phone_read_then_written_in_turn():
-    calls = [token(), LIST, get(54), put(54, {"label": "A"}), get(55), put(55, {"label": "B"})]
+    calls = [token(), *LIST, get(54), put(54, {"label": "A"}), get(55), put(55, {"label": "B"})]
     result = bulk(calls, max_changes="100%", bindings=[{"extension": "100", "label": "A"},
                                                        {"extension": "101", "label": "B"}])
     assert result["summary"]["changed"] == 2

@@ -21,7 +21,9 @@ BOOM = {"message": "Internal server error"}
 PHONE = {"external_number": None, "label": "Reception", "record_format": "mp3_mono", "dtmf_mode": "rfc2833"}
 EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name": "000*101", "type": "phone"},
               {"id": 56, "name": "000*102", "type": "phone"}]
-LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+# The extension list: a page shorter than ours, then the empty page that shows it was the last one.
+LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
 NO_BUNDLES = Call("GET", "/client/@me/extensions_bundle/", status=404, reply={"message": "Not found",
                                                                               "status": "not_found"})
 NUMBER = "+79000000001"
@@ -153,7 +155,7 @@ def test_a_request_in_flight_when_another_worker_renewed_the_token_is_repeated_w
 
 def test_a_put_refused_with_an_expired_token_is_repeated_with_a_renewed_one_and_the_item_applied():
     outcome, client, _warnings = bulk([
-        token("tok-A"), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        token("tok-A"), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=401, reply=REFUSED), token("tok-B"),
         Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
              reply=dict(PHONE, external_number=NUMBER))],
@@ -195,7 +197,7 @@ def test_a_quota_429_is_still_never_retried():
 
 def test_a_500_on_a_page_of_the_extension_list_is_retried_and_the_run_goes_on():
     outcome, client, _warnings = bulk([
-        token(), Call("GET", "/client/@me/extension/", status=500, reply=BOOM), LIST,
+        token(), Call("GET", "/client/@me/extension/", status=500, reply=BOOM), *LIST,
         Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
         bindings=[{"extension": "100", "external_number": NUMBER}])
     assert outcome["summary"]["unchanged"] == 1 and client.report()["requests"]["retried"] == 1
@@ -203,7 +205,7 @@ def test_a_500_on_a_page_of_the_extension_list_is_retried_and_the_run_goes_on():
 
 def test_a_put_500_then_a_read_showing_the_change_reports_it_changed():
     outcome, client, _warnings = bulk([
-        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
         Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
         bindings=[{"extension": "100", "external_number": NUMBER}], report_unchanged=True)
@@ -214,7 +216,7 @@ def test_a_put_500_then_a_read_showing_the_change_reports_it_changed():
 
 def test_a_put_500_then_a_read_without_the_change_repeats_the_put_once():
     outcome, client, _warnings = bulk([
-        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
         Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
@@ -226,7 +228,7 @@ def test_a_put_500_then_a_read_without_the_change_repeats_the_put_once():
 
 def test_a_repeated_put_that_gets_a_500_again_is_decided_by_one_more_read():
     outcome, _client, _warnings = bulk([
-        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
         Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
@@ -237,7 +239,7 @@ def test_a_repeated_put_that_gets_a_500_again_is_decided_by_one_more_read():
 
 def test_a_put_that_fails_twice_with_500_fails_the_item_reporting_what_the_api_holds():
     outcome, client, _warnings = bulk([
-        token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
         Call("GET", "/extension/54/phone/", reply=PHONE),
         Call("PUT", "/extension/54/phone/", status=500, reply=BOOM),
@@ -259,7 +261,7 @@ def put_format(ext_id, value, reply=None):
 
 def test_without_a_bundle_listing_a_value_overwritten_by_another_listed_member_is_a_bundle_conflict():
     outcome, client, warnings = bulk([
-        token(), LIST, NO_BUNDLES,
+        token(), *LIST, NO_BUNDLES,
         Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "mp3_stereo"),
         Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="mp3_stereo")),   # synchronised
         put_format(55, "wav_mono"),                                                           # ... and back
@@ -283,7 +285,7 @@ def test_without_a_bundle_listing_a_value_overwritten_by_another_listed_member_i
 
 def test_without_a_bundle_listing_agreeing_members_pass_after_the_read_back():
     outcome, client, _warnings = bulk([
-        token(), LIST, NO_BUNDLES,
+        token(), *LIST, NO_BUNDLES,
         Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono"),
         Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono")),
         Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono"))],
@@ -296,7 +298,7 @@ def test_a_member_read_unchanged_before_another_member_wrote_a_different_value_i
     # 101 is read first and already holds its value; then 100's write sets mp3_stereo on both. Reading back
     # only 100 would report 101 "unchanged" while the API holds another value.
     outcome, _client, _warnings = bulk([
-        token(), LIST, NO_BUNDLES,
+        token(), *LIST, NO_BUNDLES,
         Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono")),
         Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono")),
         put_format(54, "mp3_stereo"),
@@ -312,11 +314,11 @@ def test_a_member_read_unchanged_before_another_member_wrote_a_different_value_i
 
 def test_the_read_back_is_skipped_in_check_mode_and_when_the_api_lists_bundles():
     outcome, _client, _warnings = bulk(
-        [token(), LIST, NO_BUNDLES, Call("GET", "/extension/54/phone/", reply=PHONE)],
+        [token(), *LIST, NO_BUNDLES, Call("GET", "/extension/54/phone/", reply=PHONE)],
         check_mode=True, bindings=[{"extension": "100", "record_format": "wav_mono"}])
     assert outcome["summary"]["changed"] == 1
     outcome, _client, warnings = bulk([
-        token(), LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[{"bundle_id": 54, "bundle_list": [54]}]),
+        token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[{"bundle_id": 54, "bundle_list": [54]}]),
         Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono")],
         bindings=[{"extension": "100", "record_format": "wav_mono"}])
     assert outcome["summary"]["changed"] == 1 and warnings == []
@@ -329,12 +331,12 @@ def test_the_read_back_is_skipped_in_check_mode_and_when_the_api_lists_bundles()
 ], ids=["cut", "lost"])
 def test_a_put_whose_reply_is_lost_or_cut_is_decided_by_a_read_and_never_repeated(put_calls):
     applied, client, _warnings = bulk(
-        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
+        [token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
         [Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number=NUMBER))],
         bindings=[{"extension": "100", "external_number": NUMBER}])
     assert applied["summary"]["changed"] == 1
     not_applied, client, _warnings = bulk(
-        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
+        [token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE)] + put_calls +
         [Call("GET", "/extension/54/phone/", reply=PHONE)],
         bindings=[{"extension": "100", "external_number": NUMBER}])
     item = items(not_applied)["100"]
@@ -344,17 +346,17 @@ def test_a_put_whose_reply_is_lost_or_cut_is_decided_by_a_read_and_never_repeate
 
 def test_a_refused_put_is_not_read_again():
     outcome, client, _warnings = bulk(
-        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        [token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
          Call("PUT", "/extension/54/phone/", status=400, reply={"message": "no", "status": "invalid_request"})],
         bindings=[{"extension": "100", "external_number": NUMBER}])
-    assert items(outcome)["100"]["status"] == "failed" and client.report()["requests"]["GET"] == 2
+    assert items(outcome)["100"]["status"] == "failed" and client.report()["requests"]["GET"] == 3  # 2 list pages, 1 phone
 
 
 def test_a_password_alone_cannot_be_read_back_so_the_puts_error_stands():
     outcome, client, _warnings = bulk(
-        [token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        [token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
          Call("PUT", "/extension/54/phone/", status=500, reply=BOOM)],
         bindings=[{"extension": "100", "password": "Sip-Pass-4711"}])
     item = items(outcome)["100"]
     assert item["status"] == "failed" and "HTTP 500" in item["error"] and "Sip-Pass-4711" not in str(outcome)
-    assert client.report()["requests"] == {"token": 1, "GET": 2, "PUT": 1, "total": 4, "retried": 0}
+    assert client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}

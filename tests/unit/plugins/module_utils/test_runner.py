@@ -1,4 +1,4 @@
-"""The module flows, single and bulk, with every HTTP call scripted in order."""
+"""The module flows (converge one phone, bulk, read-only reads), with every HTTP call scripted in order."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ PHONE = {"external_number": None, "label": "Reception", "record_enabled": False,
          "dtmf_mode": "rfc2833"}
 EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name": "000*101", "type": "phone"},
               {"id": 56, "name": "000*102", "type": "phone"}, {"id": 57, "name": "000*200", "type": "queue"}]
-LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+# The extension list: a page shorter than ours, then the empty page that shows it was the last one.
+LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
 
 
 class Result(dict):
@@ -69,14 +71,14 @@ def test_unbind_sends_null():
 
 
 def test_extension_by_short_name_reads_the_list_once():
-    result = single([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
+    result = single([token(), *LIST, Call("GET", "/extension/55/phone/", reply=PHONE)],
                     extension_name="101", label="Reception")
     assert result["extension_id"] == 55 and result["extension_name"] == "000*101" and not result["changed"]
 
 
 def test_non_phone_extension_is_refused_before_any_phone_request():
     with pytest.raises(InputError, match="queue extension, not a phone"):
-        single([token(), LIST], extension_name="000*200", external_number="+79876543210")
+        single([token(), *LIST], extension_name="000*200", external_number="+79876543210")
 
 
 def test_bad_input_fails_before_any_request():
@@ -133,7 +135,7 @@ def bulk(calls, check_mode=False, **params):
 
 
 FLOOR_CALLS = [
-    token(), LIST,
+    token(), *LIST,
     Call("GET", "/extension/54/phone/", reply=PHONE),
     Call("PUT", "/extension/54/phone/", body={"external_number": "+79000000001"},
          reply=dict(PHONE, external_number="+79000000001")),
@@ -146,7 +148,7 @@ FLOOR_BINDINGS = [{"extension": "100", "external_number": "+7 900 000-00-01"},
 def test_bulk_request_floor_one_token_one_list_one_get_each_put_only_differing():
     result = bulk(FLOOR_CALLS, bindings=FLOOR_BINDINGS)
     assert result["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
-    assert result.client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
+    assert result.client.report()["requests"] == {"token": 1, "GET": 4, "PUT": 1, "total": 6, "retried": 0}
     assert [(r["extension"], r["status"]) for r in result["results"]] == [("100", "changed")]   # unchanged left out
     assert len(result["diff"]) == 1
 
@@ -155,11 +157,11 @@ def test_bulk_report_unchanged_lists_every_extension_at_the_same_cost():
     result = bulk(FLOOR_CALLS, bindings=FLOOR_BINDINGS, report_unchanged=True)
     assert [(r["extension"], r["status"]) for r in result["results"]] == [("100", "changed"), ("101", "unchanged")]
     assert result["results"][1]["before"] == result["results"][1]["after"] == {"external_number": "+79000000002"}
-    assert result.client.report()["requests"]["total"] == 5
+    assert result.client.report()["requests"]["total"] == 6
 
 
 def test_bulk_check_mode_sends_no_put():
-    result = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
+    result = bulk([token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], check_mode=True,
                   bindings=[{"extension": "100", "external_number": "+79000000001"}])
     assert result["changed"] and result["results"][0]["after"] == {"external_number": "+79000000001"}
 
@@ -180,24 +182,24 @@ def test_bulk_refuses_every_local_problem_before_any_request():
 
 def test_bulk_refuses_resolution_problems_after_the_list_and_writes_nothing():
     with pytest.raises(InputError) as err:
-        bulk([token(), LIST], bindings=[{"extension": "100", "external_number": "+79000000001"},
-                                        {"extension": "000*100", "label": "dup"},
-                                        {"extension": "999", "label": "x"},
-                                        {"extension": "200", "label": "queue"}])
+        bulk([token(), *LIST], bindings=[{"extension": "100", "external_number": "+79000000001"},
+                                         {"extension": "000*100", "label": "dup"},
+                                         {"extension": "999", "label": "x"},
+                                         {"extension": "200", "label": "queue"}])
     text = str(err.value)
     assert "listed twice" in text and "999 does not exist" in text and "queue extension" in text
 
 
 def test_bulk_bundle_conflict_reads_the_bundle_list_once_and_refuses():
     with pytest.raises(InputError, match="bundle conflict on synchronised key record_enabled"):
-        bulk([token(), LIST, Call("GET", "/client/@me/extensions_bundle/",
-                                  reply=[{"bundle_id": 54, "bundle_list": [54, 55]}])],
+        bulk([token(), *LIST, Call("GET", "/client/@me/extensions_bundle/",
+                                   reply=[{"bundle_id": 54, "bundle_list": [54, 55]}])],
              bindings=[{"extension": "100", "record_enabled": True}, {"extension": "101", "record_enabled": False}])
 
 
 def test_bulk_a_failing_item_does_not_stop_the_others():
     with pytest.raises(RunFailed) as err:
-        bulk([token(), LIST,
+        bulk([token(), *LIST,
               Call("GET", "/extension/54/phone/", status=404, reply={"message": "gone", "status": "extension_not_found"}),
               Call("GET", "/extension/55/phone/", reply=PHONE),
               Call("PUT", "/extension/55/phone/", body={"label": "B"}, reply=dict(PHONE, label="B"))],
@@ -208,7 +210,7 @@ def test_bulk_a_failing_item_does_not_stop_the_others():
 
 def test_bulk_quota_exhaustion_stops_and_lists_what_was_not_processed():
     with pytest.raises(RunFailed) as err:
-        bulk([token(), LIST,
+        bulk([token(), *LIST,
               Call("GET", "/extension/54/phone/", status=429, headers=quota_headers(0, reset=600),
                    reply={"status": "rate_limit_exceeded", "message": "limit"})],
              bindings=[{"extension": "100", "label": "A"}, {"extension": "101", "label": "B"},
@@ -219,7 +221,7 @@ def test_bulk_quota_exhaustion_stops_and_lists_what_was_not_processed():
 
 
 def test_bulk_unbind_unlisted_reads_and_clears_only_unlisted_phones():
-    result = bulk([token(), LIST,
+    result = bulk([token(), *LIST,
                    Call("GET", "/extension/54/phone/", reply=dict(PHONE, external_number="+79000000001")),
                    Call("GET", "/extension/55/phone/", reply=dict(PHONE, external_number="+79000000002")),
                    Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE),
@@ -253,7 +255,7 @@ def test_paging_skips_a_row_shifted_onto_the_next_page_but_refuses_ignored_pagin
 # as a secret, so it showed in the module's invocation at -vvv, and it was sent as a JSON number.
 # Masking of item passwords in the module's output: test_module.py (TelphinModule, nested_secrets).
 def test_bulk_numeric_password_is_sent_as_a_string_and_masked_in_results():
-    result = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+    result = bulk([token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
                    Call("PUT", "/extension/54/phone/", body={"password": "73519264"}, reply=PHONE)],
                   bindings=[{"extension": "100", "password": 73519264}])
     assert result["results"][0]["after"] == {"password": "********"}
@@ -299,7 +301,7 @@ def test_phone_info_by_id_is_one_get_with_secrets_masked():
 
 
 def test_phone_info_by_name_reads_the_list_then_the_phone():
-    result = phone_info([token(), LIST, Call("GET", "/extension/55/phone/", reply=PHONE)], extension_name="101")
+    result = phone_info([token(), *LIST, Call("GET", "/extension/55/phone/", reply=PHONE)], extension_name="101")
     assert (result["extension_id"], result["extension_name"], result["phone"]) == (55, "000*101", PHONE)
 
 
@@ -311,7 +313,7 @@ def test_phone_info_of_a_missing_phone_names_the_extension():
 
 def test_phone_info_of_a_tenant_reads_every_phone_extension_once_and_reports_the_unreadable():
     with pytest.raises(RunFailed) as err:
-        phone_info([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        phone_info([token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
                     Call("GET", "/extension/55/phone/", status=404, reply={"message": "gone"}),
                     Call("GET", "/extension/56/phone/", reply=dict(PHONE, label="C"))])
     assert "could not read 1 of 3 phone(s)" in str(err.value) and "000*101 (id 55)" in str(err.value)
@@ -322,6 +324,6 @@ def test_phone_info_of_a_tenant_reads_every_phone_extension_once_and_reports_the
 
 def test_phone_info_of_a_tenant_stops_at_an_exhausted_quota():
     with pytest.raises(RunFailed) as err:
-        phone_info([token(), LIST, Call("GET", "/extension/54/phone/", status=429, headers=quota_headers(0),
-                                        reply={"status": "rate_limit_exceeded", "message": "limit"})])
+        phone_info([token(), *LIST, Call("GET", "/extension/54/phone/", status=429, headers=quota_headers(0),
+                                         reply={"status": "rate_limit_exceeded", "message": "limit"})])
     assert "could not read 3 of 3 phone(s)" in str(err.value) and "not processed" in str(err.value)

@@ -24,7 +24,9 @@ from scripted import Call, ScriptedTransport, make_client, quota_headers, token
 
 PHONE = {"external_number": None, "label": "Reception", "auth_type": "digest"}
 EXTENSIONS = [{"id": 54, "name": "000*100", "type": "phone"}, {"id": 55, "name": "000*101", "type": "phone"}]
-LIST = Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE})
+# The extension list: a page shorter than ours, then the empty page that shows it was the last one.
+LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
 NUMBER = "+79000000001"
 LIVE_TOKEN = "Live-Token-7f3a9c2e11d04b"
 
@@ -156,7 +158,7 @@ def test_6_a_superscript_extension_id_is_refused_before_any_request():
 
 def test_6_a_bulk_run_returns_its_results_whatever_the_server_sends_after_writes():
     failure, client = bulk_failure(
-        [token(), LIST,
+        [token(), *LIST,
          Call("GET", "/extension/54/phone/", reply=PHONE),
          Call("PUT", "/extension/54/phone/", body={"label": "A"}, reply=dict(PHONE, label="A")),
          Call("GET", "/extension/55/phone/", text="[" * 100000)],
@@ -176,7 +178,7 @@ def test_6_an_unexpected_exception_in_one_item_fails_that_item_only(monkeypatch)
 
     monkeypatch.setattr(_converge, "plan_patch", broken)
     failure, _client = bulk_failure(
-        [token(), LIST,
+        [token(), *LIST,
          Call("GET", "/extension/54/phone/", reply=PHONE),
          Call("PUT", "/extension/54/phone/", body={"label": "A"}, reply=dict(PHONE, label="A")),
          Call("GET", "/extension/55/phone/", reply=PHONE)],
@@ -226,7 +228,7 @@ def test_7_a_refused_put_is_not_read_again():
 
 
 def test_7_bulk_reports_an_applied_put_with_a_lost_reply_as_changed():
-    result, _client = bulk([token(), LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+    result, _client = bulk([token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
                             Call("PUT", "/extension/54/phone/", text='{"ext'),
                             Call("GET", "/extension/54/phone/", reply=BOUND)],
                            bindings=[{"extension": "100", "external_number": NUMBER}])
@@ -258,13 +260,15 @@ OTHER = [{"id": 60, "name": "002*100", "type": "phone"}]
 def test_9_an_extension_id_of_another_client_is_refused_before_any_write():
     with pytest.raises(InputError, match=r"extension_id 54 is not an extension of this client \(client_id 1002\)"):
         single([token(), Call("GET", "/client/1002/extension/", reply=OTHER,
-                              params={"page": 1, "per_page": PER_PAGE})],
+                              params={"page": 1, "per_page": PER_PAGE}),
+                Call("GET", "/client/1002/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE})],
                extension_id=54, client_id="1002", external_number=NUMBER)
 
 
 def test_9_an_extension_id_of_the_client_given_is_converged():
     result, _client = single([token(), Call("GET", "/client/1002/extension/", reply=OTHER,
                                             params={"page": 1, "per_page": PER_PAGE}),
+                              Call("GET", "/client/1002/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}),
                               Call("GET", "/extension/60/phone/", reply=BOUND)],
                              extension_id=60, client_id="1002", external_number=NUMBER)
     assert result["changed"] is False and result["extension_name"] == "002*100"
@@ -296,12 +300,12 @@ def test_10_short_or_numeric_secrets_read_back_are_masked_by_key_but_not_registe
 
 # -- 11. update_password: never with an item that sets only a password -----------------------------------------
 def test_11_an_item_with_only_a_password_is_listed_with_nothing_to_change():
-    result, client = bulk([token(), LIST, Call("GET", "/extension/55/phone/", reply=BOUND),
+    result, client = bulk([token(), *LIST, Call("GET", "/extension/55/phone/", reply=BOUND),
                            Call("PUT", "/extension/55/phone/", body={"external_number": None}, reply=PHONE)],
                           bindings=[{"extension": "100", "password": "Sip-Kept-1"}], update_password="never",
                           unbind_unlisted=True, report_unchanged=True)
     assert [(r["extension"], r["status"]) for r in result["results"]] == [("100", "unchanged"), ("101", "changed")]
-    assert client.report()["requests"]["GET"] == 2       # the list, and the unlisted phone: nothing read for 100
+    assert client.report()["requests"]["GET"] == 3       # the list (2 pages) and the unlisted phone: nothing for 100
 
 
 # -- 12. the token endpoint's rate-limit headers are not the tenant's quota ------------------------------------

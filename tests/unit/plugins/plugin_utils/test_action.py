@@ -144,6 +144,7 @@ def test_a_bulk_run_returns_what_the_module_returns(transport):
     transport.script += [
         token(),
         Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/client/@me/extension/", reply=[]),           # a short list ends with the empty page
         Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"}),
     ]
     args = dict(CONN, bindings=[{"extension": "100", "external_number": "+7 900 123-45-67", "password": 4711}])
@@ -211,6 +212,7 @@ def test_a_short_numeric_password_is_masked_by_key_and_does_not_eat_into_numbers
     transport.script += [
         token("tok-long-enough-1"),
         Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/client/@me/extension/", reply=[]),           # a short list ends with the empty page
         Call("GET", "/extension/7/phone/", reply={"external_number": "+79161234567"}),
     ]
     args = dict(CONN, bindings=[{"extension": "100", "external_number": "+79161234567", "password": "123456"}],
