@@ -118,6 +118,53 @@ def test_rollout_playbook_runs_on_the_plugin_inventory(emulator_factory, playboo
     assert again.stdout.count("changed=0") == 3
 
 
+# Regression (issue 12 item 15): a page shorter than 500 was taken as the last one, so behind a provider that caps
+# per_page below 500 the inventory plugin, the export playbook and extension_info each saw the first page only.
+def test_a_provider_capping_per_page_at_50_has_every_page_read_by_inventory_export_and_info(
+        emulator_factory, playbook, tmp_path):
+    capped = dealer_world(1, phones=120, bound=120)         # 120 phones and a queue: pages of 50, 50 and 21
+    capped["defaults"]["per_page_max"] = 50                 # the emulator clamps per_page=500 to 50
+    emu = emulator_factory(capped)
+    source = write_source(tmp_path / "inv", "dealer.telphin.yml", {
+        "source": "dealer", "api_url": emu.url, "with_extensions": True})
+    listed = ansible_inventory(source, env=dealer_env())
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    extensions = plain(json.loads(listed.stdout))["_meta"]["hostvars"]["tenant_1"]["telphin_extensions"]
+    assert len(extensions) == 121 and len({e["id"] for e in extensions}) == 121
+    pages = [r for r in emu.requests(clear=True) if r["path"].endswith("/client/1001/extension/")]
+    assert [(r["query"]["page"], r["query"]["per_page"]) for r in pages] == [("1", "500"), ("2", "500"), ("3", "500")]
+
+    out = tmp_path / "exported"
+    export = playbook("telphin.pbx.export_bindings", {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env(),
+                      extra_vars={"telphin_export_dir": str(out)})
+    assert export.rc == 0, export.output
+    exported = yaml.safe_load((out / "tenant_1.yml").read_text())["phone_bindings"]
+    assert [b["extension"] for b in exported] == [str(100 + i) for i in range(120)]
+    assert all(b["external_number"] == desired_number(1, i) for i, b in enumerate(exported))
+
+    info = playbook("""
+        - name: The tenant's extensions
+          hosts: telphin_tenants
+          connection: local
+          gather_facts: false
+          vars:
+            ansible_python_interpreter: "{{ ansible_playbook_python }}"
+          tasks:
+            - name: List them
+              telphin.pbx.extension_info:
+                api_url: "{{ telphin_api_url }}"
+                client_id: "{{ telphin_client_id }}"
+              register: found
+            - name: Save them
+              ansible.builtin.copy:
+                content: "{{ found | to_json }}"
+                dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+                mode: "0600"
+        """, {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env())
+    assert info.rc == 0, info.output
+    assert sorted(e["id"] for e in info.results["tenant_1"]["extensions"]) == sorted(e["id"] for e in extensions)
+
+
 def test_list_source_exports_vaulted_credentials_encrypted_and_the_role_uses_them(
         emulator_factory, playbook, tmp_path):
     emu = emulator_factory(tenant_world(tenants=2, phones=PHONES, bound=BOUND))

@@ -209,6 +209,19 @@ def test_with_extensions_lists_every_page_of_each_tenant_with_short_names(run, m
     assert res.tokens() == 1
 
 
+# Regression (issue 12 item 15): a page shorter than 500 was taken as the last one, so with a provider that caps
+# per_page below what is asked the plugin silently saw the first page of each tenant's extensions only.
+def test_a_provider_capping_per_page_at_50_has_every_page_of_each_tenant_read(run):
+    capped = [ext(i, "001*%d" % (100 + i)) for i in range(1, 108)]       # 107 extensions: pages of 50, 50, 7
+    res = run({"dealer_id": 10, "with_extensions": True}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
+              Call("GET", "/client/1001/extension/", params=PAGE, reply=capped[:50]),
+              Call("GET", "/client/1001/extension/", params=PAGE2, reply=capped[50:100]),
+              Call("GET", "/client/1001/extension/", params={"page": 3, "per_page": 500}, reply=capped[100:]))
+    assert [e["id"] for e in res.vars("acme")["telphin_extensions"]] == list(range(1, 108))
+
+
 def test_quota_reserve_is_judged_per_tenant(run):
     # Tenant 1001 is nearly out of quota; tenant 1002 has plenty. The dealer's client uses one token for both.
     res = run({"dealer_id": 10, "with_extensions": True, "quota_reserve": 10}, token(),

@@ -120,6 +120,32 @@ def test_extension_info_pages_until_a_short_page():
     assert [e["short_name"] for e in result["extensions"]] == ["9999"]
 
 
+# Regression (issue 12 item 15): with a provider that caps per_page at 50 while 500 is asked, the first page of
+# 50 was taken as the last one: extension_info, and the whole-tenant read of extension_phone_info that the
+# export playbook runs, saw 50 extensions.
+CAPPED = [{"id": i, "name": "000*%d" % (100 + i), "type": "phone"} for i in range(1, 121)]   # pages of 50, 50, 20
+
+
+def capped_pages(path="/client/1001/extension/"):
+    return [Call("GET", path, reply=CAPPED[(n - 1) * 50:n * 50], params={"page": n, "per_page": PER_PAGE})
+            for n in (1, 2, 3)]
+
+
+def test_extension_info_reads_every_page_of_a_provider_that_caps_per_page():
+    transport = ScriptedTransport(token(), *capped_pages())
+    result = run_extension_info(make_client(transport), {"client_id": "1001"})
+    transport.assert_done()
+    assert [e["id"] for e in result["extensions"]] == list(range(1, 121))
+
+
+def test_phone_info_of_a_tenant_reads_every_page_of_a_provider_that_caps_per_page():
+    transport = ScriptedTransport(token(), *capped_pages("/client/@me/extension/"),
+                                  *[Call("GET", "/extension/%d/phone/" % i, reply=PHONE) for i in range(1, 121)])
+    result = run_extension_phone_info(make_client(transport), {"parallel": 1}, lambda s: None)
+    transport.assert_done()
+    assert [p["extension"] for p in result["phones"]] == [str(100 + i) for i in range(1, 121)]
+
+
 # -- bulk ---------------------------------------------------------------------------------------
 def bulk(calls, check_mode=False, **params):
     transport = ScriptedTransport(*calls)
