@@ -199,7 +199,7 @@ class Engine:
         """Handle one API request: faults, latency, the API itself, the log entry. None: send nothing."""
         arrived = time.monotonic() if req.arrived is None else req.arrived
         with self.lock:
-            picked = self.faults.pick(req.method, req.path)
+            picked = self.faults.pick(req.method, req.path, req.query)
         rule_index, rule = picked if picked is not None else (None, None)
         action = rule.action if rule else None
         if rule is not None and action == "delay":

@@ -27,6 +27,7 @@ class FaultRule:
     action: str
     method: Optional[str] = None
     path: Optional[Pattern[str]] = None
+    query: Dict[str, str] = field(default_factory=dict)   # every key must be in the request's query, equal
     probability: float = 1.0
     times: Optional[int] = None
     status: int = 503
@@ -49,8 +50,11 @@ class FaultRule:
         if action not in ACTIONS:
             raise ValueError("fault action %r is not one of %s" % (action, ", ".join(ACTIONS)))
         match = raw.get("match") or {}
-        if not isinstance(match, dict) or set(match) - {"method", "path"}:
-            raise ValueError("fault match takes only method and path: %r" % (match,))
+        if not isinstance(match, dict) or set(match) - {"method", "path", "query"}:
+            raise ValueError("fault match takes only method, path and query: %r" % (match,))
+        query = match.get("query") or {}
+        if not isinstance(query, dict):
+            raise ValueError("fault match query is an object of query keys and values: %r" % (query,))
         probability = raw.get("probability", 1.0)
         times = raw.get("times")
         if not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
@@ -65,14 +69,16 @@ class FaultRule:
         if text is not None and not isinstance(text, str):
             raise ValueError("fault text must be a string")
         return cls(action=action, method=(match.get("method") or None) and str(match["method"]).upper(), path=path,
-                   probability=float(probability), times=times, status=int(raw.get("status", 503)),
+                   query={str(k): str(v) for k, v in query.items()}, probability=float(probability), times=times, status=int(raw.get("status", 503)),
                    body=raw.get("body"), text=text, headers={str(k): str(v) for k, v in (raw.get("headers") or {}).items()},
                    seconds=float(raw.get("seconds", 1.0)))
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: Optional[Dict[str, str]] = None) -> bool:
         if self.times is not None and self.fired >= self.times:
             return False
         if self.method is not None and self.method != method.upper():
+            return False
+        if any((query or {}).get(key) != value for key, value in self.query.items()):
             return False
         return self.path is None or bool(self.path.search(path))
 
@@ -94,10 +100,10 @@ class FaultPlan:
     def clear(self) -> None:
         self.rules = []
 
-    def pick(self, method: str, path: str) -> Optional[Tuple[int, FaultRule]]:
+    def pick(self, method: str, path: str, query: Optional[Dict[str, str]] = None) -> Optional[Tuple[int, FaultRule]]:
         """(index in the rule list, rule) of the rule that fires for this request, if any (its firing is counted)."""
         for index, rule in enumerate(self.rules):
-            if rule.matches(method, path) and (rule.probability >= 1 or self.rng.random() < rule.probability):
+            if rule.matches(method, path, query) and (rule.probability >= 1 or self.rng.random() < rule.probability):
                 rule.fired += 1
                 return index, rule
         return None

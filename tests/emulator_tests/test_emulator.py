@@ -429,6 +429,17 @@ def test_fault_status_with_times_and_match(emu):
     assert faults == [("GET", None, 1001), ("PUT", "status", None), ("PUT", None, 1001)]
 
 
+def test_fault_match_on_query_fires_on_that_page_only(emu):
+    s = session(emu)
+    emu.set_faults([{"match": {"path": "/extension/$", "query": {"page": 2}}, "action": "status", "status": 502}])
+    assert s.get(api(emu, "/client/@me/extension/"), params={"page": 1, "per_page": 4}).status_code == 200
+    assert s.get(api(emu, "/client/@me/extension/"), params={"page": 2, "per_page": 4}).status_code == 502
+    assert s.get(api(emu, "/client/@me/extension/")).status_code == 200
+    assert [e["fault"] for e in emu.requests()[1:]] == [None, "status", None]
+    with pytest.raises(ValueError, match="fault match query is an object"):
+        emu.set_faults([{"match": {"query": "page=2"}, "action": "drop"}])
+
+
 def test_fault_status_with_a_raw_text_body(emu):
     s = session(emu)
     cut = '{"id": 1, "password": "Sip-Cut'
