@@ -213,8 +213,8 @@ def cost_text(cost: Optional[Dict[str, Any]]) -> str:
     """What retries and token renewals cost, in requests per item (the modules' own counts)."""
     if not cost:
         return ""
-    rows = [["the same work without faults (one token and the list per tenant, a GET per item, a PUT per "
-             "item that differed)", cost["floor"], "%.2f" % cost["floor_per_item"]],
+    rows = [["the same work without faults (one token and the list's pages per tenant, a GET per item, a PUT "
+             "per item that differed)", cost["floor"], "%.2f" % cost["floor_per_item"]],
             ["sent under faults", cost["sent"], "%.2f" % cost["per_item"]],
             ["of which retries (502/503/504, a GET's 500, \"concurrent\" 429, no reply)", cost["retried"], ""],
             ["of which token renewals", cost["token_renewals"], ""],
