@@ -207,6 +207,7 @@ def test_the_module_takes_extension_as_extension_name(monkeypatch, scripted):
     assert module.params["extension_name"] == "100" and module.params["extension_id"] is None
     transport, _pools = scripted(token(), Call("GET", "/client/@me/extension/",
                                                reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+                                 Call("GET", "/client/@me/extension/", reply=[]),   # the empty page ends the list
                                  Call("GET", "/extension/7/phone/", reply={"label": "Desk"}))
     result, _secrets = glue.execute("extension_phone_info", module.params, False, print)
     transport.assert_done()

@@ -13,7 +13,9 @@ from scripted import Call, ScriptedTransport, make_client, token
 from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
 
 CONN = {"api_url": "https://api.test", "app_id": "app-1", "app_secret": "s3cret-app"}
-LIST = Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}])
+# The extension list: a page shorter than ours, then the empty page that shows it was the last one.
+LIST = (Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/client/@me/extension/", reply=[]))
 PHONE = Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"})
 BINDING = {"extension": "100", "label": "Reception"}
 
@@ -42,7 +44,7 @@ def test_extension_name_is_null_for_an_id_with_the_default_client(monkeypatch):
 
 
 def test_phones_are_returned_also_when_some_could_not_be_read(monkeypatch):
-    result, _w = run(monkeypatch, "extension_phone_info", [token(), LIST, Call("GET", "/extension/7/phone/",
+    result, _w = run(monkeypatch, "extension_phone_info", [token(), *LIST, Call("GET", "/extension/7/phone/",
                                                                                status=404, reply={"message": "x"})],
                      parallel=1)
     assert result["failed"] is True and result["phones"][0]["phone"] == {} and "extension_id" not in result
@@ -51,19 +53,19 @@ def test_phones_are_returned_also_when_some_could_not_be_read(monkeypatch):
 def test_backup_path_needs_phones_to_look_at_and_is_null_in_check_mode(monkeypatch):
     result, _w = run(monkeypatch, "extension_phones", [], backup=True)
     assert result["results"] == [] and "backup_path" not in result and result["requests"]["total"] == 0
-    result, _w = run(monkeypatch, "extension_phones", [token(), LIST, PHONE], check_mode=True, backup=True,
+    result, _w = run(monkeypatch, "extension_phones", [token(), *LIST, PHONE], check_mode=True, backup=True,
                      bindings=[BINDING], parallel=1)
     assert result["changed"] is True and result["backup_path"] is None and "plan" not in result
 
 
 def test_a_plan_only_in_check_mode_with_plan_path(monkeypatch, tmp_path):
     plan_file = str(tmp_path / "t.plan.json")
-    result, _w = run(monkeypatch, "extension_phones", [token(), LIST, PHONE], check_mode=True, plan_path=plan_file,
+    result, _w = run(monkeypatch, "extension_phones", [token(), *LIST, PHONE], check_mode=True, plan_path=plan_file,
                      bindings=[BINDING], parallel=1)
     assert result["plan_path"] == plan_file and json.loads((tmp_path / "t.plan.json").read_text()) == result["plan"]
     assert "plan_created" not in result and "backup_path" not in result
     result, warnings = run(monkeypatch, "extension_phones",
-                           [token(), LIST, PHONE, Call("PUT", "/extension/7/phone/", reply={"label": "Reception"})],
+                           [token(), *LIST, PHONE, Call("PUT", "/extension/7/phone/", reply={"label": "Reception"})],
                            plan_path=str(tmp_path / "ignored.json"), bindings=[BINDING], parallel=1)
     assert result["changed"] is True and "plan" not in result and "plan_path" not in result
     assert warnings == ["plan_path is written by check runs only: no plan was written"]

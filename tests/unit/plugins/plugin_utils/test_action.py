@@ -101,6 +101,7 @@ def test_extension_is_an_alias_of_extension_name(transport):
     transport.script += [
         token(),
         Call("GET", "/client/@me/extension/", reply=[{"id": 7, "name": "000*100", "type": "phone"}]),
+        Call("GET", "/client/@me/extension/", reply=[]),           # a short list ends with the empty page
         Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"}),
     ]
     result = _action.run_on_controller("extension_phone_info", "telphin.pbx.extension_phone_info",
