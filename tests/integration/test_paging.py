@@ -13,7 +13,7 @@ import pytest
 
 from harness import api_calls, desired_number, tenant_world
 from tests.reliability import chaos
-from tests.reliability.lib import phones, tenant_inventory
+from tests.reliability.lib import phones, tenant_inventory, wait_until_quiet
 
 KINDS = [kind for kind, _share, _rule in chaos.FAULT_MIX]
 PHONES = 3
@@ -36,6 +36,7 @@ def test_a_fault_of_each_kind_on_a_list_page_is_retried_and_every_tenant_converg
                    tenant_inventory(emu.url, bindings, telphin_timeout=chaos.MODULE_TIMEOUT),
                    extra_vars={"phone_bindings_max_changes": "100%"})
     assert run.rc == 0, run.output
+    wait_until_quiet(emu, quiet=chaos.MODULE_TIMEOUT * 1.5 + 0.5)      # a reply delayed past the timeout lands late
     log = emu.requests()
     now = phones(emu.state())
     for n, kind in enumerate(KINDS, start=1):
