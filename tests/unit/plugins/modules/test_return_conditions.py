@@ -45,7 +45,7 @@ def test_extension_name_is_null_for_an_id_with_the_default_client(monkeypatch):
 
 def test_phones_are_returned_also_when_some_could_not_be_read(monkeypatch):
     result, _w = run(monkeypatch, "extension_phone_info", [token(), *LIST, Call("GET", "/extension/7/phone/",
-                                                                               status=404, reply={"message": "x"})],
+                                                                                status=404, reply={"message": "x"})],
                      parallel=1)
     assert result["failed"] is True and result["phones"][0]["phone"] == {} and "extension_id" not in result
 
