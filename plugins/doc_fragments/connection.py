@@ -24,14 +24,12 @@ options:
       - If not set, the value of the E(TELPHIN_API_URL) environment variable is used.
     type: str
     default: https://apiproxy.telphin.ru
-    version_added: 0.1.0
   token_url:
     description:
       - URL of the OAuth 2 token endpoint.
       - Defaults to O(api_url) followed by C(/oauth/token). Some providers serve it under C(/api/ver1.0/oauth/token).
       - If not set, the value of the E(TELPHIN_TOKEN_URL) environment variable is used.
     type: str
-    version_added: 0.1.0
   app_id:
     description:
       - App ID of a C(trusted) app (OAuth 2 client credentials) of the tenant or of its dealer.
@@ -41,7 +39,6 @@ options:
         O(access_token).
       - If not set, the value of the E(TELPHIN_APP_ID) environment variable is used.
     type: str
-    version_added: 0.1.0
   app_secret:
     description:
       - App Secret of the trusted app. Never logged.
@@ -49,7 +46,6 @@ options:
       - If not set, the value of the E(TELPHIN_APP_SECRET) environment variable is used.
       - Prefer the environment variable (or an Ansible Vault encrypted value) to plain text in a file.
     type: str
-    version_added: 0.1.0
   access_token:
     description:
       - A bearer token obtained elsewhere, instead of O(app_id) and O(app_secret). Never logged.
@@ -57,14 +53,12 @@ options:
         credentials, a new token is fetched (see the notes).
       - If not set, the value of the E(TELPHIN_ACCESS_TOKEN) environment variable is used.
     type: str
-    version_added: 0.1.0
   validate_certs:
     description:
       - Whether to verify the API server's TLS certificate. Setting V(false) prints a warning.
       - If not set, the value of the E(TELPHIN_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
-    version_added: 0.1.0
   ca_path:
     description:
       - PEM file of the CA certificate(s) to verify the API server with, for a private CA.
@@ -73,7 +67,6 @@ options:
         C(certifi) package's bundle, else the system's CA store.
       - Proxies come from E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY); C(~/.netrc) is never read.
     type: path
-    version_added: 0.1.0
   timeout:
     description:
       - Seconds one attempt of a request may take in all, from its start to the last byte of the reply.
@@ -86,7 +79,6 @@ options:
         phone is read to decide whether the change was applied.
     type: float
     default: 30
-    version_added: 0.1.0
   quota_reserve:
     description:
       - Requests of the tenant's hourly quota to leave to its live integrations (CRM, call center).
@@ -97,7 +89,6 @@ options:
         without retries.
     type: int
     default: 0
-    version_added: 0.1.0
   allow_plain_http:
     description:
       - Allow an O(api_url) or O(token_url) with plain C(http://) on a host other than this machine, for a test
@@ -107,14 +98,12 @@ options:
       - If not set, the value of the E(TELPHIN_ALLOW_PLAIN_HTTP) environment variable is used.
     type: bool
     default: false
-    version_added: 0.1.0
   http_agent:
     description:
       - Value of the C(User-Agent) header of every request.
       - Defaults to C(telphin.pbx/) followed by the collection's version, so that the provider can tell this
         collection's requests from those of other clients.
     type: str
-    version_added: 0.1.0
 notes:
   - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
     A token that served requests and is then refused with 401 (revoked or expired) is renewed and the refused

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: tenants
 short_description: Tenants (clients) of a Telphin-platform cloud PBX as inventory hosts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes every tenant (client) of a Telphin-platform PBX an inventory host in the group O(group), so
     C(telphin.pbx.rollout_bindings) and the other tenant playbooks run on them.
@@ -45,7 +45,6 @@ options:
     type: str
     required: true
     choices: [telphin.pbx.tenants]
-    version_added: 0.1.0
   source:
     description:
       - Where the list of tenants comes from.
@@ -54,13 +53,11 @@ options:
     type: str
     choices: [dealer, list]
     default: dealer
-    version_added: 0.1.0
   dealer_id:
     description:
       - With O(source=dealer), the dealer whose clients to list.
       - If not set, it is read from C(GET /user/) (the C(dealer_id) of the app's user), which costs one request.
     type: int
-    version_added: 0.1.0
   dealer_clients_path:
     description:
       - With O(source=dealer), the API path (after C(/api/ver1.0)) that lists the clients of a dealer as a JSON array
@@ -75,7 +72,6 @@ options:
         short.
     type: str
     default: /dealer/{dealer_id}/client/
-    version_added: 0.1.0
   tenants:
     description:
       - With O(source=list), the tenants.
@@ -90,24 +86,19 @@ options:
           - Inventory host name of the tenant. Letters, digits, C(_), C(.) and C(-).
           - If not set, the host name follows O(hostname).
         type: str
-        version_added: 0.1.0
       client_id:
         description: The client id, or V(@me) for the client of the entry's (or the plugin's) app.
         type: str
         default: '@me'
-        version_added: 0.1.0
       app_id:
         description: App ID of the tenant's trusted app; with O(tenants[].app_secret).
         type: str
-        version_added: 0.1.0
       app_secret:
         description: App Secret of the tenant's trusted app. Encrypt it with C(ansible-vault encrypt_string).
         type: str
-        version_added: 0.1.0
       access_token:
         description: A bearer token for this tenant, instead of O(tenants[].app_id) and O(tenants[].app_secret).
         type: str
-        version_added: 0.1.0
       api_url:
         description:
           - The tenant's API host, when it differs from O(api_url) (tenants of several providers).
@@ -115,11 +106,9 @@ options:
             (O(tenants[].app_id) and O(tenants[].app_secret), or O(tenants[].access_token)), as the plugin's credentials
             are sent only to the hosts of O(api_url) and O(token_url).
         type: str
-        version_added: 0.1.0
       token_url:
         description: The token endpoint for O(tenants[].api_url); defaults to that URL followed by C(/oauth/token).
         type: str
-        version_added: 0.1.0
   export_credentials:
     description:
       - With O(source=list), also set the credentials of entries that have their own as the host variables
@@ -133,7 +122,6 @@ options:
       - Cached data never holds credentials; they are taken from the inventory file on every run.
     type: bool
     default: false
-    version_added: 0.1.0
   hostname:
     description:
       - How a tenant's host name is made when its O(tenants) entry has no O(tenants[].name).
@@ -146,12 +134,10 @@ options:
     type: str
     choices: [name, id]
     default: name
-    version_added: 0.1.0
   group:
     description: The group every tenant is put in; the collection's playbooks run on C(telphin_tenants).
     type: str
     default: telphin_tenants
-    version_added: 0.1.0
   with_extensions:
     description:
       - Also read each tenant's extensions into the host variable C(telphin_extensions), each item with an added
@@ -160,12 +146,10 @@ options:
         every inventory refresh: use O(cache)."
     type: bool
     default: false
-    version_added: 0.1.0
   extension_type:
     description: With O(with_extensions=true), only extensions of this type (filtered by the API).
     type: str
     choices: [phone, queue, ivr, fax]
-    version_added: 0.1.0
 notes:
   - "Caching: with O(cache=true) the API data (clients and extensions, never credentials) is stored with the cache
     plugin; a refresh within O(cache_timeout) sends no request at all. C(ansible-playbook --flush-cache),

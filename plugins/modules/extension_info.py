@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: extension_info
 short_description: List the extensions of one tenant
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the extensions of one tenant (client), reading every page of C(/client/{id}/extension/) once and nothing
     more (one request per 500 extensions; a list shorter than 500 costs two, the second an empty page that shows
@@ -35,20 +35,16 @@ options:
     description: Tenant (client) id; V(@me) is the tenant of the app's user.
     type: str
     default: '@me'
-    version_added: 0.1.0
   type:
     description: Only extensions of this type.
     type: str
     choices: [phone, queue, ivr, fax]
-    version_added: 0.1.0
   name:
     description: Only the extension with this short (V(100)) or full (V(000*100)) name.
     type: str
-    version_added: 0.1.0
   extension_id:
     description: Only the extension with this id.
     type: int
-    version_added: 0.1.0
 seealso:
   - module: telphin.pbx.extension_phones
 '''

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: extension_phone
 short_description: Manage the phone terminal of one extension, above all its external number binding
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes the phone terminal properties (C(/extension/{id}/phone/)) of one C(phone) extension of a Telphin-platform
     cloud PBX look as declared, above all the external (mobile) number bound to it (O(external_number)).
@@ -39,7 +39,6 @@ options:
       - Numeric id of the extension. Mutually exclusive with O(extension_name).
       - Costs no lookup; an id that is not a phone extension of the token's tenant fails.
     type: int
-    version_added: 0.1.0
   extension_name:
     description:
       - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
@@ -48,13 +47,11 @@ options:
       - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
     type: str
     aliases: [extension]
-    version_added: 0.1.0
   client_id:
     description:
       - Tenant (client) id used to resolve O(extension_name); V(@me) is the tenant of the app's user.
     type: str
     default: '@me'
-    version_added: 0.1.0
   external_number:
     description:
       - External (mobile) number bound to the terminal.
@@ -68,7 +65,6 @@ options:
       - Give a string, quoted in YAML. An integer is refused, because unquoted YAML drops a leading V(+) and reads
         a leading V(0) as an octal number (V(0201234567) would become V(33896823)).
     type: raw
-    version_added: 0.1.0
   default_region:
     description:
       - Two-letter ISO 3166 region of numbers written without V(+) and country code, on both sides of the
@@ -77,50 +73,39 @@ options:
         written the way another country dials them.
     type: str
     default: RU
-    version_added: 0.1.0
   label:
     description: Display name sent on outgoing calls.
     type: str
-    version_added: 0.1.0
   announce_sound_upon_outgoing_call:
     description: Id of the sound file played on outgoing calls. Synchronised across a bundle.
     type: int
-    version_added: 0.1.0
   announce_sound_upon_incoming_call:
     description: Id of the sound file played when an incoming call is answered. Synchronised across a bundle.
     type: int
-    version_added: 0.1.0
   append_to_cid_name_on_transfer:
     description: Text appended to the caller name on transfer.
     type: str
-    version_added: 0.1.0
   auth_type:
     description: How the terminal authenticates.
     type: str
     choices: [digest, network, both]
-    version_added: 0.1.0
   call_screening_enabled:
     description: Whether the callee hears who calls and accepts the call with 1.
     type: bool
-    version_added: 0.1.0
   conference_announce_caller_name:
     description: Whether the local conference announces callers. Synchronised across a bundle.
     type: bool
-    version_added: 0.1.0
   conference_end_on_exit:
     description: Whether the local conference ends when its creator leaves. Synchronised across a bundle.
     type: bool
-    version_added: 0.1.0
   conference_pin:
     description: PIN of the local conference. Synchronised across a bundle. Readable through the API, so not masked.
     type: str
-    version_added: 0.1.0
   password:
     description:
       - SIP password of the terminal. Never logged or returned.
       - The API never returns it, so it cannot be compared; see O(update_password).
     type: str
-    version_added: 0.1.0
   update_password:
     description:
       - When to send O(password).
@@ -131,38 +116,30 @@ options:
     type: str
     choices: [always, never]
     default: always
-    version_added: 0.1.0
   allow_webrtc:
     description: Whether the terminal may register over WebRTC.
     type: bool
-    version_added: 0.1.0
   record_enabled:
     description: Whether calls are recorded. Synchronised across a bundle.
     type: bool
-    version_added: 0.1.0
   record_transfer:
     description: Whether transferred calls are recorded too. Synchronised across a bundle.
     type: bool
-    version_added: 0.1.0
   record_format:
     description:
       - Recording format, all 8 kHz. Synchronised across a bundle.
       - V(mp3_mono) 16 kb/s, V(mp3_stereo) 32 kb/s, V(wav_mono) 128 kb/s, V(wav_stereo) 256 kb/s.
     type: str
     choices: [mp3_mono, mp3_stereo, wav_mono, wav_stereo]
-    version_added: 0.1.0
   record_stereo:
     description: Whether recordings are stereo. Synchronised across a bundle.
     type: bool
-    version_added: 0.1.0
   ringback_sound:
     description: Id of the ringback sound. Synchronised across a bundle.
     type: int
-    version_added: 0.1.0
   hold_music:
     description: Id of the music-on-hold sound. Synchronised across a bundle.
     type: int
-    version_added: 0.1.0
   geo_list:
     description:
       - Two-letter ISO codes of the countries the terminal may register from. Synchronised across a bundle.
@@ -170,11 +147,9 @@ options:
       - An empty list removes the restriction.
     type: list
     elements: str
-    version_added: 0.1.0
   incoming_limit:
     description: Maximum number of simultaneous incoming calls. Synchronised across a bundle.
     type: int
-    version_added: 0.1.0
 requirements:
   - phonenumbers >= 8.12, when O(external_number) is set
 notes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: extension_phone_info
 short_description: Read the phone terminal properties of one extension, or of every phone extension of a tenant
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the phone terminal properties (C(/extension/{id}/phone/)) of one C(phone) extension, every key the API
     returns, secrets masked.
@@ -35,24 +35,20 @@ options:
   extension_id:
     description: Numeric id of the extension. Mutually exclusive with O(extension_name).
     type: int
-    version_added: 0.1.0
   extension_name:
     description:
       - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
       - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
     type: str
     aliases: [extension]
-    version_added: 0.1.0
   client_id:
     description: Tenant (client) id used to resolve O(extension_name); V(@me) is the tenant of the app's user.
     type: str
     default: '@me'
-    version_added: 0.1.0
   parallel:
     description: Number of requests sent at once when reading every phone of the tenant (1 to 6).
     type: int
     default: 4
-    version_added: 0.1.0
 seealso:
   - module: telphin.pbx.extension_phone
   - module: telphin.pbx.extension_info

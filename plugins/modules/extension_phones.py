@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: extension_phones
 short_description: Make the phone terminals of many extensions of one tenant match a list, at the request floor
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Bulk form of M(telphin.pbx.extension_phone) for one tenant (client) per task, above all for the external number
     bindings of a whole PBX, kept in Git.
@@ -47,7 +47,6 @@ options:
     description: Tenant (client) id; V(@me) is the tenant of the app's user. Use an id with a dealer-level app.
     type: str
     default: '@me'
-    version_added: 0.1.0
   bindings:
     description:
       - The desired phone properties, one item per extension.
@@ -62,7 +61,6 @@ options:
     type: list
     elements: dict
     default: []
-    version_added: 0.1.0
     suboptions:
       extension:
         description:
@@ -156,7 +154,6 @@ options:
       - Refused when O(bindings) is empty, as it would unbind every extension.
     type: bool
     default: false
-    version_added: 0.1.0
   parallel:
     description:
       - Number of requests sent at once within the tenant (1 to 6). The provider limits simultaneous connections;
@@ -164,7 +161,6 @@ options:
         one after 5 seconds without such a 429.
     type: int
     default: 4
-    version_added: 0.1.0
   update_password:
     description:
       - When to send the C(password) of items. V(always) sends it on every run (the API never returns it, so it
@@ -172,7 +168,6 @@ options:
     type: str
     choices: [always, never]
     default: always
-    version_added: 0.1.0
   default_region:
     description:
       - Two-letter ISO 3166 region of numbers written without V(+) and country code, for the items' C(external_number)
@@ -180,7 +175,6 @@ options:
       - The default V(RU) is the provider's home country.
     type: str
     default: RU
-    version_added: 0.1.0
   max_changes:
     description:
       - The blast-radius guard. The most phones this run may change, as a number (V(10)) or as a percentage of the
@@ -191,7 +185,6 @@ options:
         are counted against the number of phones the plan was made for.
       - Unset, there is no limit. The role C(telphin.pbx.phone_bindings) sets V("20%") by default.
     type: raw
-    version_added: 0.1.0
   backup:
     description:
       - Before writing, save the phones this run will change, with the keys it will change as the API returned them,
@@ -201,11 +194,9 @@ options:
       - Nothing is saved in check mode or when nothing changes. RV(backup_path) returns the file.
     type: bool
     default: false
-    version_added: 0.1.0
   backup_options:
     description: Where O(backup) saves, as the network config modules take it.
     type: dict
-    version_added: 0.1.0
     suboptions:
       dir_path:
         description: Directory of the backup file, created if missing. Relative paths are relative to the working
@@ -223,7 +214,6 @@ options:
         that set a C(password) are not part of it.
       - No plan is written when a phone could not be read.
     type: path
-    version_added: 0.1.0
   apply_plan:
     description:
       - Apply exactly a plan made by a check run with O(plan_path), instead of O(bindings). Give the path of the plan
@@ -234,7 +224,6 @@ options:
       - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
         applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
     type: raw
-    version_added: 0.1.0
   report_unchanged:
     description:
       - List unchanged extensions in RV(results) too. By default RV(results) holds only the extensions that changed,
@@ -242,7 +231,6 @@ options:
         whole); RV(summary) counts every extension either way.
     type: bool
     default: false
-    version_added: 0.1.0
 requirements:
   - phonenumbers >= 8.12, when an item sets C(external_number)
 notes:
