@@ -24,7 +24,7 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError, code_trace, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import is_masked_key, phone_argspec
 from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info, run_extension_phone_info
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
@@ -268,7 +268,11 @@ def run_module(module: AnsibleModule, name: str) -> None:
     """``main()`` of every module: run the engine and return through ``exit_json`` / ``fail_json``."""
     if URLLIB3_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("urllib3"), exception=URLLIB3_IMPORT_ERROR)
-    result, secrets = execute(name, module.params, module.check_mode, module.warn)
+    try:
+        result, secrets = execute(name, module.params, module.check_mode, module.warn)
+    except Exception as exc:  # pylint: disable=broad-except
+        # as on the controller path: the type, the place and the code path, never the exception's text
+        module.fail_json(msg=unexpected(exc), exception=code_trace(exc))
     module.no_log_values.update(no_log_values(secrets))
     if result.pop("failed", False):
         module.fail_json(**result)

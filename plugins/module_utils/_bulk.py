@@ -26,14 +26,13 @@ from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_phone)
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
-from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
 
 _DIGITS = re.compile(r"[0-9]+")      # ASCII digits only: str.isdigit() also takes "²"
 DEFAULT_PARALLEL = 4
@@ -89,8 +88,7 @@ def for_each(targets: List[Target], work: Callable[[Target], None], parallel: in
         except TelphinError as exc:
             outcome.status, outcome.error = "failed", str(exc)
         except Exception as exc:  # pylint: disable=broad-except
-            outcome.status, outcome.error = "failed", "unexpected error (%s): %s" % (
-                type(exc).__name__, redact(str(exc))[:200])
+            outcome.status, outcome.error = "failed", unexpected(exc)
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(one, targets))

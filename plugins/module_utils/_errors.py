@@ -24,6 +24,8 @@ and the client turns it into ``TransientError`` (after retries), ``TLSError`` or
 
 from __future__ import annotations
 
+import os
+import traceback
 from typing import Any, Dict, Iterable, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
@@ -116,6 +118,19 @@ class TLSFailure(TransportFailure):
 
 class ProxyAuthFailure(TransportFailure):
     """The proxy refused the request with 407 (no or wrong proxy credentials); retrying cannot help."""
+
+
+def unexpected(exc: BaseException) -> str:
+    """A message for an exception the engine did not expect (a bug): its type and where it was raised, never its
+    text, which may hold what a server sent."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " at %s line %d" % (os.path.basename(frames[-1].filename), frames[-1].lineno) if frames else ""
+    return "unexpected error (%s%s): a bug in telphin.pbx, please report it" % (type(exc).__name__, where)
+
+
+def code_trace(exc: BaseException) -> str:
+    """The traceback of ``exc`` without its message (the code path only, no values)."""
+    return "".join(traceback.format_tb(exc.__traceback__)) + type(exc).__name__
 
 
 # Errors after which every further request of the run would fail the same way: the run stops.

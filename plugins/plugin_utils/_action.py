@@ -14,7 +14,6 @@ Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the er
 from __future__ import annotations
 
 import os
-import traceback
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
@@ -25,6 +24,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
     SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
 
 
 def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
@@ -57,9 +57,10 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
                 result, found = execute(name, params, check_mode, warnings.append)
                 secrets |= found
     except Exception as exc:  # pylint: disable=broad-except
-        # Ansible would show an action plugin's exception unmasked: report it here, masked like the rest.
-        result = {"failed": True, "changed": False, "exception": traceback.format_exc(),
-                  "msg": "unexpected error in %s (%s): %s" % (action, type(exc).__name__, exc)}
+        # Ansible would show an action plugin's exception with its text, which may hold what a server sent:
+        # report its type, its place and the code path only.
+        result = {"failed": True, "changed": False, "exception": code_trace(exc),
+                  "msg": "%s: %s" % (action, unexpected(exc))}
     if warnings:
         result["warnings"] = warnings
     result["invocation"] = {"module_args": masked_params(params, spec.argument_spec)}
