@@ -15,15 +15,17 @@ PYTEST := $(PY) -m pytest -q
 # Tools (ansible-playbook, ansible-test, ansible-lint, ...) come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv test units integration integration-2.16 integration-2.21 sanity sanity-all sanity-2.21 lint \
-	changelog-lint docs-lint release-check release test-targets quickstart reliability clean
+.PHONY: help venv test units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity sanity-all \
+	sanity-2.21 lint changelog-lint docs-lint release-check release test-targets quickstart reliability clean
 
 help:
 	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
 	@echo "                      .venv-2.21 (newest ansible-core, on Python 3.13 or 3.12: PYTHON_NEWEST=... to choose)"
-	@echo "make test             units integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint"
-	@echo "                      changelog-lint release-check"
-	@echo "make units            pytest tests/unit tests/emulator_tests"
+	@echo "make test             units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all"
+	@echo "                      sanity-2.21 lint changelog-lint release-check"
+	@echo "make units            pytest tests/unit tests/emulator_tests with ansible-core 2.19 (.venv, Python 3.11)"
+	@echo "make units-2.16       the same with ansible-core 2.16"
+	@echo "make units-2.21       the same with ansible-core 2.21"
 	@echo "make integration      pytest tests/integration with ansible-core 2.19 (.venv, Python 3.11)"
 	@echo "make integration-2.16 pytest tests/integration with ansible-core 2.16"
 	@echo "make integration-2.21 pytest tests/integration with ansible-core 2.21"
@@ -47,29 +49,40 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 	hacking/ansible-test-offline-bootstrap $(PY)
 	touch $@
 
+# .venv-2.16 and .venv-2.21 hold what tests/unit, tests/emulator_tests and tests/integration need, with the ranges of
+# requirements-test.txt: requests (the tests' own HTTP client; the collection needs urllib3), hypothesis (unit
+# tests), ansible-runner (the integration tests that run a playbook the way AWX does).
 $(VENV216)/.stamp: requirements.txt
 	$(PYTHON) -m venv $(VENV216)
 	$(VENV216)/bin/python -m pip install -q 'ansible-core>=2.16,<2.17' 'pytest>=8,<10' 'pyyaml>=6,<7' \
-		'requests>=2.25,<3' -r requirements.txt  # requests: the tests' own HTTP client (the collection needs urllib3)
+		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' -r requirements.txt
 	touch $@
 
 $(VENV221)/.stamp: requirements.txt hacking/find-python hacking/ansible-test-offline-bootstrap
 	py="$(PYTHON_NEWEST)"; [ -n "$$py" ] || py=$$(hacking/find-python $(NEWEST_PYTHONS)); \
 	echo "$(VENV221): $$py"; rm -rf $(VENV221); "$$py" -m venv $(VENV221)
 	$(VENV221)/bin/python -m pip install -q 'ansible-core>=2.21,<2.22' 'pytest>=8,<10' 'pyyaml>=6,<7' \
-		'requests>=2.25,<3' 'ansible-runner>=2.4,<3' -r requirements.txt
+		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' -r requirements.txt
 	hacking/ansible-test-offline-bootstrap $(VENV221)/bin/python
 	touch $@
 
-TEST_TARGETS := units integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint changelog-lint \
-	release-check
+TEST_TARGETS := units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint \
+	changelog-lint release-check
 test: $(TEST_TARGETS)
 
 test-targets:  # for .ci/run, which times each
 	@echo $(TEST_TARGETS)
 
+UNIT_TESTS := tests/unit tests/emulator_tests
+
 units: venv
-	$(PYTEST) tests/unit tests/emulator_tests
+	$(PYTEST) $(UNIT_TESTS)
+
+units-2.16: venv
+	$(VENV216)/bin/python -m pytest -q $(UNIT_TESTS)
+
+units-2.21: venv
+	$(VENV221)/bin/python -m pytest -q $(UNIT_TESTS)
 
 integration: venv
 	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) tests/integration

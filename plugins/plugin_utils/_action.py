@@ -17,6 +17,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
@@ -27,13 +28,15 @@ from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
 
 
-def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
+def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool,
+                      invocation: bool = True) -> Dict[str, Any]:
     """What module ``name`` would return for ``args``, computed in this process.
 
     Validation, messages, ``invocation`` and masking follow the module (``TelphinModule``): ``no_log`` options
     and secret keys inside ``bindings`` items are masked by key in ``invocation``, and those values, every token
     issued and every secret read back are replaced wherever they occur in the result, the error messages
-    included (short or numeric ones by key only, see ``no_log_values``).
+    included (short or numeric ones by key only, see ``no_log_values``). ``invocation=False``: the result has
+    none (the module's result has none either then, see ``inject_invocation``).
     """
     spec = SPECS[name]
     params: Dict[str, Any] = plain(args)
@@ -63,7 +66,8 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
                   "msg": "%s: %s" % (action, unexpected(exc))}
     if warnings:
         result["warnings"] = warnings
-    result["invocation"] = {"module_args": masked_params(params, spec.argument_spec)}
+    if invocation:
+        result["invocation"] = {"module_args": masked_params(params, spec.argument_spec)}
     return masked_result(result, no_log_values(secrets))
 
 
@@ -81,6 +85,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, float):
         return float(value)
     return str(value)
+
+
+def inject_invocation(task_vars: Optional[Mapping[str, Any]]) -> bool:
+    """Whether the module's result would carry ``invocation``: always before ansible-core 2.21; from 2.21 on
+    only when its ``INJECT_INVOCATION`` setting is on (off by default)."""
+    if C.config.get_configuration_definition("INJECT_INVOCATION") is None:
+        return True
+    return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars or {}))
 
 
 @contextmanager
@@ -118,7 +130,7 @@ class TelphinAction(ActionBase):
         self._compute_environment_string(environment)
         with _environment(environment):
             result.update(run_on_controller(self.MODULE, self._task.action, self._task.args,
-                                            bool(self._task.check_mode)))
+                                            bool(self._task.check_mode), inject_invocation(task_vars)))
         return result
 
     def runs_on_controller(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cores import ASK_FOR_INVOCATION
 from scripted import Call, ScriptedTransport, make_client, token
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
@@ -180,7 +181,8 @@ def module_output(monkeypatch, capsys, name, args):
 # AnsibleModule fail before the module ran; its result's `invocation` showed the password at -vvv.
 def test_a_password_inside_bindings_is_hidden_also_when_the_options_are_refused(monkeypatch, capsys):
     args = {"bindings": [{"extension": "100", "password": "Sip-Hidden-1"}, {"extension": "101", "password": 555777}],
-            "parallel": "many", "app_id": "app", "app_secret": "s3cret", "_ansible_keep_remote_files": False}
+            "parallel": "many", "app_id": "app", "app_secret": "s3cret", "_ansible_keep_remote_files": False,
+            **ASK_FOR_INVOCATION}
     out = module_output(monkeypatch, capsys, "extension_phones", args)
     result = json.loads(out)
     assert result["failed"] and "parallel" in result["msg"]

@@ -6,6 +6,7 @@ import json
 import os
 
 import pytest
+from cores import ASK_FOR_INVOCATION, INVOCATION_ON_REQUEST
 from scripted import Call, ScriptedTransport, make_client, token
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
@@ -14,13 +15,14 @@ from ansible_collections.telphin.pbx.plugins.plugin_utils import _action
 CONN = {"api_url": "https://api.test", "app_id": "app-1", "app_secret": "s3cret-app"}
 
 
-def module_result(monkeypatch, capsys, name, args):
-    """What the real module (``AnsibleModule`` of ``name``) returns for ``args`` when validation stops it."""
+def module_result(monkeypatch, capsys, name, args, invocation=True):
+    """What the real module (``AnsibleModule`` of ``name``) returns for ``args`` when validation stops it;
+    ``invocation``: the controller asks for it (ansible-core 2.21+; earlier versions always return it)."""
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes
 
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(
-        {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_module_name="telphin.pbx.%s" % name)})))
+    internal = dict(ASK_FOR_INVOCATION if invocation else {}, _ansible_module_name="telphin.pbx.%s" % name)
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, **internal)})))
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
     with pytest.raises(SystemExit):
         glue.telphin_module(name)
@@ -68,6 +70,24 @@ def test_validation_failures_match_the_module(monkeypatch, capsys, name, args):
     assert here["failed"] is True and here["msg"] == module["msg"]
     assert here["invocation"] == module["invocation"]
     assert "s3cret-app" not in json.dumps(here) and "Sip-Q" not in json.dumps(here) and "tok-Q" not in json.dumps(here)
+
+
+@pytest.mark.skipif(not INVOCATION_ON_REQUEST, reason="ansible-core < 2.21 returns a module's invocation always")
+def test_without_inject_invocation_neither_path_returns_an_invocation(monkeypatch, capsys):
+    name, args = BAD[0]
+    args = dict(CONN, **args)
+    module = module_result(monkeypatch, capsys, name, args, invocation=False)
+    here = _action.run_on_controller(name, "telphin.pbx.%s" % name, args, False, invocation=False)
+    assert here["failed"] is True and here["msg"] == module["msg"]
+    assert "invocation" not in module and "invocation" not in here
+
+
+def test_the_controller_path_returns_an_invocation_where_the_module_would(monkeypatch):
+    monkeypatch.delenv("ANSIBLE_INJECT_INVOCATION", raising=False)
+    assert _action.inject_invocation({"ansible_inject_invocation": True}) is True
+    # ansible-core 2.21+: off unless asked for; before: always
+    assert _action.inject_invocation(None) is not INVOCATION_ON_REQUEST
+    assert _action.inject_invocation({"ansible_inject_invocation": False}) is not INVOCATION_ON_REQUEST
 
 
 @pytest.mark.parametrize("name", sorted(glue.SPECS))
