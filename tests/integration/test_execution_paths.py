@@ -227,6 +227,8 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
     assert r["by_alias"]["extension_name"] == "010*103" and r["by_alias"]["phone"] == r["info_one"]["phone"]
     assert any("validate_certs is false" in w for w in r["insecure"]["warnings"])
     assert r["from_environment"]["extensions"][0]["id"] == 1
+    # both paths return ``invocation`` or neither (ansible-core 2.21: only with INJECT_INVOCATION on)
+    assert ("invocation" in controller["apply"]) is ("invocation" in module["apply"])
     for side in (controller, module):   # where ansible-core keeps ``invocation``, its secrets are masked
         if "invocation" in side["apply"]:
             assert side["apply"]["invocation"]["module_args"]["quota_reserve"] == 5

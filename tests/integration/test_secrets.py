@@ -337,7 +337,7 @@ def run_with_ansible_runner(tmp_path: Path, emu: Emulator, path: str) -> Tuple[P
     (private / "artifacts").mkdir(parents=True)
     try:
         import ansible_runner
-    except ImportError:          # the ansible-core 2.16 test venv has no ansible-runner
+    except ImportError:          # a test venv made before `make venv` installed ansible-runner in each
         return private / "artifacts", "not installed"
     (private / "project").mkdir()
     inv = tmp_path / "runner-inventory.yml"
