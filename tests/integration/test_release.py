@@ -133,18 +133,21 @@ def test_changelog_fragments_are_yaml_with_known_sections():
     config = yaml.safe_load((ROOT / "changelogs" / "config.yaml").read_text())
     lists = {section[0] for section in config["sections"]} | {config.get("trivial_section_name", "trivial")}
     summary = config.get("prelude_section_name", "release_summary")
-    fragments = sorted(p for p in (ROOT / "changelogs" / "fragments").iterdir() if p.suffix in (".yml", ".yaml"))
-    assert fragments
-    for path in fragments:
-        data = yaml.safe_load(path.read_text())
-        assert isinstance(data, dict) and data, path.name
-        assert set(data) <= lists | {summary}, "%s: unknown section(s) %s" % (path.name, set(data) - lists - {summary})
+    # the unreleased fragments, and the changes of every release (empty right after a release)
+    changes = {path.name: yaml.safe_load(path.read_text()) for path in (ROOT / "changelogs" / "fragments").iterdir()
+               if path.suffix in (".yml", ".yaml")}
+    releases = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())["releases"] or {}
+    changes.update(("release %s" % version, release.get("changes")) for version, release in releases.items())
+    assert changes
+    for name, data in changes.items():
+        assert isinstance(data, dict) and data, name
+        assert set(data) <= lists | {summary}, "%s: unknown section(s) %s" % (name, set(data) - lists - {summary})
         for section, entries in data.items():
             if section == summary:
-                assert isinstance(entries, str) and entries.strip(), path.name
+                assert isinstance(entries, str) and entries.strip(), name
             else:
-                assert isinstance(entries, list) and entries, "%s: %s" % (path.name, section)
-                assert all(isinstance(entry, str) and entry.strip() for entry in entries), path.name
+                assert isinstance(entries, list) and entries, "%s: %s" % (name, section)
+                assert all(isinstance(entry, str) and entry.strip() for entry in entries), name
 
 
 def test_antsibull_changelog_lint_passes():
@@ -171,6 +174,8 @@ def test_a_release_bumps_the_version_writes_changelog_md_and_tags(tmp_path):
     for old in {p.name for p in (clone / "changelogs" / "fragments").iterdir()} - {
             Path(n).name for n in committable_files() if n.startswith("changelogs/fragments/")}:
         (clone / "changelogs" / "fragments" / old).unlink()
+    # a change to release (right after a release there is no fragment)
+    (clone / "changelogs" / "fragments" / "test-change.yml").write_text("---\nbugfixes:\n  - a fix to release.\n")
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     run(git + ["add", "-A"])
     run(git + ["commit", "-q", "--allow-empty", "-m", "work tree"])
