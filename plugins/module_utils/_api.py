@@ -20,10 +20,10 @@ Contract:
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, NotFound, ProtocolError
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import is_id
 
 if TYPE_CHECKING:  # pragma: no cover - the client imports this module
     from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
@@ -83,9 +83,8 @@ def _has_id(item: Any) -> bool:
 
 
 def _is_id(value: Any) -> bool:
-    """An integer or a string of ASCII digits (no sign, no ``"12\\n"``), as ids in paths must be."""
-    return isinstance(value, (int, str)) and not isinstance(value, bool) and \
-        re.fullmatch(r"[0-9]{1,12}", str(value)) is not None
+    """An id the server sent: ``is_id``, of at most 12 digits."""
+    return is_id(value) and len(str(value)) <= 12
 
 
 def _numeric_id(item: Any) -> bool:

@@ -15,7 +15,6 @@ read first, then the guard decides and the backup is written, and only then the 
 
 from __future__ import annotations
 
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,10 +30,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAUL
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
-    ExtensionIndex, check_client_id, check_extension_name)
+    ExtensionIndex, check_client_id, check_extension_name, is_id)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
 
-_DIGITS = re.compile(r"[0-9]+")      # ASCII digits only: str.isdigit() also takes "²"
 DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 6
 MAX_BINDINGS = 20000
@@ -179,7 +177,7 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
                 where = "%s (extension %s)" % (where, entry["ref"])
             else:
                 ext_id = item["extension_id"]
-                if isinstance(ext_id, bool) or not _DIGITS.fullmatch(str(ext_id)):
+                if not is_id(ext_id):
                     raise InputError("extension_id %r is not a positive integer" % (ext_id,))
                 entry["id"] = int(ext_id)
                 where = "%s (extension_id %s)" % (where, ext_id)

@@ -15,6 +15,12 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 DEFAULT_CLIENT_ID = "@me"   # the tenant of the app's user
 _CLIENT_ID = re.compile(r"^(@me|[0-9]{1,12})$")
 _EXT_NAME = re.compile(r"^(?:([0-9A-Za-z_-]{1,16})\*)?([0-9A-Za-z_-]{1,32})$")
+_ID = re.compile(r"[0-9]+")        # ASCII digits only: str.isdigit() also takes "²", a "$" anchor takes "12\n"
+
+
+def is_id(value: Any) -> bool:
+    """An id as a path may carry it: an integer (not a bool) or a string of ASCII digits."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool) and _ID.fullmatch(str(value)) is not None
 
 
 def check_client_id(value: Any) -> str:
