@@ -15,9 +15,10 @@ from ansible_collections.telphin.pbx.plugins.plugin_utils import _action
 CONN = {"api_url": "https://api.test", "app_id": "app-1", "app_secret": "s3cret-app"}
 
 
-def module_result(monkeypatch, capsys, name, args, invocation=True):
-    """What the real module (``AnsibleModule`` of ``name``) returns for ``args`` when validation stops it;
-    ``invocation``: the controller asks for it (ansible-core 2.21+; earlier versions always return it)."""
+def module_result(monkeypatch, capsys, name, args, invocation=True, run=False):
+    """What the real module (``AnsibleModule`` of ``name``) returns for ``args`` when validation stops it, or with
+    ``run`` once its ``main()`` (``run_module``) ends; ``invocation``: the controller asks for it (ansible-core
+    2.21+; earlier versions always return it)."""
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes
 
@@ -25,7 +26,9 @@ def module_result(monkeypatch, capsys, name, args, invocation=True):
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, **internal)})))
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
     with pytest.raises(SystemExit):
-        glue.telphin_module(name)
+        module = glue.telphin_module(name)
+        if run:
+            glue.run_module(module, name)
     return json.loads(capsys.readouterr().out)
 
 
@@ -245,14 +248,7 @@ def test_an_unexpected_exception_shows_its_type_and_place_never_its_text_on_both
     monkeypatch.setattr(_action, "execute", _raise_with_server_text)
     here = _action.run_on_controller("extension_info", "telphin.pbx.extension_info", dict(CONN), False)
     monkeypatch.setattr(glue, "execute", _raise_with_server_text)
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(
-        {"ANSIBLE_MODULE_ARGS": dict(CONN, _ansible_module_name="telphin.pbx.extension_info")})))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    with pytest.raises(SystemExit):
-        glue.run_module(glue.telphin_module("extension_info"), "extension_info")
-    module = json.loads(capsys.readouterr().out)
+    module = module_result(monkeypatch, capsys, "extension_info", CONN, run=True)
     for result in (here, module):
         assert result["failed"] is True
         assert "unexpected error (ValueError at test_action.py line" in result["msg"], result["msg"]
