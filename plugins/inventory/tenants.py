@@ -250,6 +250,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     """Tenants of a dealer, or of an explicit list, as hosts; see DOCUMENTATION."""
 
     NAME = "telphin.pbx.tenants"
+    _config: Any = None
 
     def verify_file(self, path: str) -> bool:
         if not super().verify_file(path):
@@ -259,12 +260,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        self._config = self._read_config_data(path)
         secrets = Secrets()
         secrets.add(given_secrets(self.get_option))
         reader: Optional[TenantReader] = None
         try:
-            options = InventoryOptions.read(self.get_option)
+            options = InventoryOptions.read(self.get_option, self._given_as)
             fingerprint = _cache.fingerprint(options)
             use_cache = bool(self.get_option("cache"))
             cache_key = self.get_cache_key(path)
@@ -281,6 +282,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if reader is not None:
                 secrets.add(reader.secrets())
             raise AnsibleParserError("telphin.pbx.tenants: %s" % secrets.mask(str(exc))) from None
+
+    def _given_as(self, name: str) -> Any:
+        """Option ``name`` as written in the inventory file, else in the environment variable it was read from;
+        None when it took its default."""
+        if isinstance(self._config, dict) and name in self._config:
+            return self._config[name]
+        origin = self.get_option_and_origin(name)[1]
+        if isinstance(origin, str) and origin.startswith("env: "):
+            return os.environ.get(origin[len("env: "):])
+        return None
 
     def _new_client(self, settings: ConnectionSettings) -> ApiClient:
         """The seam the unit tests replace."""

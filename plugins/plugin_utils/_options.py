@@ -21,7 +21,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._settings import (
     CONNECTION_OPTIONS, DEFAULT_API_URL, ConnectionSettings)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import is_group_name, is_host_name
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry
-from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import plain_text
+from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted, plain_text
 
 ENTRY_KEYS = ("name", "client_id", "app_id", "app_secret", "access_token", "api_url", "token_url")
 _URL_OPTIONS = ("api_url", "token_url")
@@ -48,10 +48,13 @@ class InventoryOptions:
     extension_type: Optional[str]
 
     @classmethod
-    def read(cls, get_option: Callable[[str], Any]) -> "InventoryOptions":
+    def read(cls, get_option: Callable[[str], Any],
+             given_as: Callable[[str], Any] = lambda name: None) -> "InventoryOptions":
+        """``given_as(name)``: the option as written in the file or the environment variable, before ansible-core
+        converted it (None when it took its default); see ``connection_options``."""
         source = get_option("source")
         options = cls(
-            source=source, connection={name: get_option(name) for name in CONNECTION_OPTIONS},
+            source=source, connection=connection_options(get_option, given_as),
             dealer_id=get_option("dealer_id"), dealer_clients_path=str(get_option("dealer_clients_path")),
             entries=tuple(check_entries(get_option("tenants") or [], source)),
             export_credentials=bool(get_option("export_credentials")), hostname=get_option("hostname"),
@@ -108,6 +111,21 @@ class InventoryOptions:
         if token_url:
             hosts.add(_host(token_url))
         return hosts
+
+
+def connection_options(get_option: Callable[[str], Any], given_as: Callable[[str], Any]) -> Dict[str, Any]:
+    """The connection options, each one given as ``""`` left unset, as the modules do.
+
+    AWX injects every field of a credential type, an unset one as an empty string (``TELPHIN_CA_PATH=""``), and
+    ansible-core's config turns ``""`` into the current directory for a ``path`` option and into false for a
+    boolean one (``TELPHIN_VALIDATE_CERTS=""`` would turn verification off).
+    """
+    options = {}
+    for name in CONNECTION_OPTIONS:
+        raw = given_as(name)
+        empty = isinstance(raw, str) and not is_vaulted(raw) and raw == ""
+        options[name] = None if empty else get_option(name)
+    return options
 
 
 def _host(url: str) -> str:

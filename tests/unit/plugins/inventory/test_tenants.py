@@ -562,6 +562,36 @@ def test_environment_variables_supply_the_connection(run, monkeypatch):
                                              "client_secret": "env-s3cret"}
 
 
+@pytest.mark.parametrize("in_file", [False, True])
+def test_options_given_empty_are_unset_as_awx_injects_them(run, monkeypatch, tmp_path, in_file):
+    """AWX injects every field of the credential type, an unset one as "": ansible-core's config would make
+    TELPHIN_CA_PATH="" the current directory and TELPHIN_VALIDATE_CERTS="" false (issue 20)."""
+    empty = {"TELPHIN_TOKEN_URL": "", "TELPHIN_ACCESS_TOKEN": "", "TELPHIN_CA_PATH": "",
+             "TELPHIN_VALIDATE_CERTS": "", "TELPHIN_ALLOW_PLAIN_HTTP": ""}
+    for name, value in dict(empty, TELPHIN_API_URL=API, TELPHIN_APP_ID="env-app",
+                            TELPHIN_APP_SECRET="env-s3cret").items():
+        monkeypatch.setenv(name, value)
+    config: Dict[str, Any] = {"api_url": None, "app_id": None, "app_secret": None, "dealer_id": 10}
+    if in_file:   # the same, written as "" in the inventory file over other values in the environment
+        monkeypatch.setenv("TELPHIN_CA_PATH", str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("TELPHIN_VALIDATE_CERTS", "false")
+        config.update(ca_path="", validate_certs="", token_url="", access_token="")
+    seen = []
+    real = ApiClient
+
+    def capture(settings, **kwargs):
+        seen.append(settings)
+        return real(settings, **kwargs)
+
+    monkeypatch.setitem(globals(), "ApiClient", capture)   # what new_plugin's client seam builds
+    run(config, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+        Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+    [settings] = seen
+    assert (settings.ca_path, settings.validate_certs, settings.allow_plain_http) == (None, True, False)
+    assert (settings.token_url, settings.access_token) == (API + "/oauth/token", None)
+    assert (settings.app_id, settings.app_secret) == ("env-app", "env-s3cret")
+
+
 def test_validate_certs_false_warns(run):
     res = run({"dealer_id": 10, "validate_certs": False}, token(),
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[]))
