@@ -229,11 +229,11 @@ tenants:
 import os
 from typing import Any, List, Optional
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import TelphinError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import TelphinError, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
@@ -278,10 +278,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if use_cache:
                     _cache.store(self._cache, cache_key, fingerprint, tenants)
             self._populate(options, tenants)
-        except (InventoryError, TelphinError) as exc:
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # Ansible shows an exception's text as it is (a header an HTTP library refused holds the token): the
+            # collection's and Ansible's own errors are shown masked, any other only by its type and place.
             if reader is not None:
                 secrets.add(reader.secrets())
-            raise AnsibleParserError("telphin.pbx.tenants: %s" % secrets.mask(str(exc))) from None
+            known = isinstance(exc, (InventoryError, TelphinError, AnsibleError))
+            raise AnsibleParserError("telphin.pbx.tenants: %s" % secrets.mask(str(exc) if known else unexpected(exc))
+                                     ) from None
 
     def _given_as(self, name: str) -> Any:
         """Option ``name`` as written in the inventory file, else in the environment variable it was read from;

@@ -30,7 +30,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._api import (
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyAuthFailure, ProxyRefused, QuotaExhausted,
     QuotaReserveReached, TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
-from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_secret_key
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token, is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
@@ -215,6 +215,9 @@ class ApiClient:
         token = token_from_reply(data)
         if token is None:
             raise ProtocolError("the token endpoint %s replied without an access_token" % _bare(self.settings.token_url))
+        if not is_bearer_token(token):      # it would go into a header: a line break there would add one
+            raise ProtocolError("the token endpoint %s replied with an access_token that is not a bearer token "
+                                "(RFC 6750 characters; not quoted)" % _bare(self.settings.token_url))
         with self._lock:
             self.tokens_issued += 1
             self.secrets.add(token)

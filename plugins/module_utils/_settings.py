@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import API_PREFIX, TOKEN_PATH
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token
 from ansible_collections.telphin.pbx.plugins.module_utils._version import COLLECTION_VERSION
 
 DEFAULT_API_URL = "https://apiproxy.telphin.ru"
@@ -57,6 +58,11 @@ class ConnectionSettings:
             raise InputError(
                 "no API credentials: set app_id and app_secret (or TELPHIN_APP_ID and TELPHIN_APP_SECRET), "
                 "or access_token (TELPHIN_ACCESS_TOKEN)")
+        if self.access_token and not is_bearer_token(self.access_token):
+            raise InputError(
+                "access_token is not a bearer token (RFC 6750 allows only letters, digits, - . _ ~ + / and a "
+                "trailing =) and this value holds %s (not shown); check how it was copied"
+                % _odd_character(self.access_token))
         if self.timeout <= 0:
             raise InputError("timeout must be a positive number of seconds")
         if self.quota_reserve < 0:
@@ -78,6 +84,17 @@ class ConnectionSettings:
 
 CONNECTION_OPTIONS = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
                       "timeout", "quota_reserve", "allow_plain_http", "http_agent")
+
+
+def _odd_character(value: str) -> str:
+    """What kind of character keeps ``value`` from being a bearer token, in words that show none of it."""
+    if any(ch in "\r\n" for ch in value):
+        return "a line break"
+    if any(ch.isspace() for ch in value):
+        return "a space"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "a control character"
+    return "another character"
 
 
 def _plain_http(url: str) -> bool:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Set
 
+from ansible_collections.telphin.pbx.plugins.module_utils._secrets import MASK, redact, spellings
+
 try:  # ansible-core 2.19+
     from ansible.parsing.vault import EncryptedString as VaultedValue
 except ImportError:  # ansible-core 2.16 to 2.18
     from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as VaultedValue
-
-MASK = "********"
 
 
 def is_vaulted(value: Any) -> bool:
@@ -45,7 +45,8 @@ class Secrets:
                 self._values.add(text)
 
     def mask(self, message: str) -> str:
-        """``message`` with every known secret, whole, replaced by ``********`` (longest first)."""
-        for value in sorted(self._values, key=len, reverse=True):
+        """``message`` with every known secret, whole or as an escaped quote of it (``repr``, JSON), replaced by
+        ``********`` (longest first), and secret-looking members and bearer credentials too (``redact``)."""
+        for value in sorted({form for v in self._values for form in spellings(v)}, key=len, reverse=True):
             message = message.replace(value, MASK)
-        return message
+        return redact(message)

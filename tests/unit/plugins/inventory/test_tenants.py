@@ -670,3 +670,46 @@ def test_an_entry_on_the_plugins_own_host_uses_the_plugins_credentials(run):
 def test_a_host_name_must_match_whole(run, name):
     with pytest.raises(AnsibleParserError, match=r"tenants\[1\]: name .* is not a host name"):
         run({"source": "list", "tenants": [{"client_id": 1001, "name": name}]})
+
+
+# -- security (issue 19, item 6): tokens that cannot go into a header; every exception's text masked --------
+
+@pytest.mark.parametrize("given, kind", [("tok-given-1\n", "a line break"), ("tok-given\r\nX-Injected: 1", "a line break"),
+                                         ("tok given 1", "a space"), ("tok-given\x00-1", "a control character"),
+                                         ("tok-given;1", "another character")])
+def test_an_access_token_option_that_is_not_a_bearer_token_is_refused_before_any_request(run, given, kind):
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10, "app_id": None, "app_secret": None, "access_token": given})
+    text = str(err.value)
+    assert "access_token is not a bearer token" in text and "holds %s (not shown)" % kind in text
+    assert "tok-given" not in text and "Injected" not in text
+
+
+def test_a_token_endpoint_reply_that_is_not_a_bearer_token_is_a_protocol_error_never_quoted(run):
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10}, token("tok-issued-77\r\nX-Injected: yes"))
+    text = str(err.value)
+    assert "replied with an access_token that is not a bearer token (RFC 6750 characters; not quoted)" in text
+    assert "tok-issued-77" not in text and "Injected" not in text
+
+
+def test_an_exception_the_plugin_does_not_know_is_shown_by_type_and_place_never_its_text(run):
+    # What the issue saw: http.client refused the header and its message repeated the token issued.
+    refused = ValueError("Invalid header value b'Bearer tok-issued-77\\n'")
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10}, token("tok-issued-77"), Call("GET", "/dealer/10/client/", raises=refused))
+    text = str(err.value)
+    assert "unexpected error (ValueError at " in text and "tok-issued-77" not in text and "Bearer" not in text
+
+
+def test_an_ansible_error_is_shown_with_every_known_secret_masked_in_any_spelling(run, monkeypatch):
+    def fail(self, options, tenants):
+        raise AnsibleError("could not template 's3cret-app' nor %r nor b'Bearer tok-issued-77\\n'"
+                           % "tok-issued-77\n")
+    monkeypatch.setattr(tenants_mod.InventoryModule, "_populate", fail)
+    with pytest.raises(AnsibleParserError) as err:
+        run({"dealer_id": 10}, token("tok-issued-77"), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
+            Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+    text = str(err.value)
+    assert "could not template '********'" in text
+    assert "s3cret-app" not in text and "tok-issued-77" not in text

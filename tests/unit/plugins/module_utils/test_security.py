@@ -371,3 +371,18 @@ def test_10_short_or_numeric_secrets_are_not_registered_as_no_log_values(monkeyp
             "app_id": "app", "app_secret": "s3cret-app-long"}
     module, _logged = start_module(monkeypatch, args, BULK_SPEC)
     assert "123456" not in module.no_log_values and "Sip-Long-Enough-1" in module.no_log_values
+
+
+# -- issue 19, item 6: a secret quoted escaped, and a bearer credential, are masked too ---------------------------
+@pytest.mark.parametrize("text", ["Invalid header value b'Bearer tok-issued-77\\n'",
+                                  "Invalid header value %r" % "Bearer tok-issued-77\n",
+                                  '{"note": %s}' % json.dumps("tok-issued-77\n")])
+def test_19_a_secret_quoted_escaped_is_masked(text):
+    masked = redact(text, ["tok-issued-77\n"])
+    assert "tok-issued-77" not in masked and "********" in masked
+
+
+def test_19_a_bearer_credential_is_masked_without_knowing_it():
+    assert redact("header Authorization: Bearer abc.DEF-123== refused") == \
+        "header Authorization: Bearer ******** refused"
+    assert redact("not a bearer token (RFC 6750)") == "not a bearer token (RFC 6750)"

@@ -10,9 +10,12 @@ from typing import Any, Iterator
 
 import pytest
 
+from ansible_collections.telphin.pbx.plugins.module_utils._ansible import execute
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, QuotaExhausted, TelphinError, TransientError,
     TransportFailure, ValidationFailed)
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 from scripted import Call, ScriptedTransport, make_client, token
 
@@ -196,3 +199,38 @@ def test_a_proxy_failure_names_its_status_not_its_words(monkeypatch):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# -- issue 19, item 6: a token goes into a header only if RFC 6750 allows it there ------------------------------
+def test_a_token_endpoint_reply_that_is_not_a_bearer_token_is_refused_and_never_sent():
+    transport = ScriptedTransport(token("tok-issued-77\r\nX-Injected: yes"))
+    client = make_client(transport)
+    with pytest.raises(ProtocolError) as err:
+        client.get("/user/")
+    transport.assert_done()          # nothing was sent with it
+    assert str(err.value) == ("the token endpoint https://api.test/oauth/token replied with an access_token that is "
+                              "not a bearer token (RFC 6750 characters; not quoted)")
+
+
+def test_a_token_with_a_line_break_from_a_real_token_endpoint_fails_as_a_protocol_error_not_a_header_error(raw):
+    # What the issue saw: http.client refused the header, and its ValueError quoted "Bearer <token>\n".
+    body = b'{"access_token": "tok-issued-77\\n", "token_type": "Bearer"}'
+    url = raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    client = ApiClient(ConnectionSettings(api_url=url, app_id="app-1", app_secret="s3cret-app"))
+    with pytest.raises(ProtocolError) as err:
+        client.get("/user/")
+    assert "not a bearer token" in str(err.value) and "tok-issued-77" not in str(err.value)
+    assert client.report()["requests"] == {"token": 1, "total": 1, "retried": 0}
+
+
+@pytest.mark.parametrize("given", ["tok-given-77\n", "tok given 77", "tok-given-77\r\nX-Injected: yes", "tök-77"])
+def test_an_access_token_option_that_is_not_a_bearer_token_fails_the_module_before_any_request(given):
+    params = {"api_url": "https://api.test", "access_token": given}
+    result, secrets = execute("extension_info", params, False, print)
+    assert result["failed"] and result["msg"].startswith("access_token is not a bearer token (RFC 6750 allows only")
+    assert "requests" not in result and "tok" not in result["msg"].replace("token", "")
+
+
+@pytest.mark.parametrize("token_", ["tok-1", "mF_9.B5f-4.1JqM", "a+b/c~d==", "A" * 40 + "="])
+def test_bearer_tokens_of_rfc_6750_are_accepted(token_):
+    assert ConnectionSettings(access_token=token_).access_token == token_
