@@ -22,13 +22,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a fresh self-signed certificate")
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--variant", action="append", metavar="NAME",
+                        help="a provider variant (docs/emulator.md); repeat to combine, later ones win")
     args = parser.parse_args(argv)
 
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *args: stopping.set())
     emu = Emulator(args.world, port=args.port, tls=args.tls, latency_ms=args.latency_ms, seed=args.seed,
-                   host=args.host).start()
+                   host=args.host, variant=args.variant).start()
     try:
         print("EMULATOR_URL=%s" % emu.url)
         if emu.ca_path:

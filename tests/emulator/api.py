@@ -7,6 +7,7 @@ what ``Emulator`` and the ``/_admin/`` endpoints both call.
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import json
 import random
@@ -19,11 +20,13 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 
 from .faults import PROCESSING_ACTIONS, FaultPlan, FaultRule
 from .quota import Bucket
-from .world import (EXTENSION_TYPES, SYNC_KEYS, App, Client, Dealer, Extension, User, World, check_bundle,
+from .variants import NOT_SUPPORTED
+from .world import (SYNC_KEYS, App, Client, Dealer, Extension, User, World, check_bundle,
                     stored_number, validate_phone_update)
 
 API = "/api/ver1.0"
-TOKEN_PATHS = ("/oauth/token", API + "/oauth/token")
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+ENDLESS_FIRST_ID = 10 ** 9      # the ids of the endless_pages variant's invented rows start here
 BucketKey = Union[int, str]
 _ALNUM = string.ascii_letters + string.digits
 _MASKED = "********"
@@ -41,6 +44,7 @@ class Request:
     body: Any                  # parsed JSON, form dict, raw text or None
     is_json: bool = False      # the body was valid JSON
     arrived: Optional[float] = None     # time.monotonic() when its headers were read (None: when served)
+    accept_encoding: str = ""  # the Accept-Encoding header
 
 
 @dataclass
@@ -119,7 +123,7 @@ class Engine:
         self.seed = seed
         self.rng = random.Random(seed)
         self.faults = FaultPlan(seed)
-        self.bundle_listing = bool(world.defaults["bundle_listing"])
+        self.bundle_listing: Union[bool, int] = world.defaults["bundle_listing"]
         self.issued: Dict[str, Token] = {}
         self.log: List[Dict[str, Any]] = []
         self.seq = 0
@@ -181,10 +185,13 @@ class Engine:
         with self.lock:
             self.latency = ms / 1000.0
 
-    def set_bundle_listing(self, on: bool) -> None:
-        """Switch ``GET /client/{id}/extensions_bundle/`` on or off (off: 404, as on an API without it)."""
+    def set_bundle_listing(self, on: Union[bool, int]) -> None:
+        """Switch ``GET /client/{id}/extensions_bundle/`` on (True) or off: False answers 404, as an API
+        without it; a status of ``NOT_SUPPORTED`` answers that status."""
+        if not isinstance(on, bool) and on not in NOT_SUPPORTED:
+            raise ValueError("bundle listing: expected true, false or one of %s" % ", ".join(map(str, NOT_SUPPORTED)))
         with self.lock:
-            self.bundle_listing = bool(on)
+            self.bundle_listing = on
 
     def _invalidate(self, state: str) -> int:
         with self.lock:
@@ -222,13 +229,29 @@ class Engine:
         if action == "truncated_json" and reply is not None:
             payload = reply.payload()
             reply = Reply(200, headers=reply.headers, raw=payload[:len(payload) // 2])
+        if reply is not None:
+            reply = self._provider_headers(req, reply)
         self._record(req, ctx, reply, action, rule_index, arrived)
         return None if action == "drop_after" else reply
+
+    def _provider_headers(self, req: Request, reply: Reply) -> Reply:
+        """The variant's last word on a reply: rate-limit headers dropped, the body gzip-compressed when asked."""
+        defaults = self.world.defaults
+        if not defaults["rate_limit_headers"]:
+            reply.headers = {k: v for k, v in reply.headers.items() if k not in RATE_LIMIT_HEADERS}
+        accepted = [part.split(";")[0].strip().lower() for part in req.accept_encoding.split(",")]
+        if defaults["gzip"] and "gzip" in accepted and "Content-Encoding" not in reply.headers:
+            reply = Reply(reply.status, headers=dict(reply.headers, **{"Content-Encoding": "gzip"}),
+                          raw=gzip.compress(reply.payload(), compresslevel=1, mtime=0), content_type=reply.content_type)
+        return reply
+
+    def _is_token_path(self, path: str) -> bool:
+        return path.rstrip("/") == self.world.defaults["token_path"].rstrip("/")
 
     def _identify(self, req: Request) -> Ctx:
         """Who the request claims to be (not yet checked)."""
         ctx = Ctx()
-        if _is_token_path(req.path):
+        if self._is_token_path(req.path):
             ctx.app_id = _credentials(req).get("client_id")
             return ctx
         parts = (req.authorization or "").split(None, 1)
@@ -266,11 +289,12 @@ class Engine:
                 "body": body, "status": reply.status if reply is not None else None,
                 "client_id": ctx.bucket_key, "token_id": ctx.token.id if ctx.token else None,
                 "app_id": ctx.app_id, "fault": action, "fault_rule": rule_index,
-                "at": round(arrived - self.started, 6)})
+                "at": round(arrived - self.started, 6), "accept_encoding": req.accept_encoding,
+                "content_encoding": reply.headers.get("Content-Encoding") if reply is not None else None})
 
     def _dispatch(self, req: Request, ctx: Ctx) -> Reply:
         """The API proper (under the lock). Charges the quota bucket and takes an in-flight slot."""
-        if _is_token_path(req.path):
+        if self._is_token_path(req.path):
             return self._issue_token(req, ctx)
         route = _match(req.path)
         if route is None:
@@ -413,11 +437,20 @@ class Engine:
         assert scope.client is not None
         defaults = self.world.defaults
         ext_type = req.query.get("type")
-        if ext_type is not None and ext_type not in EXTENSION_TYPES:
-            raise ApiError(400, "Invalid value for 'type': expected one of %s" % ", ".join(EXTENSION_TYPES),
-                           "invalid_request")
+        types = self.world.extension_types
+        if ext_type is not None and ext_type not in types:
+            raise ApiError(400, "Invalid value for 'type': expected one of %s" % ", ".join(types), "invalid_request")
         page = _positive(req.query, "page", 1)
-        per_page = min(_positive(req.query, "per_page", defaults["per_page_default"]), defaults["per_page_max"])
+        per_page = _positive(req.query, "per_page", defaults["per_page_default"])
+        if per_page > defaults["per_page_max"]:
+            if defaults["per_page_above_max"] != "clamp":
+                raise ApiError(defaults["per_page_above_max"], "Invalid value for 'per_page': at most %d"
+                               % defaults["per_page_max"], "invalid_request")
+            per_page = defaults["per_page_max"]
+        if defaults["endless_pages"]:
+            first = ENDLESS_FIRST_ID + (page - 1) * per_page
+            return Reply(200, [{"id": first + i, "name": "%s*e%d" % (scope.client.data["prefix"], first + i),
+                                "type": "phone", "client_id": scope.client.id} for i in range(per_page)])
         items = [dict(e.data) for e in sorted(scope.client.extensions.values(), key=lambda e: e.id)
                  if ext_type is None or e.data["type"] == ext_type]
         return Reply(200, items[(page - 1) * per_page:page * per_page])
@@ -450,8 +483,10 @@ class Engine:
 
     def _list_bundles(self, req: Request, ctx: Ctx, scope: Scope) -> Reply:
         assert scope.client is not None
-        if not self.bundle_listing:
-            raise ApiError(404, "Not found", "not_found")
+        if self.bundle_listing is not True:
+            status = 404 if self.bundle_listing is False else int(self.bundle_listing)
+            raise ApiError(status, "Listing bundles is not supported" if status != 404 else "Not found",
+                           "not_found" if status == 404 else "not_supported")
         return Reply(200, [{"bundle_id": main, "bundle_list": list(members)}
                            for main, members in sorted(scope.client.bundles.items())])
 
@@ -504,10 +539,6 @@ def _match(path: str) -> Optional[Tuple[Dict[str, Handler], Dict[str, str]]]:
         if found:
             return methods, found.groupdict()
     return None
-
-
-def _is_token_path(path: str) -> bool:
-    return path.rstrip("/") in TOKEN_PATHS
 
 
 def _credentials(req: Request) -> Dict[str, str]:

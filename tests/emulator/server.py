@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .api import ApiError, Engine, Reply, Request
 from .tls import make_certificate, server_context
+from .variants import Spec
 from .world import World
 
 ADMIN = "/_admin/"
@@ -96,7 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(ADMIN):
             self._send(_admin(self.server.engine, self.command, url.path, body if is_json else None))
             return
-        req = Request(self.command, url.path, query, self.headers.get("Authorization"), body, is_json, arrived)
+        req = Request(self.command, url.path, query, self.headers.get("Authorization"), body, is_json, arrived,
+                      self.headers.get("Accept-Encoding") or "")
         reply = self.server.engine.serve(req)
         if reply is None:
             self.close_connection = True
@@ -142,7 +144,7 @@ def _admin(engine: Engine, method: str, path: str, body: Any) -> Reply:
         ("POST", "quota"): lambda: engine.set_quota(args["client_id"], args.get("limit"), args.get("remaining"),
                                                     args.get("reset_in")),
         ("POST", "latency"): lambda: engine.set_latency(float(args["ms"])),
-        ("POST", "bundle_listing"): lambda: engine.set_bundle_listing(bool(args["on"])),
+        ("POST", "bundle_listing"): lambda: engine.set_bundle_listing(args["on"]),
     }
     name = path[len(ADMIN):].strip("/")
     action = actions.get((method, name))
@@ -165,8 +167,8 @@ class Emulator:
     """The provider API on 127.0.0.1: ``start``, use ``url``, ``stop`` (or use it as a context manager)."""
 
     def __init__(self, world: Union[Dict[str, Any], str, Path], port: int = 0, tls: bool = False,
-                 latency_ms: float = 0, seed: Optional[int] = None, host: str = "127.0.0.1") -> None:
-        self.engine = Engine(World.load(world), latency_ms, seed)
+                 latency_ms: float = 0, seed: Optional[int] = None, host: str = "127.0.0.1", variant: Spec = None) -> None:
+        self.engine = Engine(World.load(world, variant), latency_ms, seed)
         self.host, self.port, self.tls = host, port, tls
         self.ca_path: Optional[str] = None
         self._server: Optional[_Server] = None
@@ -244,6 +246,6 @@ class Emulator:
     def set_latency(self, ms: float) -> None:
         self.engine.set_latency(ms)
 
-    def set_bundle_listing(self, on: bool) -> None:
-        """Serve the bundle listing (default) or answer it 404, as an API that lists no bundles."""
+    def set_bundle_listing(self, on: Union[bool, int]) -> None:
+        """Serve the bundle listing (True) or answer it 404 (False), or 400/405/501, as an API that lists none."""
         self.engine.set_bundle_listing(on)

@@ -15,7 +15,9 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
 
-EXTENSION_TYPES = ("phone", "queue", "ivr", "fax")
+from .variants import BASE_EXTENSION_TYPES, PROVIDER_KEYS, Spec, check, resolve
+
+EXTENSION_TYPES = BASE_EXTENSION_TYPES
 ENUMS: Dict[str, Tuple[str, ...]] = {
     "auth_type": ("digest", "network", "both"),
     "record_format": ("mp3_mono", "mp3_stereo", "wav_mono", "wav_stereo"),
@@ -62,9 +64,7 @@ _EXTENSION_DEFAULTS: Dict[str, Any] = {
 }
 _USER_FIELDS = ("id", "login", "access", "admin", "client_id", "dealer_id", "extension_group_id", "extension_id",
                 "extra_params", "timezone")
-_DEFAULTS: Dict[str, Any] = {"quota_limit": 10000, "window_seconds": 3600, "token_ttl": 3600,
-                             "per_page_default": 50, "per_page_max": 500, "max_concurrent": None,
-                             "bundle_listing": True}
+_DEFAULTS: Dict[str, Any] = dict(PROVIDER_KEYS, quota_limit=10000, window_seconds=3600, max_concurrent=None)
 
 
 class WorldError(ValueError):
@@ -215,24 +215,46 @@ class World:
     extensions: Dict[int, Extension]        # every extension, by id
     owners: Dict[int, Client]               # extension id -> its client
 
+    @property
+    def extension_types(self) -> Tuple[str, ...]:
+        """The extension types this provider has (the variant may add some)."""
+        return EXTENSION_TYPES + tuple(self.defaults["extra_extension_types"])
+
     @classmethod
-    def load(cls, source: Union[Dict[str, Any], str, Path]) -> "World":
-        """Build a world from a dict or a YAML/JSON file (the caller's dict is not modified)."""
+    def load(cls, source: Union[Dict[str, Any], str, Path], variant: Spec = None) -> "World":
+        """Build a world from a dict or a YAML/JSON file (the caller's dict is not modified).
+
+        Provider keys, later ones winning: the built-in defaults, the world's ``variant``, its ``defaults``,
+        then ``variant`` (the start option).
+        """
         if isinstance(source, (str, Path)):
             raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
         else:
             raw = copy.deepcopy(source)
         if not isinstance(raw, dict):
             raise WorldError("a world is a mapping with apps, clients, dealers and defaults")
-        unknown = set(raw) - {"defaults", "dealers", "apps", "clients"}
+        unknown = set(raw) - {"defaults", "dealers", "apps", "clients", "variant"}
         if unknown:
             raise WorldError("unknown top-level world keys: %s" % ", ".join(sorted(unknown)))
-        defaults = dict(_DEFAULTS, **(raw.get("defaults") or {}))
+        given = raw.get("defaults") or {}
+        try:
+            check({k: v for k, v in given.items() if k in PROVIDER_KEYS})
+            defaults = dict(_DEFAULTS, **resolve(raw.get("variant")))
+            defaults.update(given)
+            defaults.update(resolve(variant))
+        except ValueError as exc:
+            raise WorldError(str(exc)) from None
+        unknown_keys = set(defaults["missing_phone_keys"]) - set(PHONE_FIELDS)
+        clash = set(defaults["extra_phone_keys"]) & set(PHONE_FIELDS)
+        if unknown_keys or clash:
+            raise WorldError("missing_phone_keys must name known phone keys and extra_phone_keys unknown ones: %s"
+                             % ", ".join(sorted(unknown_keys | clash)))
         world = cls(defaults, {}, {}, {}, {}, {})
         for item in raw.get("dealers") or []:
             world._add_dealer(item)
         for item in raw.get("clients") or []:
             world._add_client(item)
+        world._add_extra_type_extensions()
         for item in raw.get("apps") or []:
             world._add_app(item)
         return world
@@ -291,8 +313,9 @@ class World:
         if ext_id in self.extensions:
             raise WorldError("extension id %d is used twice" % ext_id)
         ext_type = item.get("type", "phone")
-        if ext_type not in EXTENSION_TYPES:
-            raise WorldError("extension %d: type %r is not one of %s" % (ext_id, ext_type, ", ".join(EXTENSION_TYPES)))
+        if ext_type not in self.extension_types:
+            raise WorldError("extension %d: type %r is not one of %s"
+                             % (ext_id, ext_type, ", ".join(self.extension_types)))
         name = str(item.get("name", ext_id))
         if "*" not in name:
             name = "%s*%s" % (client.data["prefix"], name)
@@ -307,12 +330,31 @@ class World:
                 except ValueError as exc:
                     raise WorldError("extension %d phone %s: %s" % (ext_id, key, exc)) from None
             phone["external_number"] = stored_number(phone["external_number"], client.number_form)
+            for key, value in self.defaults["extra_phone_keys"].items():
+                phone.setdefault(key, value)
+            for key in self.defaults["missing_phone_keys"]:
+                phone.pop(key, None)
         elif phone_values:
             raise WorldError("extension %d is a %s: only phone extensions have a phone" % (ext_id, ext_type))
         ext = Extension(data, phone)
         client.extensions[ext_id] = ext
         self.extensions[ext_id] = ext
         self.owners[ext_id] = client
+
+    def _add_extra_type_extensions(self) -> None:
+        """Each client gets one extension of each of the variant's extra types (ids after every other id,
+        short names after the client's highest numeric one), unless the world gave it one."""
+        next_id = max(self.extensions, default=0) + 1
+        for client in sorted(self.clients.values(), key=lambda c: c.id):
+            have = {e.data["type"] for e in client.extensions.values()}
+            shorts = [int(n) for n in (e.data["name"].split("*", 1)[-1] for e in client.extensions.values())
+                      if n.isdigit()]
+            short = max(shorts, default=99) + 1
+            for ext_type in self.defaults["extra_extension_types"]:
+                if ext_type not in have:
+                    self._add_extension(client, {"id": next_id, "name": str(short), "type": ext_type,
+                                                 "label": "%s %d" % (ext_type.title(), short)})
+                    next_id, short = next_id + 1, short + 1
 
     def _add_app(self, item: Dict[str, Any]) -> None:
         app_id, secret = item.get("app_id"), item.get("app_secret")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -88,7 +89,7 @@ def api(emu: Emulator, path: str) -> str:
 def test_token_by_form_query_and_json(emu):
     form = requests.post(emu.url + "/oauth/token",
                          data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
-    query = requests.post(emu.url + API + "/oauth/token",
+    query = requests.post(emu.url + "/oauth/token",
                           params={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
     as_json = requests.post(emu.url + "/oauth/token/",
                             json={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
@@ -100,6 +101,10 @@ def test_token_by_form_query_and_json(emu):
         assert "X-RateLimit-Limit" not in resp.headers
     assert len(set(emu.tokens())) == 3
     assert emu.state()["quotas"]["1001"]["remaining"] == 1000          # tokens are not charged
+    # every public client sends the token request to /oauth/token: the emulator answers nowhere else
+    elsewhere = requests.post(emu.url + API + "/oauth/token",
+                              data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    assert elsewhere.status_code == 404 and len(set(emu.tokens())) == 3
 
 
 def test_token_errors(emu):
@@ -643,8 +648,9 @@ def test_request_log_entries(emu):
     s.put(api(emu, "/extension/1/phone"), json={"label": "L"})
     token_entry, get, put = emu.requests()
     assert set(get) == {"seq", "time", "method", "path", "query", "body", "status", "client_id", "token_id",
-                        "app_id", "fault", "fault_rule", "at"}
+                        "app_id", "fault", "fault_rule", "at", "accept_encoding", "content_encoding"}
     assert get["fault"] is None and get["fault_rule"] is None
+    assert "gzip" in get["accept_encoding"] and get["content_encoding"] == "gzip"     # requests asks for gzip
     assert 0 <= token_entry["at"] <= get["at"] <= put["at"]
     assert token_entry["path"] == "/oauth/token" and token_entry["token_id"] == "t1" and token_entry["client_id"] is None
     assert get["path"] == API + "/client/@me/extension/" and get["query"] == {"type": "phone", "page": "1"}
@@ -797,3 +803,130 @@ def test_national_number_form_stores_russian_numbers_with_8(start):
 def test_number_form_must_be_known():
     with pytest.raises(WorldError, match="number_form"):
         Emulator(make_world(number_form="local"))
+
+
+# ---- provider variants ----
+
+def test_variants_combine_in_order_and_are_checked(start):
+    world = dict(make_world(), variant=["page-cap-clamps", "short-token"])
+    world["defaults"]["per_page_max"] = 40                       # the world's defaults win over its variant
+    emu = start(world, variant={"token_ttl": 5})                 # the start option wins over both
+    assert (emu.engine.world.defaults["per_page_max"], emu.engine.world.defaults["token_ttl"]) == (40, 5)
+    for bad in ("no-such-variant", {"per_page_above_max": 500}, {"no_such_key": 1},
+                {"missing_phone_keys": ["dtmf_mode"]}, {"extra_phone_keys": {"label": "x"}}):
+        with pytest.raises(WorldError):
+            Emulator(make_world(), variant=bad)
+    with pytest.raises(WorldError, match="bundle_listing"):
+        Emulator(dict(make_world(), defaults={"bundle_listing": 302}))
+
+
+@pytest.mark.parametrize("variant, status", [("page-cap-refuses", 400), ("page-cap-422", 422)])
+def test_a_page_cap_that_refuses_larger_pages(start, variant, status):
+    emu = start(make_world(), variant=variant)
+    cap = emu.engine.world.defaults["per_page_max"]
+    s = session(emu)
+    refused = s.get(api(emu, "/client/@me/extension/"), params={"per_page": str(cap + 1)})
+    assert refused.status_code == status and refused.json()["status"] == "invalid_request"
+    assert len(s.get(api(emu, "/client/@me/extension/"), params={"per_page": str(cap)}).json()) == 9
+
+
+def test_a_page_cap_that_clamps_silently(start):
+    world = make_world()
+    world["clients"][0]["extensions"] += [{"id": 100 + i, "name": str(800 + i), "type": "queue"} for i in range(40)]
+    emu = start(world, variant="page-cap-clamps")
+    s = session(emu)
+    pages = [s.get(api(emu, "/client/@me/extension/"), params={"per_page": "500", "page": str(p)}) for p in (1, 2)]
+    assert [(p.status_code, len(p.json())) for p in pages] == [(200, 30), (200, 19)]
+
+
+@pytest.mark.parametrize("variant, status", [("bundle-listing-400", 400), ("bundle-listing-405", 405),
+                                             ("bundle-listing-501", 501), ("no-bundle-listing", 404)])
+def test_bundle_listing_answered_not_supported(start, variant, status):
+    emu = start(make_world(), variant=variant)
+    s = session(emu)
+    assert s.get(api(emu, "/client/@me/extensions_bundle/")).status_code == status
+    assert s.get(api(emu, "/client/1001/extensions_bundle/1")).json() == {"bundle_id": 1, "bundle_list": [1, 2]}
+    assert requests.post(emu.url + "/_admin/bundle_listing", json={"on": True}).status_code == 200
+    assert s.get(api(emu, "/client/@me/extensions_bundle/")).status_code == 200
+    assert requests.post(emu.url + "/_admin/bundle_listing", json={"on": 418}).status_code == 400
+
+
+def test_no_rate_limit_headers(start):
+    emu = start(make_world(), variant="no-rate-limit-headers")
+    s = session(emu)
+    replies = [s.get(api(emu, "/user/")), s.get(api(emu, "/client/9999/")), s.put(api(emu, "/extension/1/phone/"))]
+    assert [r.status_code for r in replies] == [200, 404, 400]
+    assert not any(h.startswith("X-RateLimit") for r in replies for h in r.headers)
+    assert emu.state()["quotas"]["1001"]["remaining"] == 997              # still counted, just not told
+
+
+def test_conference_extensions(start):
+    emu = start(make_world(), variant="conference-extensions")
+    s = session(emu)
+    listed = s.get(api(emu, "/client/@me/extension/")).json()
+    conference = [e for e in listed if e["type"] == "conference"]
+    assert [(e["id"], e["name"]) for e in conference] == [(21, "010*701")]
+    assert s.get(api(emu, "/client/@me/extension/"), params={"type": "conference"}).json() == conference
+    assert s.get(api(emu, "/extension/21/phone/")).status_code == 404
+    with pytest.raises(WorldError, match="conference"):
+        Emulator(dict(make_world(), clients=[{"id": 1, "extensions": [{"id": 1, "type": "conference"}]}]))
+
+
+def test_short_token_lifetime(start):
+    emu = start(make_world(), variant={"token_ttl": 1})
+    resp = requests.post(emu.url + "/oauth/token",
+                         data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    assert resp.json()["expires_in"] == 1
+    headers = {"Authorization": "Bearer " + resp.json()["access_token"]}
+    assert requests.get(api(emu, "/user/"), headers=headers).status_code == 200
+    time.sleep(1.05)
+    assert requests.get(api(emu, "/user/"), headers=headers).status_code == 401
+    assert Emulator(make_world(), variant="short-token").engine.world.defaults["token_ttl"] == 2
+
+
+def test_extra_and_missing_phone_keys(start):
+    emu = start(make_world(), variant=["extra-phone-key", "missing-phone-key"])
+    s = session(emu)
+    phone = s.get(api(emu, "/extension/1/phone/")).json()
+    assert phone["sip_transport"] == "udp" and phone["dtmf_mode"] == "rfc2833" and "incoming_limit" not in phone
+    missing = s.put(api(emu, "/extension/1/phone/"), json={"incoming_limit": 2})
+    assert missing.status_code == 400 and "incoming_limit" in missing.json()["message"]
+    assert s.put(api(emu, "/extension/1/phone/"), json={"sip_transport": "tcp"}).json()["sip_transport"] == "tcp"
+
+
+def test_endless_pages(start):
+    emu = start(make_world(), variant="endless-pages")
+    s = session(emu)
+    seen = set()
+    for page in (1, 2, 500):
+        rows = s.get(api(emu, "/client/@me/extension/"), params={"per_page": "20", "page": str(page)}).json()
+        ids = {r["id"] for r in rows}
+        assert len(ids) == 20 and not ids & seen
+        seen |= ids
+
+
+def test_gzip_when_asked_and_the_token_path_variant(start):
+    def raw(emu, headers):
+        host, port = emu.url.rsplit("/", 1)[-1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        conn.request("GET", API + "/client/@me/extension/", headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        return resp, body
+
+    emu = start()
+    auth = {"Authorization": "Bearer " + token(emu)}
+    zipped, body = raw(emu, dict(auth, **{"Accept-Encoding": "gzip"}))
+    assert zipped.getheader("Content-Encoding") == "gzip" and len(json.loads(gzip.decompress(body))) == 9
+    plain, body = raw(emu, auth)
+    assert plain.getheader("Content-Encoding") is None and len(json.loads(body)) == 9
+    assert [e["content_encoding"] for e in emu.requests()[1:]] == ["gzip", None]
+
+    other = start(make_world(), variant=["no-gzip", {"token_path": "/api/ver1.0/oauth/token"}])
+    assert requests.post(other.url + "/oauth/token", data={}).status_code == 404
+    issued = requests.post(other.url + API + "/oauth/token",
+                           data={"grant_type": "client_credentials", "client_id": "a1", "client_secret": "s1"})
+    unzipped, body = raw(other, {"Authorization": "Bearer " + issued.json()["access_token"],
+                                 "Accept-Encoding": "gzip"})
+    assert unzipped.getheader("Content-Encoding") is None and len(json.loads(body)) == 9
