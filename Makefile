@@ -16,13 +16,13 @@ PYTEST := $(PY) -m pytest -q
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help venv test units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity sanity-all \
-	sanity-2.21 lint changelog-lint docs-lint release-check release test-targets quickstart reliability clean
+	sanity-2.21 lint changelog-lint docs-lint release-check release test-targets quickstart quickstart-test reliability clean
 
 help:
 	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
 	@echo "                      .venv-2.21 (newest ansible-core, on Python 3.13 or 3.12: PYTHON_NEWEST=... to choose)"
 	@echo "make test             units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all"
-	@echo "                      sanity-2.21 lint changelog-lint release-check"
+	@echo "                      sanity-2.21 lint changelog-lint release-check quickstart-test"
 	@echo "make units            pytest tests/unit tests/emulator_tests with ansible-core 2.19 (.venv, Python 3.11)"
 	@echo "make units-2.16       the same with ansible-core 2.16"
 	@echo "make units-2.21       the same with ansible-core 2.21"
@@ -38,7 +38,8 @@ help:
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
 	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
 	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
-	@echo "make quickstart       hacking/quickstart.sh"
+	@echo "make quickstart       the demo of the README (hacking/quickstart.sh), in its own .venv-quickstart"
+	@echo "make quickstart-test  make quickstart from a copy of the checkout with only Python 3.11 (then 3.10) on PATH"
 	@echo "make clean            remove test output and caches (not the venvs)"
 
 venv: $(VENV)/.stamp $(VENV216)/.stamp $(VENV221)/.stamp
@@ -67,7 +68,7 @@ $(VENV221)/.stamp: requirements.txt hacking/find-python hacking/ansible-test-off
 	touch $@
 
 TEST_TARGETS := units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint \
-	changelog-lint release-check
+	changelog-lint release-check quickstart-test
 test: $(TEST_TARGETS)
 
 test-targets:  # for .ci/run, which times each
@@ -126,8 +127,22 @@ reliability: venv
 		tests/integration/test_tls.py --junitxml=tests/output/reliability/junit.xml
 	$(PY) tests/reliability/report.py
 
-quickstart: venv
+# The quick start's one venv: what the demo uses, with the ansible-core that CI tests on $(PYTHON)'s version.
+QUICKSTART_VENV := .venv-quickstart
+$(QUICKSTART_VENV)/.stamp: requirements-quickstart.txt requirements.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(None if (3, 10) <= v <= (3, 13) else \
+		"make quickstart needs Python 3.10 to 3.13; $(PYTHON) is %d.%d: name one, e.g. make quickstart PYTHON=python3.11" % v)'
+	rm -rf $(QUICKSTART_VENV)
+	$(PYTHON) -m venv $(QUICKSTART_VENV)
+	$(QUICKSTART_VENV)/bin/python -m pip install -q -r requirements-quickstart.txt
+	touch $@
+
+quickstart: $(QUICKSTART_VENV)/.stamp
 	hacking/quickstart.sh
+
+# `make quickstart` in a copy of the checkout with one Python on PATH (3.11, 3.10), no pyenv, an empty HOME.
+quickstart-test: venv
+	$(PYTEST) tests/quickstart
 
 clean:
 	rm -rf tests/output .tmp .pytest_cache .hypothesis

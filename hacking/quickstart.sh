@@ -2,16 +2,23 @@
 # The quick start: roll out the phone bindings of three tenants on the local API emulator, re-run
 # with no change, make an out-of-band change through the API, show it in a drift report, and let the
 # blast-radius guard refuse a bad change.
-# Run through `make quickstart` (which first builds .venv); needs no credentials and no network.
+# Run through `make quickstart` (which first builds .venv-quickstart); needs no credentials and no network, and
+# writes only inside the checkout (.venv-quickstart, and .tmp/ while it runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export PATH="$root/.venv/bin:$PATH"
-work=$(mktemp -d)
+venv=${QUICKSTART_VENV:-$root/.venv-quickstart}
+[ -x "$venv/bin/ansible-playbook" ] || { echo "no $venv: run make quickstart" >&2; exit 1; }
+export PATH="$venv/bin:$PATH"
+# ansible-core imports a DSA key class that newer cryptography releases deprecate: that warning is not the demo's.
+export PYTHONWARNINGS="ignore:DSA is deprecated"
+mkdir -p .tmp
+work=$(mktemp -d "$root/.tmp/quickstart.XXXXXX")
 emulator_pid=
 cleanup() {
   if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
+  rmdir "$root/.tmp" 2>/dev/null || true
 }
 trap cleanup EXIT
 
