@@ -9,8 +9,7 @@ Contract:
 
 - ``TelphinApi(client)`` wraps one ``_client.ApiClient`` (token, retries, quota, counting) and has
   one method per endpoint: ``user``, ``tenant`` (``GET /client/{id}/``), ``dealer_clients``,
-  ``extensions``, ``phone``, ``put_phone``, ``bundles``. The token endpoint's request and reply are ``token_form`` and
-  ``token_from_reply`` (the client calls them when it needs a token).
+  ``extensions``, ``phone``, ``put_phone``, ``bundles`` (the paths go after ``_settings.API_PREFIX``).
 - Each method checks the reply's shape and returns plain data, or raises a ``_errors.TelphinError``
   (``ProtocolError`` for a reply of the wrong shape). Lists are read with ``pages``, the one paged
   reader: every page once, in order.
@@ -20,31 +19,16 @@ Contract:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, NotFound, ProtocolError
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import is_id
 
-if TYPE_CHECKING:  # pragma: no cover - the client imports this module
-    from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-
-API_PREFIX = "/api/ver1.0"      # between api_url and every path below
-TOKEN_PATH = "/oauth/token"     # after api_url, when token_url is not given
 DEALER_CLIENTS_PATH = "/dealer/{dealer_id}/client/"   # not documented publicly: the inventory lets users change it
 PER_PAGE = 500                  # rows asked for per page of a list
 
 Item = Dict[str, Any]
-
-
-def token_form(app_id: str, app_secret: str) -> Dict[str, str]:
-    """The form of ``POST <token_url>`` (OAuth client credentials grant)."""
-    return {"grant_type": "client_credentials", "client_id": app_id, "client_secret": app_secret}
-
-
-def token_from_reply(data: Any) -> Optional[str]:
-    """The access token of a token endpoint reply, or None when it holds none."""
-    token = data.get("access_token") if isinstance(data, dict) else None
-    return token if isinstance(token, str) and token else None
 
 
 def client_path(client_id: Any) -> str:
@@ -101,7 +85,7 @@ def _tenant(item: Any, where: str) -> Item:
 class TelphinApi:
     """One method per endpoint the collection uses; see the module docstring."""
 
-    def __init__(self, client: "ApiClient") -> None:
+    def __init__(self, client: ApiClient) -> None:
         self.client = client
 
     def pages(self, path: str, expected: str, params: Optional[Mapping[str, Any]] = None,

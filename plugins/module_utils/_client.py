@@ -25,14 +25,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
-from ansible_collections.telphin.pbx.plugins.module_utils._api import (
-    API_PREFIX, token_form, token_from_reply)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyAuthFailure, ProxyRefused, QuotaExhausted,
     QuotaReserveReached, TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token, is_secret_key
-from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper, token_form, token_from_reply
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
     OAUTH_ERRORS, Response, Transport, Urllib3Transport, decode_json)
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ansible_collections.telphin.pbx.plugins.module_utils._api import API_PREFIX, TOKEN_PATH
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token
 from ansible_collections.telphin.pbx.plugins.module_utils._version import COLLECTION_VERSION
 
 DEFAULT_API_URL = "https://apiproxy.telphin.ru"
+API_PREFIX = "/api/ver1.0"      # between api_url and every API path (``_api``)
+TOKEN_PATH = "/oauth/token"     # after api_url, when token_url is not given
 DEFAULT_HTTP_AGENT = "telphin.pbx/" + COLLECTION_VERSION
 
 

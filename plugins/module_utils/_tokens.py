@@ -11,16 +11,29 @@ only while the run's credentials are proven (a request of the run succeeded) and
 such renewals are not used up. Before any success, the second refused token stops the run: the token
 endpoint accepts the app but the API refuses its tokens, and every further item would cost two more
 requests of the tenant's quota.
+
+The token endpoint's form and reply (OAuth 2 client credentials grant) are ``token_form`` and ``token_from_reply``.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import AuthenticationError
 
 MAX_TOKEN_RENEWALS = 10     # renewed tokens refused before they served a request, per run
+
+
+def token_form(app_id: str, app_secret: str) -> Dict[str, str]:
+    """The form of ``POST <token_url>`` (OAuth client credentials grant)."""
+    return {"grant_type": "client_credentials", "client_id": app_id, "client_secret": app_secret}
+
+
+def token_from_reply(data: Any) -> Optional[str]:
+    """The access token of a token endpoint reply, or None when it holds none."""
+    token = data.get("access_token") if isinstance(data, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 class TokenKeeper:

@@ -7,9 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.telphin.pbx.plugins.module_utils._api import API_PREFIX
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, Transport
 
 API = "https://api.test"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.telphin.pbx.plugins.module_utils import _api
+from ansible_collections.telphin.pbx.plugins.module_utils import _api, _tokens
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE, TelphinApi
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError
 from scripted import Call, ScriptedTransport, make_client, token
@@ -181,8 +181,8 @@ def test_replies_of_the_wrong_shape_are_protocol_errors(call, path):
 
 
 def test_token_form_and_reply():
-    assert _api.token_form("id", "secret") == {"grant_type": "client_credentials", "client_id": "id",
-                                               "client_secret": "secret"}
-    assert _api.token_from_reply({"access_token": "t"}) == "t"
-    assert _api.token_from_reply({"access_token": ""}) is None
-    assert _api.token_from_reply(["t"]) is None
+    assert _tokens.token_form("id", "secret") == {"grant_type": "client_credentials", "client_id": "id",
+                                                  "client_secret": "secret"}
+    assert _tokens.token_from_reply({"access_token": "t"}) == "t"
+    assert _tokens.token_from_reply({"access_token": ""}) is None
+    assert _tokens.token_from_reply(["t"]) is None
