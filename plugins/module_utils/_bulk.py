@@ -15,9 +15,6 @@ read first, then the guard decides and the backup is written, and only then the 
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
@@ -25,84 +22,17 @@ from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_phone)
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
+from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each, read_into
 
-DEFAULT_PARALLEL = 4
-MAX_PARALLEL = 6
 MAX_BINDINGS = 20000
-
-
-@dataclass
-class Target:
-    """One extension the bulk run must look at, with its normalised desired values."""
-
-    outcome: PhoneOutcome
-    desired: Dict[str, Any]
-    current: Optional[Dict[str, Any]] = None     # the phone as read, in runs that read before writing
-    planned: Optional[Dict[str, Any]] = None     # apply_plan: the plan's "before" values
-
-    def readable_patch(self, region: str) -> Dict[str, Any]:
-        """The keys this phone would get, less write-only ones: what the guard, backups and plans count."""
-        patch = plan_patch(self.current or {}, self.desired, region)
-        return {k: v for k, v in patch.items() if not FIELDS[k].write_only}
-
-
-def check_parallel(value: Any) -> int:
-    """The number of requests sent at once; unset is ``DEFAULT_PARALLEL``."""
-    parallel = DEFAULT_PARALLEL if value is None else int(value)
-    if not 1 <= parallel <= MAX_PARALLEL:
-        raise InputError("parallel must be between 1 and %d (the API allows few simultaneous requests), got %d"
-                         % (MAX_PARALLEL, parallel))
-    return parallel
-
-
-def for_each(targets: List[Target], work: Callable[[Target], None], parallel: int) -> None:
-    """Run ``work`` on every target with a bounded pool. A ``TelphinError`` fails that target's outcome; a
-    run-stopping one (quota, credentials, rights, TLS) also marks every target not yet started ``skipped``.
-    Any other exception fails its target only: whatever a server sends, the run ends with every outcome."""
-    stop = threading.Event()
-    reason: List[str] = []
-
-    def one(target: Target) -> None:
-        outcome = target.outcome
-        if outcome.status in ("failed", "skipped", "stale"):   # settled by an earlier pass
-            return
-        if stop.is_set():
-            outcome.status, outcome.error = "skipped", "not processed: " + reason[0]
-            return
-        try:
-            work(target)
-        except RUN_STOPPERS as exc:
-            if not stop.is_set():
-                reason.append(str(exc))
-                stop.set()
-            outcome.status, outcome.error = "failed", str(exc)
-        except TelphinError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
-        except Exception as exc:  # pylint: disable=broad-except
-            outcome.status, outcome.error = "failed", unexpected(exc)
-
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        list(pool.map(one, targets))
-
-
-class Ticks:
-    """A counter shared by the workers, to order reads and writes across threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._now = 0
-
-    def __call__(self) -> int:
-        with self._lock:
-            self._now += 1
-            return self._now
 
 
 def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int, on_secret: OnSecret,
@@ -273,7 +203,6 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                              % (len(problems), "\n- ".join(problems)))
-        from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan
         return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn)
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
         require_phonenumbers()      # one line, not one problem per item
@@ -335,9 +264,3 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged, extra)
-
-
-def read_into(api: TelphinApi, target: Target, on_secret: OnSecret, tick: Callable[[], int]) -> None:
-    """Read a phone for a run that reads every phone before it writes."""
-    target.outcome.read_at = tick()
-    target.current = read_phone(api, target.outcome.extension_id, on_secret)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
-from ansible_collections.telphin.pbx.plugins.module_utils._bulk import Target, check_parallel, for_each
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, find_target, not_found, read_phone)
@@ -20,6 +19,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, short_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import (
     PhoneOutcome, phone_read_result, phones_read_result)
+from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, check_parallel, for_each
 
 
 def run_extension_phone_info(client: ApiClient, params: Mapping[str, Any], on_secret: OnSecret) -> Dict[str, Any]:
