@@ -18,7 +18,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClie
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     TelphinError, TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils import _transport
+from ansible_collections.telphin.pbx.plugins.module_utils import _deadline
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
 PROXY_USER, PROXY_PASSWORD = "corp\\ansible", "Proxy-Pass:w0rd@1"
@@ -273,11 +273,11 @@ def test_14_the_watchdog_leaves_no_thread_or_descriptor_behind(trickle) -> None:
         slow.stop.set()
         # The servers' handler threads end once the client's sockets are closed, the deadline thread after a second
         # without requests.
-        deadline = time.monotonic() + _transport._REAPER.idle + 2
+        deadline = time.monotonic() + _deadline._REAPER.idle + 2
         while (threading.active_count(), open_descriptors()) != (threads, descriptors) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (threading.active_count(), open_descriptors()) == (threads, descriptors)
-        assert _transport._REAPER.thread is None
+        assert _deadline._REAPER.thread is None
     finally:
         fine.shutdown()
         fine.server_close()
@@ -324,7 +324,7 @@ def test_14_deadlines_work_in_a_process_forked_while_the_deadline_thread_ran(tri
     url = "http://127.0.0.1:%d/x" % srv.server_address[1]
     with pytest.raises(TransportFailure):
         Urllib3Transport().send("GET", url, headers={}, timeout=0.2)
-    assert _transport._REAPER.thread is not None          # still there, idle
+    assert _deadline._REAPER.thread is not None          # still there, idle
     pid = os.fork()
     if pid == 0:                                           # pragma: no cover - the child reports through its status
         code, started = 1, time.monotonic()
