@@ -7,8 +7,9 @@
 
 One object per module run (or inventory refresh). It fetches one token and renews it when the API
 refuses it (``_tokens.TokenKeeper`` says when that stops), retries transient failures with jittered
-exponential backoff, fails fast on an exhausted quota, keeps the latest ``X-RateLimit-*`` figures,
-counts every request it sends and collects every secret it sees (``secrets``) so the caller can mask them.
+exponential backoff, fails fast on an exhausted quota (``_quota``: the ``X-RateLimit-*`` figures, the
+reserve, the concurrency gate), counts every request it sends and collects every secret it sees
+(``secrets``) so the caller can mask them. Error replies become errors in ``_replies``.
 
 It knows no endpoint: ``_api.TelphinApi`` names them. Thread-safe: the bulk flow shares one client
 between worker threads.
@@ -20,19 +21,19 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyAuthFailure, ProxyRefused, QuotaExhausted,
-    QuotaReserveReached, TelphinError, TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
+    AuthenticationError, ProtocolError, ProxyAuthFailure, ProxyRefused, TelphinError, TLSError, TLSFailure,
+    TransientError, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils._quota import ConcurrencyGate, Quota, QuotaMeter
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import PROXY_407, decode_reply, error_for
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token, is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper, token_form, token_from_reply
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
-    OAUTH_ERRORS, Response, Transport, Urllib3Transport, decode_json)
+    OAUTH_ERRORS, Response, Transport, Urllib3Transport)
 
 # Retry policy for transient failures (connection errors, 502/503/504, a GET's 500, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
@@ -42,80 +43,6 @@ RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
 RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
 RETRIED_STATUSES = frozenset((502, 503, 504))
 READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs only; after a PUT see _converge.put_decided
-_PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"
-GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
-
-# What to do, by HTTP status (403: by the API's code), since the reply's own text is never shown.
-FORBIDDEN_HINT = "the app's user may not do this: check its rights and access level in the provider's portal"
-NOT_FOUND_HINT = ("no such object, or the app's user may not see it: check the client_id, extension and names the "
-                  "task gives, and that api_url is the provider's API host")
-VALIDATION_HINT = "check those values against the module's documentation (the API's own message is not shown)"
-REQUEST_HINT = "check the task's client_id, extension and type options"
-CONFLICT_HINT = "the object was changed or locked by another request meanwhile: run the task again"
-SERVER_HINT = "try again later; if it persists, report it to the provider with the time of the run"
-OTHER_HINT = "check api_url, token_url and the task's values"
-FORBIDDEN_HINTS = {
-    "access_denied": "the app's user may not reach this object: check that client_id / extension belong to the "
-                     "tenant (or dealer) of this app",
-    "user_blocked": "the API user behind this app is blocked: unblock it in the provider's portal",
-    "user_access_type_deny": "the app's user is read-only: writes need a user with full access",
-    "app_access_type_deny": "the app's access level is too low: give the trusted app the 'All' access level",
-}
-
-
-@dataclass
-class Quota:
-    """The latest ``X-RateLimit-*`` figures; ``reset`` is seconds until the window turns."""
-
-    limit: Optional[int]
-    remaining: Optional[int]
-    reset: Optional[int]
-    seen_at: float = field(default=0.0, repr=False)
-
-    def as_dict(self) -> Dict[str, Optional[int]]:
-        return {"limit": self.limit, "remaining": self.remaining, "reset": self.reset}
-
-
-class ConcurrencyGate:
-    """How many API requests one client sends at once, adapted to what the provider accepts.
-
-    It starts at the number of worker threads, halves on every "concurrent request" 429 and lets one more
-    request through again only after ``GATE_RECOVERY`` seconds without such a 429. The provider's limit
-    on simultaneous requests is not published and is shared with the tenant's other users (another run,
-    the CRM): with fixed parallelism, workers kept colliding and items failed after their retries.
-    """
-
-    def __init__(self, size: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.size = self.limit = max(size, 1)
-        self.active = 0
-        self._clock = clock
-        self._calm_since = clock()
-        self._cond = threading.Condition()
-
-    def acquire(self) -> None:
-        with self._cond:
-            while self.active >= self.limit:
-                self._cond.wait()
-            self.active += 1
-
-    def release(self, refused: bool) -> None:
-        with self._cond:
-            self.active -= 1
-            now = self._clock()
-            if refused:
-                self.limit = max(1, self.limit // 2)
-                self._calm_since = now
-            elif self.limit < self.size and now - self._calm_since >= GATE_RECOVERY:
-                self.limit += 1
-                self._calm_since = now
-            self._cond.notify_all()
-
-
-def reset_text(seconds: Optional[int]) -> str:
-    if seconds is None:
-        return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
-    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-    return "in %d s (at %s UTC)" % (seconds, at.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 class ApiClient:
@@ -132,8 +59,7 @@ class ApiClient:
         self.retries = 0
         self.tokens_issued = 0
         self.tokens = TokenKeeper(self._fetch_token, settings.access_token, settings.app_id)
-        self.quota: Optional[Quota] = None
-        self._in_flight = 0     # API requests sent whose reply (and its X-RateLimit-Remaining) is not yet in
+        self.meter = QuotaMeter(settings, clock)
         self._gate = ConcurrencyGate(pool_size, clock)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
 
@@ -175,8 +101,8 @@ class ApiClient:
             self.tokens.renew(used, "%s %s" % (method, path), resp.api_status())
             resp, used = self._exchange(method, url, params=params, json_body=body)
         if resp.status >= 400:
-            raise self._error(method, path, resp, sorted(str(k) for k in body) if isinstance(body, Mapping) else ())
-        return self._decode(method, path, resp)
+            raise error_for(method, path, resp, sorted(str(k) for k in body) if isinstance(body, Mapping) else ())
+        return decode_reply(method, path, resp)
 
     def report(self) -> Dict[str, Any]:
         """``requests`` and ``quota`` for module results."""
@@ -184,13 +110,16 @@ class ApiClient:
             counts = dict(self.counts)
             counts["total"] = sum(self.counts.values())
             counts["retried"] = self.retries
-            quota = self.quota.as_dict() if self.quota else {"limit": None, "remaining": None, "reset": None}
-        return {"requests": counts, "quota": quota}
+        return {"requests": counts, "quota": self.meter.as_dict()}
+
+    @property
+    def quota(self) -> Optional[Quota]:
+        """The latest ``X-RateLimit-*`` figures (``_quota.QuotaMeter``)."""
+        return self.meter.quota
 
     def forget_quota(self) -> None:
         """Drop the quota figures: the next requests are charged to another tenant (one client, many tenants)."""
-        with self._lock:
-            self.quota = None
+        self.meter.forget()
 
     # -- tokens ---------------------------------------------------------------------------------
     def _can_refresh(self) -> bool:
@@ -208,8 +137,8 @@ class ApiClient:
                 "check app_id / app_secret, that the app is a 'trusted' app, and token_url (%s)"
                 % _bare(self.settings.token_url), http_status=resp.status, api_status=code)
         if resp.status >= 400:
-            raise self._error("POST", "token endpoint", resp)
-        data = self._decode("POST", "token endpoint", resp)
+            raise error_for("POST", "token endpoint", resp)
+        data = decode_reply("POST", "token endpoint", resp)
         token = token_from_reply(data)
         if token is None:
             raise ProtocolError("the token endpoint %s replied without an access_token" % _bare(self.settings.token_url))
@@ -236,7 +165,7 @@ class ApiClient:
             try:
                 resp = self._send_once(method, url, headers, params, json_body, form, authenticated)
             except ProxyAuthFailure:
-                raise ProxyRefused(_PROXY_407 % (method, _path(url)), http_status=407) from None
+                raise ProxyRefused(PROXY_407 % (method, _path(url)), http_status=407) from None
             except TLSFailure as exc:
                 raise TLSError("TLS verification of %s failed (%s)" % (_host(url), exc)) from None
             except TransportFailure as exc:
@@ -268,16 +197,16 @@ class ApiClient:
         self._gate.acquire()
         refused = False
         try:
-            self._take_slot(url)
+            self.meter.take_slot(url)
             self._count(kind)
             answered = False
             try:
                 resp = self.transport.send(method, url, headers=headers, params=params, json_body=json_body,
                                            form=form, timeout=self.settings.timeout)
                 answered = True
-                self._record_quota(resp)
+                self.meter.record(resp)
             finally:
-                self._release_slot(charged=not answered)    # no reply: it may have been counted, assume it was
+                self.meter.release_slot(charged=not answered)    # no reply: it may have been counted, assume it was
             refused = resp.is_concurrency_429()
             return resp
         finally:
@@ -303,102 +232,6 @@ class ApiClient:
     def _count(self, kind: str) -> None:
         with self._lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
-
-    # -- quota --------------------------------------------------------------------------------------
-    def _record_quota(self, resp: Response) -> None:
-        limit, remaining, reset = (resp.int_header("x-ratelimit-" + n) for n in ("limit", "remaining", "reset"))
-        if limit is None and remaining is None:
-            return
-        with self._lock:
-            now, old = self._clock(), self.quota
-            if old is not None and None not in (old.remaining, old.reset, remaining, reset) and \
-                    remaining > old.remaining and now + reset <= old.seen_at + old.reset + 1.5:
-                # Same window, more left: a reply that overtook one sent later; it does not know about
-                # the requests counted since, so keep the lower figure.
-                remaining = old.remaining
-            self.quota = Quota(limit, remaining, reset, now)
-
-    def _window_turned(self, quota: Quota) -> bool:
-        return quota.reset is not None and self._clock() >= quota.seen_at + quota.reset
-
-    def _reserve_check(self, url: str, in_flight: int) -> None:
-        """Raise ``QuotaReserveReached`` if one more request (with ``in_flight`` others whose replies are not
-        in yet) could take the remaining count below ``quota_reserve``. Called with ``_lock`` held."""
-        quota = self.quota
-        if quota is None or quota.remaining is None or url == self.settings.token_url or self._window_turned(quota):
-            return
-        if quota.remaining - in_flight - 1 < self.settings.quota_reserve:
-            pending = " with %d request(s) still in flight" % in_flight if in_flight else ""
-            if self.settings.quota_reserve == 0:
-                raise QuotaReserveReached(
-                    "the tenant's hourly request quota is used up (X-RateLimit-Remaining is %d%s): no further "
-                    "request sent; the quota resets %s" % (quota.remaining, pending, reset_text(quota.reset)))
-            raise QuotaReserveReached(
-                "stopped before the request quota reserve: X-RateLimit-Remaining is %d%s and quota_reserve is %d, "
-                "so the tenant's live integrations keep their share; the quota resets %s"
-                % (quota.remaining, pending, self.settings.quota_reserve, reset_text(quota.reset)))
-
-    def _take_slot(self, url: str) -> None:
-        """Check the reserve counting the requests in flight, and count this one in.
-
-        Worker threads share the client: without this, each of them could pass the check on the same
-        X-RateLimit-Remaining and together take the tenant's quota below the reserve.
-        """
-        with self._lock:
-            self._reserve_check(url, self._in_flight)
-            self._in_flight += 1
-
-    def _release_slot(self, charged: bool) -> None:
-        """The reply is in (its figures recorded) or lost; a lost reply's request is assumed to be counted."""
-        with self._lock:
-            self._in_flight -= 1
-            quota = self.quota
-            if charged and quota is not None and quota.remaining is not None and not self._window_turned(quota):
-                self.quota = Quota(quota.limit, max(quota.remaining - 1, 0), quota.reset, quota.seen_at)
-
-    # -- errors -------------------------------------------------------------------------------------
-    def _error(self, method: str, path: str, resp: Response, sent: Sequence[str] = ()) -> TelphinError:
-        """The error for an HTTP error reply, in our words (see ``request``); ``sent``: the keys of the body sent."""
-        status, code = resp.status, resp.api_status()
-        where = "%s %s" % (method, path)
-        codes = {"http_status": status, "api_status": code}
-        if status == 429:
-            return QuotaExhausted(
-                "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
-                "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
-        if status == 407:
-            return ProxyRefused(_PROXY_407 % (method, path), http_status=407)
-        if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
-            return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
-                                       "supply a new one, or app_id and app_secret", **codes)
-        head = "%s: HTTP %d%s" % (where, status, " " + code if code else "")
-        if status == 403:
-            return AccessDenied(head, FORBIDDEN_HINTS.get(code or "", FORBIDDEN_HINT), **codes)
-        if status == 404:
-            return NotFound("%s: not found" % head, NOT_FOUND_HINT, **codes)
-        if status in (400, 422):
-            if sent:
-                return ValidationFailed("%s: the API refused the values of %s" % (head, ", ".join(sent)),
-                                        VALIDATION_HINT, **codes)
-            return ValidationFailed("%s: the API refused the request" % head, REQUEST_HINT, **codes)
-        if status == 409:
-            return TelphinError("%s: conflict" % head, CONFLICT_HINT, **codes)
-        if status >= 500:
-            return TelphinError("%s: the server failed" % head, SERVER_HINT, **codes)
-        return TelphinError("%s: the API refused the request" % head, OTHER_HINT, **codes)
-
-    @staticmethod
-    def _decode(method: str, path: str, resp: Response) -> Any:
-        """The reply's JSON; a ``ProtocolError`` that says what came instead, never quoting it."""
-        if not resp.text.strip():
-            return None
-        try:
-            return decode_json(resp.text)
-        except ValueError:
-            kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
-            raise ProtocolError("%s %s: the server replied HTTP %d with %s instead of the API's JSON (%d characters, "
-                                "not quoted)" % (method, path, resp.status, kind, len(resp.text)),
-                                "is api_url the provider's API host?") from None
 
 
 def _host(url: str) -> str:

@@ -11,8 +11,8 @@ import pytest
 import urllib3
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
-from ansible_collections.telphin.pbx.plugins.module_utils import _transport
-from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils import _quota, _transport
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, InputError, NotFound, ProtocolError, QuotaExhausted, QuotaReserveReached,
     TLSError, TLSFailure, TransientError, TransportFailure, ValidationFailed)
@@ -177,8 +177,8 @@ def test_quota_reserve_forgets_figures_after_the_window_turned():
     now = [0.0]
     transport = ScriptedTransport(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(0, reset=5)),
                                   Call("GET", "/user/", reply=USER, headers=quota_headers(999, reset=3600)))
-    client = make_client(transport)
-    client._clock = lambda: now[0]
+    client = client_mod.ApiClient(make_client(transport).settings, transport=transport, sleep=lambda s: None,
+                                  clock=lambda: now[0])
     client.get("/user/")
     now[0] = 6.0
     client.get("/user/")
@@ -254,13 +254,13 @@ def test_empty_options_count_as_unset_as_awx_injects_them():
 def test_quota_reserve_counts_the_requests_still_in_flight():
     transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(12)), quota_reserve=10)
     client.get("/user/")
-    url = client.settings.api_url + client_mod.API_PREFIX + "/user/"
-    client._take_slot(url)
-    client._take_slot(url)                                             # 12 -> 10 left once both are counted
+    url = client.settings.api_url + API_PREFIX + "/user/"
+    client.meter.take_slot(url)
+    client.meter.take_slot(url)                                             # 12 -> 10 left once both are counted
     with pytest.raises(QuotaReserveReached, match="Remaining is 12 with 2 request.s. still in flight"):
-        client._take_slot(url)                                         # a third would leave 9
-    client._release_slot(charged=False)
-    client._release_slot(charged=False)
+        client.meter.take_slot(url)                                         # a third would leave 9
+    client.meter.release_slot(charged=False)
+    client.meter.release_slot(charged=False)
 
 
 def test_a_reply_that_overtook_a_later_one_does_not_raise_the_remaining_count():
@@ -324,7 +324,7 @@ def test_connection_error_reasons_are_short_and_readable(exc, reason):
 # after 5 attempts of "concurrent request" 429. The gate adapts how many requests are sent at once.
 def test_concurrency_gate_halves_on_a_concurrent_429_and_recovers_after_calm():
     now = [0.0]
-    gate = client_mod.ConcurrencyGate(4, clock=lambda: now[0])
+    gate = _quota.ConcurrencyGate(4, clock=lambda: now[0])
     for worker in range(4):
         gate.acquire()
     assert gate.active == 4
@@ -334,12 +334,12 @@ def test_concurrency_gate_halves_on_a_concurrent_429_and_recovers_after_calm():
     gate.release(refused=False)
     gate.release(refused=False)
     assert gate.limit == 1                       # no recovery right after the 429s
-    now[0] = client_mod.GATE_RECOVERY + 0.1
+    now[0] = _quota.GATE_RECOVERY + 0.1
     gate.acquire()
     gate.release(refused=False)
     assert gate.limit == 2                       # one more after a calm period, and so on up to the pool size
     for step in range(2, 6):
-        now[0] = step * (client_mod.GATE_RECOVERY + 0.1)
+        now[0] = step * (_quota.GATE_RECOVERY + 0.1)
         gate.acquire()
         gate.release(refused=False)
     assert gate.limit == 4
@@ -359,7 +359,7 @@ def test_concurrent_429_narrows_the_gate_of_the_client():
 
 
 def test_gate_blocks_workers_beyond_the_limit():
-    gate = client_mod.ConcurrencyGate(2)
+    gate = _quota.ConcurrencyGate(2)
     gate.acquire()
     gate.acquire()
     entered = threading.Event()

@@ -9,7 +9,8 @@ import itertools
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
+from ansible_collections.telphin.pbx.plugins.module_utils import _quota
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
@@ -191,7 +192,7 @@ def test_bundle_conflicts_exactly_when_members_disagree(key, values, unrelated_d
        st.integers(1, 6))
 def test_concurrency_gate_stays_between_one_and_the_pool_size(events, size):
     now = [0.0]
-    gate = client_mod.ConcurrencyGate(size, clock=lambda: now[0])
+    gate = _quota.ConcurrencyGate(size, clock=lambda: now[0])
     for event in events:
         if isinstance(event, float):
             now[0] += event
@@ -210,22 +211,21 @@ def quota_reply(remaining, reset):
 @PROPERTY
 @given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1)), min_size=1, max_size=20))
 def test_within_one_window_the_remaining_count_never_goes_up(replies):
-    client = make_client(ScriptedTransport())
-    client._clock = lambda: 100.0
+    meter = _quota.QuotaMeter(make_client(ScriptedTransport()).settings, clock=lambda: 100.0)
     for remaining, jitter in replies:
-        client._record_quota(quota_reply(remaining, 600 - jitter))     # the same window, reset rounded
-    assert client.quota.remaining == min(remaining for remaining, jitter in replies)
+        meter.record(quota_reply(remaining, 600 - jitter))              # the same window, reset rounded
+    assert meter.quota.remaining == min(remaining for remaining, jitter in replies)
 
 
 @PROPERTY
 @given(st.integers(0, 200), st.integers(0, 100), st.integers(0, 6))
 def test_the_reserve_is_never_crossed_counting_the_requests_in_flight(remaining, reserve, in_flight):
     client = make_client(ScriptedTransport(), quota_reserve=reserve)
-    client._record_quota(quota_reply(remaining, 600))
-    url = client.settings.api_url + client_mod.API_PREFIX + "/user/"
-    client._in_flight += in_flight
+    client.meter.record(quota_reply(remaining, 600))
+    url = client.settings.api_url + API_PREFIX + "/user/"
+    client.meter.in_flight += in_flight
     try:
-        client._take_slot(url)
+        client.meter.take_slot(url)
     except QuotaReserveReached:
         assert remaining - in_flight - 1 < reserve
     else:

@@ -141,7 +141,7 @@ def test_6_a_rate_limit_header_of_1e999_is_ignored_and_leaks_no_slot():
     client = make_client(transport, quota_reserve=10)
     replies = [client.get("/user/") for dummy in range(3)]
     transport.assert_done()
-    assert len(replies) == 3 and client._in_flight == 0
+    assert len(replies) == 3 and client.meter.in_flight == 0
     assert client.report()["quota"]["remaining"] == 38
 
 

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An API reply in the collection's words: ``error_for`` an HTTP error status (method, path, status, a code of
+``_transport.KNOWN_CODES`` and what to do, never the reply's text), ``decode_reply`` for the JSON of the rest."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
+    AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyRefused, QuotaExhausted, TelphinError,
+    ValidationFailed)
+from ansible_collections.telphin.pbx.plugins.module_utils._quota import reset_text
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, decode_json
+
+PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"
+# What to do, by HTTP status (403: by the API's code), since the reply's own text is never shown.
+FORBIDDEN_HINT = "the app's user may not do this: check its rights and access level in the provider's portal"
+NOT_FOUND_HINT = ("no such object, or the app's user may not see it: check the client_id, extension and names the "
+                  "task gives, and that api_url is the provider's API host")
+VALIDATION_HINT = "check those values against the module's documentation (the API's own message is not shown)"
+REQUEST_HINT = "check the task's client_id, extension and type options"
+CONFLICT_HINT = "the object was changed or locked by another request meanwhile: run the task again"
+SERVER_HINT = "try again later; if it persists, report it to the provider with the time of the run"
+OTHER_HINT = "check api_url, token_url and the task's values"
+FORBIDDEN_HINTS = {
+    "access_denied": "the app's user may not reach this object: check that client_id / extension belong to the "
+                     "tenant (or dealer) of this app",
+    "user_blocked": "the API user behind this app is blocked: unblock it in the provider's portal",
+    "user_access_type_deny": "the app's user is read-only: writes need a user with full access",
+    "app_access_type_deny": "the app's access level is too low: give the trusted app the 'All' access level",
+}
+
+
+def error_for(method: str, path: str, resp: Response, sent: Sequence[str] = ()) -> TelphinError:
+    """The error for an HTTP error reply, in our words (see ``ApiClient.request``); ``sent``: the keys of the body
+    sent."""
+    status, code = resp.status, resp.api_status()
+    where = "%s %s" % (method, path)
+    codes = {"http_status": status, "api_status": code}
+    if status == 429:
+        return QuotaExhausted(
+            "the tenant's hourly request quota is exhausted (429 rate_limit_exceeded on %s); not retried" % where,
+            "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
+    if status == 407:
+        return ProxyRefused(PROXY_407 % (method, path), http_status=407)
+    if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
+        return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
+                                   "supply a new one, or app_id and app_secret", **codes)
+    head = "%s: HTTP %d%s" % (where, status, " " + code if code else "")
+    if status == 403:
+        return AccessDenied(head, FORBIDDEN_HINTS.get(code or "", FORBIDDEN_HINT), **codes)
+    if status == 404:
+        return NotFound("%s: not found" % head, NOT_FOUND_HINT, **codes)
+    if status in (400, 422):
+        if sent:
+            return ValidationFailed("%s: the API refused the values of %s" % (head, ", ".join(sent)),
+                                    VALIDATION_HINT, **codes)
+        return ValidationFailed("%s: the API refused the request" % head, REQUEST_HINT, **codes)
+    if status == 409:
+        return TelphinError("%s: conflict" % head, CONFLICT_HINT, **codes)
+    if status >= 500:
+        return TelphinError("%s: the server failed" % head, SERVER_HINT, **codes)
+    return TelphinError("%s: the API refused the request" % head, OTHER_HINT, **codes)
+
+
+def decode_reply(method: str, path: str, resp: Response) -> Any:
+    """The reply's JSON; a ``ProtocolError`` that says what came instead, never quoting it."""
+    if not resp.text.strip():
+        return None
+    try:
+        return decode_json(resp.text)
+    except ValueError:
+        kind = "HTML" if "<html" in resp.text[:500].lower() else "malformed JSON"
+        raise ProtocolError("%s %s: the server replied HTTP %d with %s instead of the API's JSON (%d characters, "
+                            "not quoted)" % (method, path, resp.status, kind, len(resp.text)),
+                            "is api_url the provider's API host?") from None
