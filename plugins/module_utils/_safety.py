@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -124,19 +125,48 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: str, text: str) -> str:
-    """Write ``text`` to ``path`` (directories created) readable by the owner only; return the absolute path."""
+def write_private(path: str, text: str, replace: bool = True) -> str:
+    """Write ``text`` to ``path`` (directories created) readable by the owner only; return the absolute path.
+
+    The text goes to a fresh temporary file of the same directory (``mkstemp``: 0600, a name nobody can plant)
+    and is then put in place whole: over an existing file with ``replace``, else under a name not taken yet
+    (``path``, or ``<name>.<n><ext>`` counting from 2; an existing file is never replaced). A symbolic link at
+    ``path`` is refused: it may have been planted by another user of a shared directory.
+    """
     path = os.path.abspath(os.path.expanduser(path))
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, exist_ok=True)
-        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(path + ".tmp", path)
+        if os.path.islink(path):
+            raise SafetyError("refused to write %s: it is a symbolic link, which another user of the directory may "
+                              "have planted; remove the link or choose another file" % path)
+        fd, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            path = _put_in_place(temp, path, replace)
+        finally:
+            if os.path.lexists(temp):
+                os.unlink(temp)
     except OSError as exc:
         raise SafetyError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
     return path
+
+
+def _put_in_place(temp: str, path: str, replace: bool) -> str:
+    """Rename ``temp`` over ``path``, or (``replace`` false) link it under the first free name of ``path``."""
+    if replace:
+        os.replace(temp, path)      # replaces a link planted since the check, never writes through it
+        return path
+    stem, ext = os.path.splitext(path)
+    for number in range(1, 1000):
+        candidate = path if number == 1 else "%s.%d%s" % (stem, number, ext)
+        try:
+            os.link(temp, candidate)    # fails on any existing name, a link included
+            return candidate
+        except FileExistsError:
+            continue
+    raise SafetyError("cannot write %s: it and 998 numbered variants exist already" % path)
 
 
 def now() -> datetime.datetime:
@@ -150,7 +180,7 @@ def write_backup(options: Optional[Mapping[str, Any]], client_id: str,
     entries = [(name, {k: current.get(k) for k in keys}) for name, current, keys in phones]
     text = backup_text(client_id, when, entries, [n for n, f in FIELDS.items() if f.kind in ("number", "str", "countries")],
                        skip=[n for n, f in FIELDS.items() if f.write_only])
-    return write_private(backup_path(options, client_id.replace("@", ""), when), text)
+    return write_private(backup_path(options, client_id.replace("@", ""), when), text, replace=False)
 
 
 def backup_path(options: Optional[Mapping[str, Any]], tenant: str, when: datetime.datetime) -> str:

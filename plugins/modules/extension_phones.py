@@ -203,7 +203,12 @@ options:
           directory of the module (C(backup) by default).
         type: path
       filename:
-        description: File name. Default C(<client_id>_phone_bindings.<YYYY-MM-DD@HH:MM:SS>.yml), UTC.
+        description:
+          - File name. Default C(<client_id>_phone_bindings.<YYYY-MM-DD@HH:MM:SS>.yml), UTC.
+          - A backup never replaces a file. When the name is taken (a backup of the same second, or a fixed
+            O(backup_options.filename) used before), the file is saved as C(<name>.2.yml), C(<name>.3.yml), and so on;
+            RV(backup_path) returns the name used. A symbolic link at that name is refused (the task fails before any
+            write).
         type: str
   plan_path:
     description:
@@ -213,6 +218,8 @@ options:
         the tenant, O(default_region), a fingerprint of the inputs and when it was made. It holds no secrets; items
         that set a C(password) are not part of it.
       - No plan is written when a phone could not be read.
+      - The plan replaces the file at that path as a whole (written to a new private temporary file of the same
+        directory first, readable by its owner only). A symbolic link at the path is refused.
     type: path
   apply_plan:
     description:

@@ -9,9 +9,10 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import (
     PLAN_FORMAT, ChangeLimit, SafetyError, backup_path, backup_text, fingerprint, guard_refusal, load_plan,
-    parse_max_changes, plan_document, write_private)
+    parse_max_changes, plan_document, write_backup, write_private)
 
 WHEN = datetime.datetime(2026, 11, 29, 18, 0, 5)
 
@@ -89,6 +90,57 @@ def test_write_private_creates_directories_and_an_owner_only_file(tmp_path):
     blocker.write_text("")
     with pytest.raises(SafetyError, match="cannot write"):
         write_private(str(blocker / "f.yml"), "x")
+
+
+def plant_link(tmp_path, at):
+    """A link another user of a shared directory planted at ``at``, pointing to a file they want overwritten."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    os.symlink(str(victim), str(at))
+    return victim
+
+
+def test_write_private_never_writes_through_a_link_at_the_old_temporary_name(tmp_path):
+    target = tmp_path / "plans" / "t1.plan.json"
+    target.parent.mkdir()
+    victim = plant_link(tmp_path, str(target) + ".tmp")
+    path = write_private(str(target), "plan\n")
+    assert victim.read_text() == "precious\n" and oct(victim.stat().st_mode & 0o777) == "0o644"
+    assert open(path).read() == "plan\n" and not os.path.islink(path)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["t1.plan.json", "t1.plan.json.tmp"]
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_write_private_refuses_a_link_at_the_final_name(tmp_path, replace):
+    target = tmp_path / "t1.plan.json"
+    victim = plant_link(tmp_path, str(target))
+    with pytest.raises(SafetyError, match=r"refused to write .*t1\.plan\.json: it is a symbolic link"):
+        write_private(str(target), "plan\n", replace=replace)
+    assert victim.read_text() == "precious\n" and os.path.islink(str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t1.plan.json", "victim"]     # no temporary file left
+
+
+def test_write_private_without_replace_never_replaces_a_file(tmp_path):
+    first = write_private(str(tmp_path / "b.yml"), "one\n", replace=False)
+    second = write_private(str(tmp_path / "b.yml"), "two\n", replace=False)
+    third = write_private(str(tmp_path / "b.yml"), "three\n", replace=False)
+    assert (first, second, third) == tuple(str(tmp_path / n) for n in ("b.yml", "b.2.yml", "b.3.yml"))
+    assert [open(p).read() for p in (first, second, third)] == ["one\n", "two\n", "three\n"]
+    assert oct(os.stat(third).st_mode & 0o777) == "0o600"
+    assert write_private(str(tmp_path / "b.yml"), "new\n") == first and open(first).read() == "new\n"
+
+
+def test_two_backups_in_one_second_are_two_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(_safety, "now", lambda: WHEN)
+    options = {"dir_path": str(tmp_path)}
+    first = write_backup(options, "1001", [("010*100", {"label": "Desk"}, ["label"])])
+    second = write_backup(options, "1001", [("010*100", {"label": "Sales"}, ["label"])])
+    assert first != second and os.path.basename(first) == "1001_phone_bindings.2026-11-29@18:00:05.yml"
+    assert os.path.basename(second) == "1001_phone_bindings.2026-11-29@18:00:05.2.yml"
+    assert yaml.safe_load(open(first).read())["phone_bindings"] == [{"extension": "010*100", "label": "Desk"}]
+    assert yaml.safe_load(open(second).read())["phone_bindings"] == [{"extension": "010*100", "label": "Sales"}]
 
 
 def test_fingerprint_is_stable_and_input_sensitive():
