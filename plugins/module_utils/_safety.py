@@ -25,6 +25,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
+from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import yaml_scalar
 
 PLAN_FORMAT = "telphin.pbx.plan/1"
 SHOWN = 5           # changes named in a guard refusal
@@ -101,6 +102,8 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
     ``entries``: (extension full name, {key: value as the API returned it}) per phone. Keys in ``skip``
     (write-only secrets) are never written. An unset text or number key is written as ``''``, the value
     that clears it; an unset key of another kind cannot be given in bindings and is left as a comment.
+    Values come from the server: every string that could be a template is tagged ``!unsafe`` (``_unsafe``), so a
+    restore with ``-e @file`` gives back the exact string and never evaluates it.
     """
     text_keys, skip = set(text_keys), set(skip)
     lines = ["---",
@@ -110,7 +113,7 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
              "phone_bindings:"]
     count = 0
     for name, values in entries:
-        lines.append("  - extension: %s" % json.dumps(name))
+        lines.append("  - extension: %s" % yaml_scalar(name))
         count += 1
         for key in sorted(values):
             value = values[key]
@@ -119,7 +122,7 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
             if value is None and key not in text_keys:
                 lines.append("    # %s was unset (null), which bindings cannot set back" % key)
                 continue
-            lines.append("    %s: %s" % (key, json.dumps("" if value is None else value, ensure_ascii=False)))
+            lines.append("    %s: %s" % (key, yaml_scalar("" if value is None else value)))
     if not count:
         lines[-1] = "phone_bindings: []"
     return "\n".join(lines) + "\n"

@@ -14,8 +14,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import can_template
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry, TenantRecord
-from ansible_collections.telphin.pbx.plugins.plugin_utils._trust import can_template, trusted
+from ansible_collections.telphin.pbx.plugins.plugin_utils._trust import trusted
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted
 
 

@@ -15,22 +15,16 @@ Private to the collection's plugins: no stable API.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Optional
+
+from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import can_template
 
 try:
     from ansible.template import trust_as_template as _trust_as_template
 except ImportError:  # ansible-core < 2.19
     _trust_as_template = None
 
-TEMPLATE_CHARS = re.compile(r"[{}]")
-
 _TRUST: Optional[Callable[[str], str]] = _trust_as_template
-
-
-def can_template(value: str) -> bool:
-    """True when ``value`` holds a character that starts or ends a template, variable or comment."""
-    return bool(TEMPLATE_CHARS.search(value))
 
 
 def trusted(value: Any) -> Any:
