@@ -67,9 +67,11 @@ options:
       - The list is read page by page (C(page), C(per_page=500)) like every list the collection reads (the tenants'
         extension lists too). The first page's length is taken as the page size, as a provider may cap C(per_page)
         lower; the list ends at an empty page or one shorter than that, so a list shorter than 500 costs two
-        requests. A server that ignores C(page) and C(per_page) and sends the same short list again sent the whole
-        list on page 1; one that sends a full page of 500 again fails the source rather than loop or cut the list
-        short.
+        requests. A provider that refuses C(per_page=500) (400 or 422) is asked with 200, then 30, once per set of
+        credentials; the size that works is used for every later list. A server that ignores C(page) and
+        C(per_page) and sends the same short list again sent the whole list on page 1; one that sends a full page
+        of 500 again, or keeps sending full pages of new rows (more than 50000 rows or 2000 pages), fails the
+        source rather than loop or cut the list short.
     type: str
     default: /dealer/{dealer_id}/client/
   tenants:
@@ -147,9 +149,11 @@ options:
     type: bool
     default: false
   extension_type:
-    description: With O(with_extensions=true), only extensions of this type (filtered by the API).
+    description:
+      - With O(with_extensions=true), only extensions of this type (filtered by the API).
+      - V(phone), V(queue), V(ivr) and V(fax) are documented; any other lower-case type name (conference
+        extensions exist, their type name is not public) is sent as given.
     type: str
-    choices: [phone, queue, ivr, fax]
 notes:
   - "Caching: with O(cache=true) the API data (clients and extensions, never credentials) is stored with the cache
     plugin; a refresh within O(cache_timeout) sends no request at all. C(ansible-playbook --flush-cache),

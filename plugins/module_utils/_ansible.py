@@ -132,7 +132,7 @@ SPECS: Dict[str, ModuleSpec] = {
         pool_option="parallel"),
     "extension_info": ModuleSpec(
         options={"client_id": {"type": "str", "default": "@me"},
-                 "type": {"type": "str", "choices": ["phone", "queue", "ivr", "fax"]},
+                 "type": {"type": "str"},
                  "name": {"type": "str"}, "extension_id": {"type": "int"}},
         run=lambda client, params, check_mode, on_secret, warn: run_extension_info(client, params)),
 }

@@ -14,19 +14,31 @@ Contract:
   (``ProtocolError`` for a reply of the wrong shape). Lists are read with ``pages``, the one paged
   reader: every page once, in order.
 - ``*_path`` functions give the paths for messages ("GET /client/1001/extension/").
-- ``TelphinApi`` holds no state of its own: one per client, or a new one per call, is the same.
+- ``TelphinApi`` holds no state of its own: one per client, or a new one per call, is the same. The page size
+  a provider accepted is the client's (``ApiClient.per_page``): learnt once per run, for every list after.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, NotFound, ProtocolError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import is_id
 
 DEALER_CLIENTS_PATH = "/dealer/{dealer_id}/client/"   # not documented publicly: the inventory lets users change it
-PER_PAGE = 500                  # rows asked for per page of a list
+PER_PAGE = 500                  # rows asked for per page of a list, first
+SMALLER_PAGE_SIZES = (200, 30)  # then, while a provider refuses the size (400/422 on page 1): the sizes public clients send
+REFUSED_PAGE_SIZE = (400, 422)
+MAX_LIST_ROWS = 50000           # one list longer than this is refused: a server that never ends a list
+MAX_LIST_PAGES = 2000           # the same for pages (a server sending one row per page)
+NOT_SUPPORTED = (400, 404, 405, 501)    # the bundle listing's answers that mean "this provider lists none"
+
+# Extension types: the four every source shows and the conference type the vendor's pages mention (its name on the
+# wire is not documented). A list read never depends on them: a provider may have more, and a filter may name any.
+KNOWN_EXTENSION_TYPES = ("phone", "queue", "ivr", "fax", "conference")
+_EXTENSION_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 Item = Dict[str, Any]
 
@@ -92,30 +104,36 @@ class TelphinApi:
               valid: Callable[[Any], bool] = _has_id) -> List[Item]:
         """Every item of a paged list, each page read once; ``expected`` is what a bad reply is told it lacks.
 
-        The one termination rule (a provider may cap ``per_page`` below ``PER_PAGE``, or ignore it): the first
+        Page size: ``per_page`` is ``PER_PAGE``, or the size this client's provider accepted earlier in the run
+        (``client.per_page``). A first page refused with 400 or 422 is asked again with the next of
+        ``SMALLER_PAGE_SIZES``; a size that then works is kept for the rest of the run (if none works, the last
+        refusal stands and nothing is kept: the refusal was not about the size).
+
+        The one termination rule (a provider may cap ``per_page`` below the size asked, or ignore it): the first
         page's length is the page size, and the list ends at an empty page or one shorter than that. An empty
-        first page ends it at once; any other first page costs one more request, so a list of 1 to
-        ``PER_PAGE - 1`` rows costs two (one cannot tell "the whole list" from "a page capped at its length").
+        first page ends it at once; any other first page costs one more request, so a list shorter than the size
+        asked costs two (one cannot tell "the whole list" from "a page capped at its length").
         A later page longer than the first one shows that the first was not a full page (cut, or the list grew
         while it was read): a ``ProtocolError``, never a silent cut. Rows repeated from an earlier page (an
         item created while paging shifts one onto the next) are dropped. A page with nothing new means the
-        server ignores ``page``: a page 2 equal to a first page that was not exactly ``PER_PAGE`` long (the
+        server ignores ``page``: a page 2 equal to a first page that was not exactly the size asked (the
         server ignores ``per_page`` too, so it does not page this list) means page 1 was the whole list;
-        otherwise rows may be missing: a ``ProtocolError``, not an endless loop or a silent cut.
+        otherwise rows may be missing: a ``ProtocolError``, not an endless loop or a silent cut. A list of more
+        than ``MAX_LIST_ROWS`` rows or ``MAX_LIST_PAGES`` pages (a server that keeps sending full pages of new
+        rows) is a ``ProtocolError`` too.
         """
+        per_page, batch = self._first_page(path, params)
         items: List[Item] = []
         seen = set()
         first_ids: List[str] = []
         page, size = 1, 0
         while True:
-            query = dict(params or {}, page=page, per_page=PER_PAGE)
-            batch = self.client.get(path, query)
             if not isinstance(batch, list) or not all(valid(i) for i in batch):
                 raise ProtocolError("GET %s page %d: %s" % (path, page, expected))
             ids = [str(i["id"]) for i in batch]
             if page == 1:
                 size, first_ids = len(batch), ids
-            elif batch and size != PER_PAGE and page == 2 and ids == first_ids:
+            elif batch and size != per_page and page == 2 and ids == first_ids:
                 return items            # the server does not page this list: page 1 was all of it
             fresh = [i for i, key in zip(batch, ids) if key not in seen]
             if batch and not fresh:
@@ -127,7 +145,27 @@ class TelphinApi:
             items.extend(fresh)
             if not batch or len(batch) < size:
                 return items
+            if len(items) > MAX_LIST_ROWS or page > MAX_LIST_PAGES:
+                raise ProtocolError("GET %s: the list does not end: %d full pages of new rows read, more than one list "
+                                    "may have (%d rows or %d pages); stopped" % (path, page, MAX_LIST_ROWS,
+                                                                                MAX_LIST_PAGES))
             page += 1
+            batch = self.client.get(path, dict(params or {}, page=page, per_page=per_page))
+
+    def _first_page(self, path: str, params: Optional[Mapping[str, Any]]) -> Tuple[int, Any]:
+        """(the page size that worked, page 1 of ``path``): see ``pages``."""
+        known = self.client.per_page
+        sizes = [known] if known else [PER_PAGE] + [n for n in SMALLER_PAGE_SIZES if n < PER_PAGE]
+        for n, size in enumerate(sizes):
+            try:
+                batch = self.client.get(path, dict(params or {}, page=1, per_page=size))
+            except TelphinError as exc:
+                if exc.http_status not in REFUSED_PAGE_SIZE or n == len(sizes) - 1:
+                    raise
+                continue
+            self.client.per_page = size
+            return size, batch
+        raise AssertionError("unreachable: the last size's error is raised")  # pragma: no cover
 
     def user(self) -> Item:
         """``GET /user/``: the app's user (``client_id``, ``dealer_id``, ``access`` ...)."""
@@ -147,7 +185,11 @@ class TelphinApi:
         return sorted((_tenant(i, "GET %s" % path) for i in items), key=lambda c: c["id"])
 
     def extensions(self, client_id: Any, ext_type: Optional[str] = None) -> List[Item]:
-        """Every extension of a tenant (paged), optionally of one ``type``."""
+        """Every extension of a tenant (paged), optionally of one ``type`` (any type name: the provider decides;
+        ``InputError`` for one that is not a lower-case word)."""
+        if ext_type is not None and not _EXTENSION_TYPE.match(str(ext_type)):
+            raise InputError("extension type %r is not a type name such as %s (lower-case letters, digits, _ and -)"
+                             % (str(ext_type)[:40], ", ".join(KNOWN_EXTENSION_TYPES)))
         return self.pages(extensions_path(client_id), "expected a JSON array of extensions",
                           {"type": ext_type} if ext_type else None)
 
@@ -164,11 +206,14 @@ class TelphinApi:
         return reply if isinstance(reply, dict) else None
 
     def bundles(self, client_id: Any) -> Optional[List[List[int]]]:
-        """Member id lists of the tenant's bundles; None when this API lists no bundles (a 404)."""
+        """Member id lists of the tenant's bundles; None when this API lists no bundles (no public source
+        documents the route: any "not supported" answer, ``NOT_SUPPORTED``, means that)."""
         try:
             data = self.client.get(bundles_path(client_id))
-        except NotFound:
-            return None
+        except TelphinError as exc:
+            if exc.http_status in NOT_SUPPORTED:
+                return None
+            raise
         path = bundles_path(client_id)
         if not isinstance(data, list):
             raise ProtocolError("GET %s: expected a JSON array of bundles" % path)

@@ -160,7 +160,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
     if any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
         bundles = api.bundles(client_id)
         if bundles is None:
-            warn("this API does not list bundles (GET %s is 404): bundle conflicts of synchronised keys cannot be "
+            warn("this API does not list bundles (GET %s is answered 400, 404, 405 or 501): bundle conflicts of synchronised keys cannot be "
                  "refused before the writes; the phones whose synchronised keys are written are read back after "
                  "the writes instead" % bundles_path(client_id))
         names = {ext_id: t.outcome.extension or str(ext_id) for ext_id, t in targets.items()}

@@ -62,6 +62,7 @@ class ApiClient:
         self.meter = QuotaMeter(settings, clock)
         self._gate = ConcurrencyGate(pool_size, clock)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
+        self.per_page: Optional[int] = None     # the list page size the provider accepted (set by _api.pages)
 
     # -- public API -------------------------------------------------------------------------------
     def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:

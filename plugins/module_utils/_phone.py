@@ -99,8 +99,13 @@ def normalize_number(value: Any, region: str = DEFAULT_REGION, warnings: Optiona
     return number
 
 
+EVERY_COUNTRY = "*"
+
+
 def normalize_countries(value: Any) -> Optional[str]:
-    """``["by", "RU"]`` / ``"RU,BY"`` / ``"RU BY"`` -> ``"BY RU"``; empty -> ``None``."""
+    """``geo_list`` in its three states: ``["by", "RU"]`` / ``"RU,BY"`` / ``"RU BY"`` -> ``"BY RU"`` (those countries);
+    ``"*"`` / ``["*"]`` -> ``"*"`` (every country); empty (``[]``, ``""``, ``None``) -> ``None`` (the provider's
+    default, which the vendor does not define: it may be narrower than every country)."""
     if value is None:
         return None
     items: Iterable[Any] = value if isinstance(value, (list, tuple)) else [value]
@@ -111,9 +116,12 @@ def normalize_countries(value: Any) -> Optional[str]:
         for code in re.split(r"[\s,;]+", item.strip()):
             if not code:
                 continue
-            if not _COUNTRY.match(code.upper()):
-                raise InputError("geo_list item %s is not a two-letter ISO country code" % _printable(code))
+            if code != EVERY_COUNTRY and not _COUNTRY.match(code.upper()):
+                raise InputError("geo_list item %s is not a two-letter ISO country code or * (every country)"
+                                 % _printable(code))
             codes.append(code.upper())
+    if EVERY_COUNTRY in codes and set(codes) != {EVERY_COUNTRY}:
+        raise InputError("geo_list: * means every country and cannot be combined with country codes")
     return " ".join(sorted(set(codes))) or None
 
 
@@ -207,7 +215,8 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always", re
                   warnings: Optional[List[str]] = None) -> Dict[str, Any]:
     """The normalised values of the PhoneProperties keys the user set (``None`` = not set).
 
-    ``external_number: ""`` (unbind) and ``geo_list: []`` become ``None`` here, which is a managed value.
+    ``external_number: ""`` (unbind) and ``geo_list: []`` (the provider's default) become ``None`` here, which is a
+    managed value.
     Raises ``InputError`` listing every bad key at once.
     """
     desired: Dict[str, Any] = {}

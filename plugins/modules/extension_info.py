@@ -36,9 +36,13 @@ options:
     type: str
     default: '@me'
   type:
-    description: Only extensions of this type.
+    description:
+      - Only extensions of this type, filtered by the API.
+      - V(phone), V(queue), V(ivr) and V(fax) are documented; the vendor also documents conference extensions, whose
+        type name is not public (V(conference) is a guess); any lower-case type name is sent as given, and a provider
+        that does not know it refuses the request.
+      - Without O(type), extensions of every type are returned, also types the collection does not know.
     type: str
-    choices: [phone, queue, ivr, fax]
   name:
     description: Only the extension with this short (V(100)) or full (V(000*100)) name.
     type: str

@@ -144,7 +144,10 @@ options:
     description:
       - Two-letter ISO codes of the countries the terminal may register from. Synchronised across a bundle.
       - Compared as a set (order and case do not matter) and sent as a space-separated list, for example C(BY RU).
-      - An empty list removes the restriction.
+      - V(["*"]) (or V("*")) allows every country and is sent as C(*).
+      - An empty list sends C(null), which the vendor documents as the provider's default; what that default allows
+        is not documented and may be narrower than every country. It does not remove the restriction; use V(["*"])
+        for that. An empty value read from the API is taken as C(null).
     type: list
     elements: str
   incoming_limit:

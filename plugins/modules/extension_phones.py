@@ -19,7 +19,8 @@ description:
   - "Before any write, every item is validated (unknown, non-phone or duplicated extension, bad value, the same
     external number on two listed extensions, two bundle members given different values for a synchronised key).
     Any problem fails the task with the full list and nothing is written."
-  - "When an item sets a synchronised key and the API lists no bundles (its bundle list is 404), a warning says so,
+  - "When an item sets a synchronised key and the API lists no bundles (its bundle list is answered 400, 404, 405 or 501: no public source documents that
+    route), a warning says so,
     and after the writes the phones whose synchronised keys this run wrote are read back (one GET each), with any
     listed phone read before another was given a different value of one of its synchronised keys. A value
     overwritten by the write to another listed extension fails that item as a bundle conflict naming both: the
@@ -140,7 +141,11 @@ options:
         description:
           - Two-letter ISO codes of the countries the terminal may register from. Synchronised across a bundle.
           - Compared as a set (order and case do not matter); a string of codes separated by spaces or commas is
-            accepted too. An empty list removes the restriction.
+            accepted too.
+          - V(["*"]) (or V("*")) allows every country and is sent as C(*).
+          - An empty list sends C(null), which the vendor documents as the provider's default; what that default
+            allows is not documented and may be narrower than every country. It does not remove the restriction;
+            use V(["*"]) for that. An empty value read from the API is taken as C(null).
         type: list
         elements: str
       incoming_limit:

@@ -56,7 +56,7 @@ SECRET_PHONE_KEYS = frozenset(("password",))
 
 _NUMBER = re.compile(r"^\+?[0-9]{5,15}$")
 NUMBER_FORMS = ("e164", "national")
-_GEO = re.compile(r"^[A-Z]{2}( [A-Z]{2})*$")
+_GEO = re.compile(r"^(\*|[A-Z]{2}( [A-Z]{2})*)$")     # "*": every country
 _EXTENSION_DEFAULTS: Dict[str, Any] = {
     "status": "active", "label": None, "extension_group_id": None, "create_date": "2024-01-01 00:00:00",
     "caller_id_name": None, "ani_rfc3325": False, "did_as_transfer_caller_id": None, "dial_rule_id": None,
@@ -101,7 +101,8 @@ def check_phone_value(key: str, value: Any) -> Any:
             raise ValueError("expected null, \"\" or a phone number of 5 to 15 digits with an optional leading +")
     elif kind == "geo":
         if value is not None and (not isinstance(value, str) or not _GEO.match(value)):
-            raise ValueError("expected null or space-separated two-letter upper-case country codes such as \"RU BY\"")
+            raise ValueError("expected null, \"*\" or space-separated two-letter upper-case country codes such as "
+                             "\"RU BY\"")
     elif kind == "password":
         if not isinstance(value, str) or not 6 <= len(value) <= 64:
             raise ValueError("expected a string of 6 to 64 characters")

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _api, _tokens
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE, TelphinApi
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import AccessDenied, InputError, ProtocolError, ValidationFailed
 from scripted import Call, ScriptedTransport, make_client, token
 
 EXT = "/client/1001/extension/"
@@ -186,3 +186,121 @@ def test_token_form_and_reply():
     assert _tokens.token_from_reply({"access_token": "t"}) == "t"
     assert _tokens.token_from_reply({"access_token": ""}) is None
     assert _tokens.token_from_reply(["t"]) is None
+
+# ---- page size: a provider that refuses a large per_page (issue 27, item 3) ----
+
+def refused(number, per_page, status=400, **params):
+    return Call("GET", EXT, status=status, reply={"message": "Invalid value for 'per_page'", "status": "invalid_request"},
+                params=dict(params, page=number, per_page=per_page))
+
+
+# Regression: a provider refusing per_page=500 with a 400 failed every list read of every run.
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_refused_page_size_steps_down_once_per_run_and_is_kept_for_every_later_list(status):
+    transport, api = api_for(refused(1, 500, status), refused(1, 200, status),
+                             page(1, rows(0, 30), per_page=30), page(2, rows(30, 4), per_page=30),
+                             page(1, [], per_page=30, type="queue"))
+    assert api.client.per_page is None
+    assert [e["id"] for e in api.extensions("1001")] == list(range(34))
+    assert api.client.per_page == 30            # what api_info reports
+    assert api.extensions("1001", "queue") == []                # asked at 30 at once
+    transport.assert_done()
+
+
+def test_a_page_size_that_works_at_once_is_kept_too():
+    transport, api = api_for(refused(1, 500), page(1, rows(0, 3), per_page=200), page(2, [], per_page=200))
+    assert len(api.extensions("1001")) == 3 and api.client.per_page == 200
+    transport.assert_done()
+
+
+def test_a_refusal_that_is_not_about_the_size_stands_and_no_size_is_kept():
+    transport, api = api_for(refused(1, 500, type="room"), refused(1, 200, type="room"), refused(1, 30, type="room"))
+    with pytest.raises(ValidationFailed, match="HTTP 400"):
+        api.extensions("1001", "room")
+    assert api.client.per_page is None
+    transport.assert_done()
+
+
+def test_other_errors_of_the_first_page_are_not_taken_for_a_refused_size():
+    transport, api = api_for(Call("GET", EXT, status=403, reply={"status": "access_denied"},
+                                  params={"page": 1, "per_page": 500}))
+    with pytest.raises(AccessDenied):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+def test_a_later_page_refused_is_an_error_not_a_step_down():
+    transport, api = api_for(page(1, rows(0, PER_PAGE)), refused(2, PER_PAGE))
+    with pytest.raises(ValidationFailed):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+# ---- a list that never ends (issue 19, item 5) ----
+
+# Regression: a server sending full pages of new ids forever was read page after page (829 pages in 40 s, memory
+# growing) and never ended.
+def test_a_list_that_never_ends_is_a_protocol_error_after_the_page_bound_quoting_nothing(monkeypatch):
+    monkeypatch.setattr(_api, "MAX_LIST_PAGES", 3)
+    endless = [page(n, [{"id": 900000 + 10 * n + i, "name": "x-secret-%d" % n} for i in range(PER_PAGE)])
+               for n in (1, 2, 3, 4)]
+    transport, api = api_for(*endless)
+    with pytest.raises(ProtocolError, match=r"GET /client/1001/extension/: the list does not end: 4 full pages") \
+            as error:
+        api.extensions("1001")
+    assert "secret" not in str(error.value) and "9000" not in str(error.value)
+    transport.assert_done()
+
+
+def test_a_list_that_never_ends_is_a_protocol_error_after_the_row_bound(monkeypatch):
+    monkeypatch.setattr(_api, "MAX_LIST_ROWS", 2 * PER_PAGE)
+    transport, api = api_for(*[page(n, rows(n * PER_PAGE, PER_PAGE)) for n in (1, 2, 3)])
+    with pytest.raises(ProtocolError, match="the list does not end"):
+        api.extensions("1001")
+    transport.assert_done()
+
+
+def test_a_list_of_exactly_the_row_bound_is_read_to_its_end(monkeypatch):
+    monkeypatch.setattr(_api, "MAX_LIST_ROWS", 2 * PER_PAGE)
+    transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(PER_PAGE, PER_PAGE)), page(3, []))
+    assert len(api.extensions("1001")) == 2 * PER_PAGE
+    transport.assert_done()
+
+
+# ---- bundle listing answered "not supported" (issue 27, item 2) ----
+
+# Regression: only a 404 was taken as "this provider lists no bundles"; a 400, 405 or 501 failed the run.
+@pytest.mark.parametrize("status", [400, 404, 405, 501])
+def test_a_bundle_listing_answered_not_supported_means_none_listed(status):
+    transport, api = api_for(Call("GET", "/client/1001/extensions_bundle/", status=status,
+                                  reply={"message": "Method not allowed"}))
+    assert api.bundles(1001) is None
+    transport.assert_done()
+
+
+def test_a_bundle_listing_refused_for_access_is_an_error():
+    transport, api = api_for(Call("GET", "/client/1001/extensions_bundle/", status=403,
+                                  reply={"status": "access_denied"}))
+    with pytest.raises(AccessDenied):
+        api.bundles(1001)
+    transport.assert_done()
+
+
+# ---- extension types (issue 27, item 5) ----
+
+def test_a_list_with_types_the_collection_does_not_know_is_read_and_any_type_name_may_filter():
+    mixed = [{"id": 1, "name": "000*100", "type": "phone"}, {"id": 2, "name": "000*700", "type": "conference"},
+             {"id": 3, "name": "000*701", "type": "video_room"}]
+    transport, api = api_for(page(1, mixed), page(2, []), page(1, mixed[1:2], type="conference"), page(2, [],
+                                                                                                   type="conference"))
+    assert api.extensions("1001") == mixed
+    assert api.extensions("1001", "conference") == mixed[1:2]
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("ext_type", ["Phone", "phone&x=1", "", "a" * 33, "ph one"])
+def test_a_type_filter_that_is_not_a_type_name_is_refused_before_any_request(ext_type):
+    transport, api = api_for()
+    with pytest.raises(InputError, match="is not a type name"):
+        api.extensions("1001", ext_type)
+    assert transport.sent == []

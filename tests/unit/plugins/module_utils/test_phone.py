@@ -141,3 +141,34 @@ def test_labels_with_unicode_spaces_and_letters_are_text(text):
 def test_labels_with_control_or_format_characters_are_refused(text):
     with pytest.raises(InputError, match="label contains control characters"):
         desired_state({"label": text})
+
+
+# geo_list has three states (the vendor's client page): null = the provider's default, "*" = every country, and a
+# list of codes. Regression (issue 27, item 1): "*" was refused, and a phone allowing every country read as an
+# unparsable value, so `geo_list: []` (documented as "removes the restriction") moved it to the default.
+@pytest.mark.parametrize("raw, expected", [
+    ("*", "*"), (["*"], "*"), ([" * "], "*"), (["*", "*"], "*"),
+    ([], None), ("", None), ([""], None), (None, None),
+    (["ru", "BY"], "BY RU"), ("RU, BY", "BY RU"),
+])
+def test_geo_list_states(raw, expected):
+    assert normalize_countries(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [["*", "RU"], "RU *", ["**"], ["RU*"]])
+def test_geo_list_every_country_is_not_combined_with_codes(raw):
+    with pytest.raises(InputError, match="geo_list"):
+        normalize_countries(raw)
+
+
+@pytest.mark.parametrize("current, given, patch", [
+    ("*", ["*"], {}),                       # every country, asked every country: unchanged
+    ("*", [], {"geo_list": None}),          # every country -> the provider's default: a change, sent as null
+    (None, ["*"], {"geo_list": "*"}),       # the default -> every country
+    ("", [], {}),                           # an empty value read back is null
+    (None, [], {}),
+    ("RU", ["*"], {"geo_list": "*"}),
+    ("*", ["RU"], {"geo_list": "RU"}),
+])
+def test_geo_list_three_states_compare(current, given, patch):
+    assert plan_patch({"geo_list": current}, desired_state({"geo_list": given})) == patch
