@@ -147,8 +147,8 @@ class TelphinApi:
                 return items
             if len(items) > MAX_LIST_ROWS or page > MAX_LIST_PAGES:
                 raise ProtocolError("GET %s: the list does not end: %d full pages of new rows read, more than one list "
-                                    "may have (%d rows or %d pages); stopped" % (path, page, MAX_LIST_ROWS,
-                                                                                MAX_LIST_PAGES))
+                                    "may have (%d rows or %d pages); stopped"
+                                    % (path, page, MAX_LIST_ROWS, MAX_LIST_PAGES))
             page += 1
             batch = self.client.get(path, dict(params or {}, page=page, per_page=per_page))
 

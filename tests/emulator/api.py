@@ -447,7 +447,8 @@ class Engine:
                 raise ApiError(defaults["per_page_above_max"], "Invalid value for 'per_page': at most %d"
                                % defaults["per_page_max"], "invalid_request")
             per_page = defaults["per_page_max"]
-        if defaults["endless_pages"]:
+        endless = defaults["endless_pages"]
+        if endless is True or (isinstance(endless, list) and scope.client.id in endless):
             first = ENDLESS_FIRST_ID + (page - 1) * per_page
             return Reply(200, [{"id": first + i, "name": "%s*e%d" % (scope.client.data["prefix"], first + i),
                                 "type": "phone", "client_id": scope.client.id} for i in range(per_page)])

@@ -25,7 +25,7 @@ PROVIDER_KEYS: Dict[str, Any] = {
     "extra_extension_types": [],     # extension types beyond phone/queue/ivr/fax; each client gets one of each
     "extra_phone_keys": {},          # unknown (vendor) keys, with their value, on every phone that lacks them
     "missing_phone_keys": [],        # managed keys this provider's phones lack (not returned, a PUT of one is 400)
-    "endless_pages": False,          # the extension list never ends: every page is full, of ids never seen before
+    "endless_pages": False,          # the extension list never ends (every page full of new ids): true, or client ids
     "gzip": True,                    # compress a reply when the request accepts gzip
 }
 
@@ -101,7 +101,8 @@ def _problem(key: str, value: Any) -> str:
                              "expected a mapping of key names to values"),
         "missing_phone_keys": (isinstance(value, list) and all(isinstance(k, str) for k in value),
                                "expected a list of phone key names"),
-        "endless_pages": (isinstance(value, bool), "expected true or false"),
+        "endless_pages": (isinstance(value, bool) or (isinstance(value, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) for i in value)), "expected true, false or client ids"),
         "gzip": (isinstance(value, bool), "expected true or false"),
     }
     ok, message = kinds[key]

@@ -73,8 +73,8 @@ CASES: List[Case] = [
          "value of update_password must be one of: always, never, got: sometimes",
          module="telphin.pbx.extension_phones",
          args=bulk({"extension": "101", "label": "x"}, update_password="sometimes")),
-    Case("type_choice", "bad choice", "value of type must be one of: phone, queue, ivr, fax, got: trunk",
-         module="telphin.pbx.extension_info", args={"type": "trunk"}),
+    Case("type_not_a_name", "bad choice", "extension type 'trunk line' is not a type name such as phone",
+         module="telphin.pbx.extension_info", args={"type": "trunk line"}),
     Case("both_refs", "bad choice", "parameters are mutually exclusive: extension_id|extension_name",
          args=phone(extension_id=2, extension_name="101", label="x")),
     Case("no_ref", "bad choice", "one of the following is required: extension_id, extension_name",
@@ -213,6 +213,10 @@ CASES: List[Case] = [
     Case("reply_truncated_list", "malformed reply",
          "GET /client/1003/extension/: the server replied HTTP 200 with malformed JSON",
          module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, client_id="1003")),
+    # a server that never ends a list (client 1005's list is endless: every page full of new ids)
+    Case("reply_endless_pages", "hostile server", "GET /client/1005/extension/: the list does not end",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, client_id="1005"),
+         returns=("requests",)),
     Case("reply_deeply_nested", "malformed reply", "010*110 (id 106): GET /extension/106/phone/: the server replied "
          "HTTP 200 with malformed JSON", module="telphin.pbx.extension_phones",
          args=bulk({"extension": "110", "label": "x"}), returns=BULK_RETURNS),
@@ -274,7 +278,8 @@ DEFAULT_BINDINGS = [{"extension": "101", "external_number": NUMBER}]
 
 def world() -> Dict[str, Any]:
     """Four tenants (ids 1-7, 8-14, 15-21, 22-28); tenant 1 also has an ivr, a phone 099*100 that makes "100"
-    ambiguous, phones 102/103 whose GET replies are broken, a bundle 101+102; one app per case."""
+    ambiguous, phones 102/103 whose GET replies are broken, a bundle 101+102; client 1005 whose extension list
+    never ends; one app per case."""
     data = tenant_world(tenants=4, phones=6)
     acme = data["clients"][0]
     acme["extensions"] += [{"id": 100, "name": "600", "type": "ivr"},
@@ -284,10 +289,12 @@ def world() -> Dict[str, Any]:
     acme["extensions"] += [{"id": 104 + i, "name": str(108 + i), "type": "phone", "phone": {"external_number": None}}
                            for i in range(4)]    # replies with hostile headers (104, 105), nested (106), cut PUT (107)
     acme["bundles"] = [{"main": 2, "members": [2, 3]}]
+    data["clients"].append({"id": 1005, "name": "Endless", "prefix": "050", "extensions": []})
+    data["defaults"]["endless_pages"] = [1005]    # its extension list never ends (a provider variant)
     data["dealers"] = [{"id": 1}]                 # dealer 1 serves tenants 1 (1001) and 4 (1004)
     data["clients"][0]["dealer_id"] = data["clients"][3]["dealer_id"] = 1
     for case in ALL:
-        client = 1002 if case.id == "reply_html_list" else 1003 if case.id == "reply_truncated_list" else 1001
+        client = {"reply_html_list": 1002, "reply_truncated_list": 1003, "reply_endless_pages": 1005}.get(case.id, 1001)
         user = {"id": 600 + len(data["apps"]), "login": case.id, "client_id": client}
         if case.id == "dealer_id_of_other_client":
             user.update(client_id=None, dealer_id=1)

@@ -187,6 +187,7 @@ def test_token_form_and_reply():
     assert _tokens.token_from_reply({"access_token": ""}) is None
     assert _tokens.token_from_reply(["t"]) is None
 
+
 # ---- page size: a provider that refuses a large per_page (issue 27, item 3) ----
 
 def refused(number, per_page, status=400, **params):
@@ -291,8 +292,8 @@ def test_a_bundle_listing_refused_for_access_is_an_error():
 def test_a_list_with_types_the_collection_does_not_know_is_read_and_any_type_name_may_filter():
     mixed = [{"id": 1, "name": "000*100", "type": "phone"}, {"id": 2, "name": "000*700", "type": "conference"},
              {"id": 3, "name": "000*701", "type": "video_room"}]
-    transport, api = api_for(page(1, mixed), page(2, []), page(1, mixed[1:2], type="conference"), page(2, [],
-                                                                                                   type="conference"))
+    transport, api = api_for(page(1, mixed), page(2, []),
+                             page(1, mixed[1:2], type="conference"), page(2, [], type="conference"))
     assert api.extensions("1001") == mixed
     assert api.extensions("1001", "conference") == mixed[1:2]
     transport.assert_done()
