@@ -107,9 +107,14 @@ options:
 notes:
   - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
     A token that served requests and is then refused with 401 (revoked or expired) is renewed and the refused
-    request repeated, also the requests in flight at the time. Renewed tokens refused before they served a
-    request stop the run after 10; before any request of the run succeeded, the second refused token stops it
-    at once (the token endpoint accepts the app, the API does not). A request refused 5 times stops the run.
+    request repeated, also the requests in flight at the time.
+  - The token endpoint refusing O(app_id)/O(app_secret) (its HTTP 400, 401 or 403) stops the run at once. A
+    fresh token the API refuses before it served a request (revoked before its first use, or the app's user
+    blocked) is renewed too, at most 4 times in a row and within 30 seconds of the first such refusal; a
+    request that gets through ends the count. The fifth, or one refused later, stops the run; the message
+    says whether any request of the run had succeeded. A run that stops after reaching items still returns
+    a result per item (the rest listed as not processed). One request refused 7 times, with tokens that
+    served other requests, fails alone.
   - Connection errors and timeouts, HTTP 502/503/504, an HTTP 500 on a GET and the API's
     "concurrent request" 429 are retried up to 4 times with jittered exponential backoff, honouring
     C(Retry-After) (at most 30 seconds), within 60 seconds (no attempt starts later), so a request with its

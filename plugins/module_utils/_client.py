@@ -31,7 +31,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._quota import Concurre
 from ansible_collections.telphin.pbx.plugins.module_utils._replies import PROXY_407, decode_reply, error_for
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token, is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils._tokens import TokenKeeper, token_form, token_from_reply
+from ansible_collections.telphin.pbx.plugins.module_utils._tokens import (
+    REQUEST_REFUSALS, TokenKeeper, token_form, token_from_reply)
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
     OAUTH_ERRORS, Response, Transport, Urllib3Transport)
 
@@ -58,7 +59,7 @@ class ApiClient:
         self.counts: Dict[str, int] = {}
         self.retries = 0
         self.tokens_issued = 0
-        self.tokens = TokenKeeper(self._fetch_token, settings.access_token, settings.app_id)
+        self.tokens = TokenKeeper(self._fetch_token, settings.access_token, settings.app_id, clock)
         self.meter = QuotaMeter(settings, clock)
         self._gate = ConcurrencyGate(pool_size, clock)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
@@ -93,11 +94,12 @@ class ApiClient:
         refusals = 0
         while resp.status == 401 and self._can_refresh():
             # A 401 means the request was not processed: repeat it with a renewed token (or the one another
-            # worker renewed meanwhile), until TokenKeeper.renew decides the credentials themselves are refused.
+            # worker renewed meanwhile), until TokenKeeper.renew stops the run. Tokens that keep serving other
+            # requests prove the credentials: this request alone fails after its attempts, not the run.
             refusals += 1
-            if refusals >= MAX_ATTEMPTS:
-                raise AuthenticationError("%s %s: HTTP 401 %d times, with a renewed token each time" % (
-                    method, path, refusals), "tokens are revoked faster than a request gets through; try later",
+            if refusals >= REQUEST_REFUSALS:
+                raise TransientError("%s %s: HTTP 401 %d times, with a renewed token each time" % (
+                    method, path, refusals), "tokens were revoked faster than this request got through; re-run",
                     http_status=401, api_status=resp.api_status())
             self.tokens.renew(used, "%s %s" % (method, path), resp.api_status())
             resp, used = self._exchange(method, url, params=params, json_body=body)

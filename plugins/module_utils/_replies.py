@@ -47,7 +47,7 @@ def error_for(method: str, path: str, resp: Response, sent: Sequence[str] = ()) 
             "the quota resets %s" % reset_text(resp.int_header("x-ratelimit-reset")), **codes)
     if status == 407:
         return ProxyRefused(PROXY_407 % (method, path), http_status=407)
-    if status == 401:      # with app credentials, TokenKeeper.renew raises before a 401 gets here
+    if status == 401:      # with app credentials, a 401 is renewed (TokenKeeper.renew) before it gets here
         return AuthenticationError("%s: HTTP 401: access_token is expired, revoked or invalid" % where,
                                    "supply a new one, or app_id and app_secret", **codes)
     head = "%s: HTTP %d%s" % (where, status, " " + code if code else "")

@@ -5,12 +5,20 @@
 
 """The run's bearer token: fetched once, renewed when the API refuses it, within bounds.
 
-A token that served requests and is refused later was revoked or expired: it is renewed (at most once
-per request it served, so churn costs little). A token refused before it served anything is renewed
-only while the run's credentials are proven (a request of the run succeeded) and ``MAX_TOKEN_RENEWALS``
-such renewals are not used up. Before any success, the second refused token stops the run: the token
-endpoint accepts the app but the API refuses its tokens, and every further item would cost two more
-requests of the tenant's quota.
+Two refusals look alike and are not:
+
+- The token endpoint refusing the app's credentials (its own 400/401/403) stops the run at once: the
+  fetch raises, nothing is retried.
+- The API refusing a token (401) says the token is no longer good. A token that served requests was
+  revoked or expired: it is renewed. A fresh token refused before it served anything may have been
+  revoked before its first use (token churn) or be refused because the app's user is blocked: it is
+  renewed too, but only ``FRESH_RENEWALS`` times in a row and within ``FRESH_SECONDS`` of the first
+  such refusal; a request that gets through with any token ends the streak. Past either bound the run
+  stops, with a message saying whether any request of the run had succeeded.
+
+Each fresh token refused costs the tenant one refused request (and one token request), so the bound
+also caps what wrong-but-accepted credentials cost: ``FRESH_RENEWALS + 1`` refused requests. One request
+repeated after 401s with tokens that serve other requests fails alone after ``REQUEST_REFUSALS``.
 
 The token endpoint's form and reply (OAuth 2 client credentials grant) are ``token_form`` and ``token_from_reply``.
 """
@@ -18,11 +26,16 @@ The token endpoint's form and reply (OAuth 2 client credentials grant) are ``tok
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Dict, Optional, Set
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import AuthenticationError
 
-MAX_TOKEN_RENEWALS = 10     # renewed tokens refused before they served a request, per run
+FRESH_RENEWALS = 4          # fresh tokens refused in a row (none served a request) that are still renewed
+FRESH_SECONDS = 30.0        # ... and only within this many seconds of the first refusal of the streak
+# One request refused this many times fails (its tokens served other requests, or the bound above had stopped
+# the run): one refusal of a token that served, then the fresh ones up to the stop, come first.
+REQUEST_REFUSALS = FRESH_RENEWALS + 3
 
 
 def token_form(app_id: str, app_secret: str) -> Dict[str, str]:
@@ -39,14 +52,18 @@ def token_from_reply(data: Any) -> Optional[str]:
 class TokenKeeper:
     """The current token, shared by the worker threads of one client; ``fetch`` asks the token endpoint."""
 
-    def __init__(self, fetch: Callable[[], str], given: Optional[str] = None, app_id: Optional[str] = None) -> None:
+    def __init__(self, fetch: Callable[[], str], given: Optional[str] = None, app_id: Optional[str] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._token = given
         self._app_id = app_id
+        self._clock = clock
         self._lock = threading.Lock()
         self._served: Set[str] = set()     # tokens the API has accepted at least once
+        self._succeeded = False            # a request of this run got past authentication
+        self._streak = 0                   # fresh tokens refused since a request last got through
+        self._streak_began = 0.0
         self.renewals = 0                  # tokens fetched after a 401
-        self._wasted = 0                   # of which after a token refused before it served a request
 
     def current(self) -> str:
         """The token to send, fetched on first use."""
@@ -56,28 +73,39 @@ class TokenKeeper:
             return self._token
 
     def served(self, token: str) -> None:
-        """The API answered a request sent with ``token`` past authentication."""
-        self._served.add(token)     # a set add is atomic; read under the lock in renew
+        """The API answered a request sent with ``token`` past authentication: it works, and so do the
+        credentials; a streak of refused fresh tokens ends."""
+        if token in self._served and not self._streak:     # the common case, without the lock
+            return
+        with self._lock:
+            self._served.add(token)
+            self._succeeded = True
+            self._streak = 0
 
     def renew(self, refused: Optional[str], where: str, api_status: Optional[str]) -> None:
-        """After a 401 for ``refused``: fetch a new token unless another worker already has (the caller then
-        repeats with that one), or raise ``AuthenticationError`` when the credentials themselves are refused."""
+        """After an API 401 for ``refused``: fetch a new token unless another worker already has (the caller then
+        repeats with that one), or raise ``AuthenticationError`` once fresh tokens are refused past the bounds."""
         with self._lock:
             if self._token is not None and self._token != refused:
                 return
             if refused not in self._served:
-                codes = {"http_status": 401, "api_status": api_status}
-                if not self._served and self.renewals:
-                    raise AuthenticationError(
-                        "%s: HTTP 401" % where, "the token was refused again after a fresh one was fetched, before "
-                        "any request succeeded: the token endpoint accepts app_id %r but the API refuses its tokens "
-                        "(is the app's user blocked or deleted?)" % self._app_id, **codes)
-                if self._wasted >= MAX_TOKEN_RENEWALS:
-                    raise AuthenticationError(
-                        "%s: HTTP 401" % where, "%d renewed tokens were refused before they served a request (%d "
-                        "renewals in this run): stopped to spare the tenant's quota"
-                        % (MAX_TOKEN_RENEWALS, self.renewals), **codes)
-                if self._served:
-                    self._wasted += 1
+                now = self._clock()
+                if not self._streak:
+                    self._streak_began = now
+                self._streak += 1
+                why = self._stop_reason(now - self._streak_began)
+                if why:
+                    raise AuthenticationError("%s: HTTP 401" % where, why, http_status=401, api_status=api_status)
             self._token = self._fetch()
             self.renewals += 1
+
+    def _stop_reason(self, elapsed: float) -> Optional[str]:
+        """Why the ``_streak``-th fresh token refused in a row stops the run, or None to renew it."""
+        if self._streak <= FRESH_RENEWALS and (self._streak == 1 or elapsed <= FRESH_SECONDS):
+            return None
+        streak = "%d fresh tokens in a row were refused before they served a request (%.0f s)" % (self._streak, elapsed)
+        if not self._succeeded:
+            return ("%s, and no request of this run got through: the token endpoint accepts app_id %r but the API "
+                    "refuses its tokens (is the app's user blocked or deleted?)" % (streak, self._app_id))
+        return ("%s: tokens are revoked as fast as they are issued; the run stopped to spare the tenant's quota, "
+                "try later" % streak)

@@ -410,12 +410,3 @@ def test_a_stale_token_from_another_worker_refused_too_gets_one_fresh_token():
     assert [c["headers"].get("Authorization") for c in transport.sent if c["path"] == "/user/"] == \
         ["Bearer tok-A", "Bearer tok-A", "Bearer tok-B", "Bearer tok-C"]
     assert client.tokens_issued == 3
-
-
-def test_a_fresh_token_refused_fails_without_a_third_token():
-    transport, client = run(token("tok-A"), Call("GET", "/user/", status=401), token("tok-B"),
-                            Call("GET", "/user/", status=401))
-    with pytest.raises(AuthenticationError, match="refused again after a fresh one was fetched"):
-        client.get("/user/")
-    transport.assert_done()
-    assert client.tokens_issued == 2

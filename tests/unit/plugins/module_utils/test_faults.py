@@ -12,8 +12,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AuthenticationError, QuotaExhausted, RunFailed, TelphinError, TransientError, TransportFailure)
-from ansible_collections.telphin.pbx.plugins.module_utils._tokens import MAX_TOKEN_RENEWALS
-from scripted import Call, ScriptedTransport, make_client, quota_headers, token
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
+from ansible_collections.telphin.pbx.plugins.module_utils._tokens import FRESH_RENEWALS, FRESH_SECONDS, REQUEST_REFUSALS
+from scripted import API, TOKEN_URL, Call, ScriptedTransport, make_client, quota_headers, token
 
 USER = {"id": 1, "client_id": 1001}
 REFUSED = {"message": "Access token has been revoked", "status": "invalid_token"}
@@ -59,8 +60,26 @@ def items(outcome):
 
 
 # -- token churn ------------------------------------------------------------------------------------
+def fresh_refusals(count, path="/user/"):
+    """``count`` fresh tokens, each refused on its first use (the first one is the run's first token)."""
+    calls = []
+    for n in range(count):
+        calls += [token("tok-fresh-%d" % n), Call("GET", path, status=401, reply=REFUSED)]
+    return calls
+
+
+class Clock:
+    """A monotonic clock the test moves on."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
 def test_a_token_that_served_requests_is_renewed_whenever_it_is_refused_later():
-    rounds = MAX_TOKEN_RENEWALS + 2          # more renewals than the budget for wasted tokens
+    rounds = 2 * FRESH_RENEWALS + 10
     calls = [token("tok-0"), Call("GET", "/user/", reply=USER)]
     for n in range(1, rounds + 1):
         calls += [refused(), token("tok-%d" % n), Call("GET", "/user/", reply=USER)]
@@ -70,6 +89,47 @@ def test_a_token_that_served_requests_is_renewed_whenever_it_is_refused_later():
     transport.assert_done()
     assert client.tokens_issued == rounds + 1
     assert client.report()["requests"]["token"] == rounds + 1
+
+
+def test_the_token_endpoint_refusing_the_credentials_stops_at_once():
+    transport, client = run(token(status=401))
+    with pytest.raises(AuthenticationError, match="the token endpoint refused app_id 'app-1'") as err:
+        client.get("/user/")
+    transport.assert_done()                                   # one call: no retry, no API request
+    assert err.value.http_status == 401 and client.tokens_issued == 0
+
+
+def test_the_token_endpoint_refusing_a_renewal_stops_at_once():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", reply=USER), refused(), token(status=400))
+    client.get("/user/")
+    with pytest.raises(AuthenticationError, match="the token endpoint refused app_id 'app-1' .HTTP 400"):
+        client.get("/user/")
+    transport.assert_done()
+
+
+# Regression (issue 25): under churn the run's first token was revoked before its first use; the client took
+# that for credentials the API refuses and stopped the tenant before it read its extension list (200 items,
+# no per-item results).
+def test_a_fresh_token_revoked_before_any_success_of_the_run_is_renewed():
+    transport, client = run(token("tok-A"), refused(), token("tok-B"), refused(), token("tok-C"),
+                            Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert [c["headers"].get("Authorization") for c in transport.sent if c["path"] == "/user/"] == \
+        ["Bearer tok-A", "Bearer tok-B", "Bearer tok-C"]
+
+
+def test_fresh_tokens_refused_before_any_success_stop_the_run_after_the_bound():
+    # The token endpoint accepts the app, the API refuses every token it issues (a blocked user): each
+    # fresh token costs one refused request; the one past the bound stops the run without a further token.
+    transport, client = run(*fresh_refusals(FRESH_RENEWALS + 1))
+    with pytest.raises(AuthenticationError) as err:
+        client.get("/user/")
+    transport.assert_done()
+    assert str(err.value).startswith("GET /user/: HTTP 401: %d fresh tokens in a row were refused before they served "
+                                     "a request" % (FRESH_RENEWALS + 1))
+    assert "no request of this run got through" in str(err.value) and "is the app's user blocked" in str(err.value)
+    assert client.tokens_issued == FRESH_RENEWALS + 1
 
 
 def test_a_renewed_token_refused_before_its_first_use_is_renewed_again_once_the_credentials_have_worked():
@@ -84,45 +144,120 @@ def test_a_renewed_token_refused_before_its_first_use_is_renewed_again_once_the_
         ["Bearer tok-A", "Bearer tok-A", "Bearer tok-B", "Bearer tok-C"]
 
 
-def test_renewed_tokens_refused_before_serving_anything_are_bounded_per_run():
-    # Each round: the working token is refused (renewed, free), the new one refused before its first use
-    # (renewed, charged), the third one works. The budget runs out in round MAX + 1.
+def test_streaks_of_fresh_tokens_refused_are_bounded_each_not_per_run():
+    # Each round: the working token is refused, then FRESH_RENEWALS fresh ones in a row before one works; a
+    # request that gets through ends the streak. Twenty such rounds (the former rule stopped after 10 per run).
     calls = [token("tok-0"), Call("GET", "/user/", reply=USER)]
-    for n in range(1, MAX_TOKEN_RENEWALS + 1):
-        calls += [refused(), token("tok-%d-a" % n), refused(), token("tok-%d-b" % n), Call("GET", "/user/", reply=USER)]
-    calls += [refused(), token("tok-last"), refused()]
+    for n in range(20):
+        calls += [refused()] + fresh_refusals(FRESH_RENEWALS) + [token("tok-ok-%d" % n), Call("GET", "/user/", reply=USER)]
     transport, client = run(*calls)
-    for n in range(MAX_TOKEN_RENEWALS + 1):
+    for n in range(21):
         assert client.get("/user/") == USER
-    with pytest.raises(AuthenticationError, match="%d renewed tokens were refused before they served a request"
-                       % MAX_TOKEN_RENEWALS):
+    transport.assert_done()
+    assert client.tokens_issued == 1 + 20 * (FRESH_RENEWALS + 1)
+    # ... and the streak past the bound stops the run, saying why, without a further token
+    transport.script += [refused()] + fresh_refusals(FRESH_RENEWALS + 1)
+    with pytest.raises(AuthenticationError, match=r"^GET /user/: HTTP 401: %d fresh tokens in a row were refused "
+                       r"before they served a request \(0 s\): tokens are revoked as fast as they are issued; the run "
+                       r"stopped to spare the tenant's quota, try later$" % (FRESH_RENEWALS + 1)):
         client.get("/user/")
     transport.assert_done()
-    assert client.tokens_issued == 2 * MAX_TOKEN_RENEWALS + 2
+    assert client.tokens_issued == 1 + 20 * (FRESH_RENEWALS + 1) + FRESH_RENEWALS + 1
 
 
-def test_one_request_refused_again_and_again_stops_after_its_attempts():
+class ClockedTransport(ScriptedTransport):
+    """Moves ``clock`` on by ``step`` seconds before each API request sent with a token other than the first."""
+
+    def __init__(self, clock, step, *calls):
+        super().__init__(*calls)
+        self.clock, self.step = clock, step
+
+    def send(self, method, url, **kwargs):
+        if url != TOKEN_URL and kwargs["headers"].get("Authorization") != "Bearer tok-A":
+            self.clock.now += self.step
+        return super().send(method, url, **kwargs)
+
+
+def test_fresh_tokens_refused_are_renewed_only_within_the_time_bound():
+    clock = Clock()
+    transport = ClockedTransport(clock, FRESH_SECONDS + 1, token("tok-A"), Call("GET", "/user/", reply=USER),
+                                 refused(), token("tok-B"), refused(), token("tok-C"), refused())
+    client = client_mod.ApiClient(ConnectionSettings(api_url=API, app_id="app-1", app_secret="s3cret-app"),
+                                  transport=transport, sleep=lambda s: None, clock=clock)
+    client.get("/user/")
+    with pytest.raises(AuthenticationError, match=r"2 fresh tokens in a row were refused before they served a request "
+                       r"\(%d s\): tokens are revoked as fast" % (FRESH_SECONDS + 1)):
+        client.get("/user/")
+    transport.assert_done()
+    assert client.tokens_issued == 3
+
+
+def test_one_request_refused_again_and_again_fails_after_its_attempts_not_the_run():
     calls = [token("tok-0"), Call("GET", "/user/", reply=USER), Call("GET", "/other/", reply={})]
     transport = HookedTransport(*calls)
     client = make_client(transport)
     client.get("/user/")
     client.get("/other/")
     # every renewed token serves another worker's request, then this request's repeat is refused again
-    for n in range(1, client_mod.MAX_ATTEMPTS):
+    for n in range(1, REQUEST_REFUSALS):
         transport.script += [refused(), token("tok-%d" % n), Call("GET", "/other/", reply={})]
         transport.hooks[len(transport.sent) + 3 * (n - 1) + 2] = lambda: client.get("/other/")
     transport.script.append(refused())
-    with pytest.raises(AuthenticationError, match="HTTP 401 5 times"):
+    with pytest.raises(TransientError, match="HTTP 401 %d times, with a renewed token each time" % REQUEST_REFUSALS):
         client.get("/user/")
+    transport.assert_done()
+    transport.script.append(Call("GET", "/other/", reply={}))       # the token works: the run goes on
+    assert client.get("/other/") == {}
     transport.assert_done()
 
 
-def test_a_fresh_token_refused_before_any_success_of_the_run_stops_at_once():
-    transport, client = run(token("tok-A"), refused(), token("tok-B"), refused())
-    with pytest.raises(AuthenticationError, match="refused again after a fresh one was fetched"):
-        client.get("/user/")
+def test_a_run_whose_first_tokens_are_revoked_before_the_extension_list_is_read_processes_every_item():
+    outcome, client, _warnings = bulk([
+        token("tok-A"), Call("GET", "/client/@me/extension/", status=401, reply=REFUSED,
+                             params={"page": 1, "per_page": PER_PAGE}),
+        token("tok-B"), Call("GET", "/client/@me/extension/", status=401, reply=REFUSED,
+                             params={"page": 1, "per_page": PER_PAGE}),
+        token("tok-C"), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
+             reply=dict(PHONE, external_number=NUMBER))],
+        bindings=[{"extension": "100", "external_number": NUMBER}])
+    assert outcome["summary"]["changed"] == 1 and client.tokens_issued == 3
+
+
+def test_fresh_tokens_refused_past_the_bound_mid_run_stop_it_with_a_result_per_item():
+    outcome, client, _warnings = bulk([
+        token("tok-A"), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE),
+        Call("PUT", "/extension/54/phone/", body={"external_number": NUMBER},
+             reply=dict(PHONE, external_number=NUMBER)),
+        Call("GET", "/extension/55/phone/", status=401, reply=REFUSED),
+        *fresh_refusals(FRESH_RENEWALS + 1, "/extension/55/phone/")],
+        bindings=[{"extension": "100", "external_number": NUMBER}, {"extension": "101", "label": "Lobby"},
+                  {"extension": "102", "label": "Hall"}])
+    assert isinstance(outcome, RunFailed)
+    by_name = items(outcome)
+    assert by_name["100"]["status"] == "changed"
+    stop = "GET /extension/55/phone/: HTTP 401: %d fresh tokens in a row were refused" % (FRESH_RENEWALS + 1)
+    assert by_name["101"]["status"] == "failed" and by_name["101"]["error"].startswith(stop)
+    assert by_name["102"]["status"] == "skipped" and by_name["102"]["error"].startswith("not processed: " + stop)
+    assert "2 of 3 extension(s) failed or were not processed" in str(outcome)
+    assert stop in str(outcome) and "tokens are revoked as fast as they are issued" in str(outcome)
+    assert client.tokens_issued == FRESH_RENEWALS + 2
+
+
+def test_a_stale_token_from_another_worker_refused_too_gets_one_fresh_token_and_more_if_needed():
+    transport = HookedTransport(
+        token("tok-A"), Call("GET", "/user/", reply=USER),
+        Call("GET", "/other/", status=401), token("tok-B"), Call("GET", "/other/", reply={}),
+        Call("GET", "/user/", status=401),                         # worker 1's slow reply: A refused
+        Call("GET", "/user/", status=401),                         # repeat with B: B revoked meanwhile
+        token("tok-C"), Call("GET", "/user/", status=401),         # C revoked before its first use
+        token("tok-D"), Call("GET", "/user/", reply=USER))         # D works
+    client = make_client(transport)
+    client.get("/user/")
+    transport.hooks[2] = lambda: client.get("/other/")
+    assert client.get("/user/") == USER
     transport.assert_done()
-    assert client.tokens_issued == 2
+    assert client.tokens_issued == 4
 
 
 class HookedTransport(ScriptedTransport):
@@ -360,3 +495,11 @@ def test_a_password_alone_cannot_be_read_back_so_the_puts_error_stands():
     item = items(outcome)["100"]
     assert item["status"] == "failed" and "HTTP 500" in item["error"] and "Sip-Pass-4711" not in str(outcome)
     assert client.report()["requests"] == {"token": 1, "GET": 3, "PUT": 1, "total": 5, "retried": 0}
+
+
+def test_the_connection_docs_state_the_renewal_bounds():
+    from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
+    text = " ".join(ModuleDocFragment.DOCUMENTATION.split())
+    assert "at most %d times in a row and within %d seconds of the first such refusal" % (
+        FRESH_RENEWALS, FRESH_SECONDS) in text
+    assert "One request refused %d times" % REQUEST_REFUSALS in text
