@@ -38,6 +38,7 @@ help:
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
 	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
 	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
+	@echo "                      (SEEDS=1-10: also the 20 % chaos series, one round per seed)"
 	@echo "make quickstart       the demo of the README (hacking/quickstart.sh), in its own .venv-quickstart"
 	@echo "make quickstart-test  make quickstart from a copy of the checkout with only Python 3.11 (then 3.10) on PATH"
 	@echo "make clean            remove test output and caches (not the venvs)"
@@ -125,6 +126,7 @@ reliability: venv
 	TELPHIN_RELIABILITY_FULL=1 TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) \
 		tests/integration/test_chaos.py tests/integration/test_bad_input.py tests/integration/test_secrets.py \
 		tests/integration/test_tls.py --junitxml=tests/output/reliability/junit.xml
+	$(if $(SEEDS),$(PY) -m tests.reliability.chaos --rate 0.20 --revoke-every 1 --seeds $(SEEDS) --label rate20)
 	$(PY) tests/reliability/report.py
 
 # The quick start's one venv: what the demo uses, with the ansible-core that CI tests on $(PYTHON)'s version.

@@ -21,6 +21,10 @@ From the command line (full size, as documented in docs/reliability.md)::
 
     python -m tests.reliability.chaos --tenants 5 --per-tenant 200 --rate 0.10 --seed 1
 
+A series of seeds (steps 1 and 2 each; the 20 % level of docs/reliability.md)::
+
+    python -m tests.reliability.chaos --rate 0.20 --revoke-every 1 --seeds 1-10 --label rate20
+
 The figures go to ``tests/output/reliability/chaos-<label>.json``; the exit code is 1 on any violation.
 """
 
@@ -30,6 +34,7 @@ import argparse
 import json
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -311,8 +316,8 @@ def answered(entry: Dict[str, Any]) -> bool:
 def failure_cause(error: str) -> str:
     """A short class of an item's error message, for the figures."""
     for needle, cause in (("not processed", "not processed after the run stopped"),
-                          ("refused again after a fresh one", "a fresh token refused before any success"),
-                          ("renewed tokens were refused", "token renewals refused"),
+                          ("fresh tokens in a row were refused", "fresh tokens refused past the bound"),
+                          ("with a renewed token each time", "one request refused with every renewed token"),
                           ("bundle conflict", "bundle conflict"),
                           ("HTTP 500", "HTTP 500 on a PUT, twice"),
                           ("failed after", "retries exhausted"),
@@ -362,8 +367,9 @@ def summary_lines(run: PlaybookRun) -> Dict[str, Dict[str, int]]:
 # -- the round --------------------------------------------------------------------------------------
 def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: int = 1,
               workdir: Optional[Path] = None, label: Optional[str] = None, token_kill_interval: float = 5.0,
-              concurrent: bool = True, log: Any = print) -> Dict[str, Any]:
-    """One chaos round; returns the figures with a ``violations`` list (empty = all checks passed)."""
+              concurrent: bool = True, log: Any = print, idempotent: bool = True) -> Dict[str, Any]:
+    """One chaos round; returns the figures with a ``violations`` list (empty = all checks passed).
+    ``idempotent``/``concurrent``: run steps 3/4 too."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="telphin-chaos-"))
     ansible = Ansible(workdir)
     book = str(ansible.write("chaos.yml", SAVE_PLAY))
@@ -374,6 +380,7 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
     bindings = {n: desired_bindings(world, n, per_tenant, rng) for n in range(1, tenants + 1)}
     figures: Dict[str, Any] = {"tenants": tenants, "per_tenant": per_tenant, "bindings": tenants * per_tenant,
                                "fault_rate": rate, "seed": seed, "module_timeout": MODULE_TIMEOUT,
+                               "token_kill_interval": token_kill_interval,
                                "violations": [], "runs": {}}
     violations: List[str] = figures["violations"]
 
@@ -435,6 +442,8 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
             % (converge.rc, converge.seconds, len(log_converge), len(puts(log_converge))))
 
         # 3. idempotent
+        if not idempotent:
+            return finish(figures, label)
         again = ansible.run("telphin.pbx.rollout_bindings", inv)
         log_again = emu.requests(clear=True)
         lines = summary_lines(again)
@@ -453,7 +462,11 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
         # 4. two rollouts of new bindings on the same tenant at once
         if concurrent:
             figures["runs"]["concurrent"] = run_concurrent(ansible, book, emu, world, bindings, rng, violations, log)
-    figures["violations"] = violations
+    return finish(figures, label)
+
+
+def finish(figures: Dict[str, Any], label: Optional[str]) -> Dict[str, Any]:
+    """The totals over the runs that were checked; recorded as ``chaos-<label>`` when labelled."""
     every_count = [figures["runs"]["chaos"]["items"]] + list(figures["runs"].get("concurrent", {}).get("items", {})
                                                              .values())
     figures["items_lost"] = sum(c.get("lost", 0) for c in every_count)
@@ -515,6 +528,73 @@ def overlap(log: List[Dict[str, Any]]) -> float:
     return max(0.0, min(busiest[0][1], busiest[1][1]) - max(busiest[0][0], busiest[1][0]))
 
 
+# -- a series of seeds ------------------------------------------------------------------------------
+TOKEN_FAULTS = ("revoke_token", "expire_token", "tokens_revoked_mid_run", "tokens_expired_mid_run")
+
+
+def series_row(figures: Dict[str, Any]) -> Dict[str, Any]:
+    """One seed's line of the series: the first run's outcome, its lies, whether the second run converged, and
+    its requests against the limit: the fault-free floor, one retry per fault, two requests (a renewal and the
+    repeat) per token revoked or expired (on a request or by the background thread)."""
+    run = figures["runs"]["chaos"]
+    items, faults, cost = run["items"], run["faults"], run["cost"]
+    revocations = sum(faults.get(k, 0) for k in TOKEN_FAULTS)
+    other_faults = run["faults_total"] - revocations
+    limit = cost["floor"] + other_faults + 2 * revocations
+    converge = figures["runs"]["converge"]
+    return {"seed": figures["seed"], "items": figures["bindings"], "finished": figures["bindings"] - run["not_done"],
+            "failed": items.get("reported_failed", 0), "not_processed": items.get("reported_skipped", 0),
+            "tenants_failed_whole": items.get("tenant_failed_whole", 0), "failed_whole": run["failed_whole"],
+            "failure_causes": {k.split(":", 1)[1]: v for k, v in items.items() if k.startswith("failure:")},
+            "lies": figures["reported_done_not_applied"] + figures["items_lost"] +
+            items.get("applied_reported_unchanged", 0) + items.get("failed_but_applied", 0),
+            "unasked_changes": sum("unasked change" in v for v in figures["violations"]),
+            "converged": converge["rc"] == 0 and converge["failed"] == 0 and
+            not any(v.startswith(("converge run", "chaos run: faulted")) for v in figures["violations"]),
+            "requests": cost["sent"], "floor": cost["floor"], "faults": other_faults, "revocations": revocations,
+            "limit": limit, "ratio": round(cost["sent"] / limit, 4), "seconds": run["seconds"],
+            "violations": figures["violations"][:20]}
+
+
+def run_series(seeds: List[int], tenants: int, per_tenant: int, rate: float, token_kill_interval: float,
+               label: str, log: Any = print) -> Dict[str, Any]:
+    """The chaos round (steps 1 and 2) once per seed; recorded as ``chaos-series-<label>``, each seed as it ends."""
+    figures: Dict[str, Any] = {"tenants": tenants, "per_tenant": per_tenant, "fault_rate": rate,
+                               "token_kill_interval": token_kill_interval, "module_timeout": MODULE_TIMEOUT,
+                               "commit": git_commit(), "rows": [], "violations": []}
+    for seed in seeds:
+        row = series_row(run_chaos(tenants, per_tenant, rate, seed, token_kill_interval=token_kill_interval,
+                                   concurrent=False, idempotent=False, log=log))
+        figures["rows"].append(row)
+        figures["violations"].extend("seed %d: %s" % (seed, v) for v in row["violations"])
+        record("chaos-series-%s" % label, figures)
+        log("seed %d: finished %d of %d, lies %d, converged %s, requests %d = %.3f x limit %d"
+            % (seed, row["finished"], row["items"], row["lies"], row["converged"], row["requests"], row["ratio"],
+               row["limit"]))
+    return figures
+
+
+def git_commit() -> str:
+    """The commit measured (short hash), with ``+`` when the work tree had changes on top of it."""
+    root = str(Path(__file__).resolve().parents[2])
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
+
+
+def seed_list(text: str) -> List[int]:
+    """``1-10`` or ``1,4,7``."""
+    if "-" in text:
+        first, last = text.split("-", 1)
+        return list(range(int(first), int(last) + 1))
+    return [int(s) for s in text.split(",")]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--tenants", type=int, default=5)
@@ -524,9 +604,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--label", default="full", help="results file: tests/output/reliability/chaos-LABEL.json")
     parser.add_argument("--workdir", type=Path, help="keep playbooks, inventories and logs here")
     parser.add_argument("--no-concurrent", action="store_true", help="skip the two-processes-at-once round")
+    parser.add_argument("--revoke-every", type=float, default=5.0,
+                        help="seconds between the background thread's revocations of every live token (5)")
+    parser.add_argument("--seeds", type=seed_list,
+                        help="a series: steps 1-2 once per seed (1-10 or 1,4,7), recorded as chaos-series-LABEL.json")
     args = parser.parse_args(argv)
+    if args.seeds:
+        return print_figures(run_series(args.seeds, args.tenants, args.per_tenant, args.rate, args.revoke_every,
+                                        args.label))
     figures = run_chaos(args.tenants, args.per_tenant, args.rate, args.seed, args.workdir, args.label,
-                        concurrent=not args.no_concurrent)
+                        token_kill_interval=args.revoke_every, concurrent=not args.no_concurrent)
     return print_figures(figures)
 
 
