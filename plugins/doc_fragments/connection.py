@@ -115,7 +115,7 @@ notes:
     says whether any request of the run had succeeded. A run that stops after reaching items still returns
     a result per item (the rest listed as not processed). One request refused 7 times, with tokens that
     served other requests, fails alone.
-  - Connection errors and timeouts, HTTP 502/503/504, an HTTP 500 on a GET and the API's
+  - Connection errors and timeouts, HTTP 502/503/504, an HTTP 500 on a GET or a token request and the API's
     "concurrent request" 429 are retried up to 4 times with jittered exponential backoff, honouring
     C(Retry-After) (at most 30 seconds), within 60 seconds (no attempt starts later), so a request with its
     retries ends at most 60 seconds plus O(timeout) after its first attempt started (a token request or a repeat

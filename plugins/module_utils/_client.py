@@ -43,7 +43,7 @@ BACKOFF_CAP = 8.0           # longest single wait
 RETRY_AFTER_CAP = 30.0      # longest Retry-After honoured
 RETRY_BUDGET = 60.0         # no new attempt starts later than this after the first one
 RETRIED_STATUSES = frozenset((502, 503, 504))
-READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs only; after a PUT see _converge.put_decided
+READ_RETRIED_STATUSES = frozenset((500,))   # retried for GETs and the token request; after a PUT see put_decided
 
 
 class ApiClient:
@@ -162,11 +162,8 @@ class ApiClient:
         attempt = 0
         while True:
             headers = {"Accept": "application/json", "User-Agent": self.settings.http_agent}
-            token = self.tokens.current() if authenticated else None
-            if token:
-                headers["Authorization"] = "Bearer " + token
             try:
-                resp = self._send_once(method, url, headers, params, json_body, form, authenticated)
+                resp, token = self._send_once(method, url, headers, params, json_body, form, authenticated)
             except ProxyAuthFailure:
                 raise ProxyRefused(PROXY_407 % (method, _path(url)), http_status=407) from None
             except TLSFailure as exc:
@@ -187,19 +184,26 @@ class ApiClient:
                 self.retries += 1
             self._sleep(delay)
 
-    def _send_once(self, method: str, url: str, headers: Mapping[str, str], params: Optional[Mapping[str, Any]],
-                   json_body: Any, form: Optional[Mapping[str, Any]], authenticated: bool) -> Response:
-        """One attempt. API requests pass the concurrency gate and the quota reserve (counting the requests
-        in flight); the token endpoint is neither gated nor metered. Counted once it is sent."""
+    def _send_once(self, method: str, url: str, headers: Dict[str, str], params: Optional[Mapping[str, Any]],
+                   json_body: Any, form: Optional[Mapping[str, Any]],
+                   authenticated: bool) -> "tuple[Response, Optional[str]]":
+        """One attempt; returns the response and the token sent. API requests pass the concurrency gate and the
+        quota reserve (counting the requests in flight); the token endpoint is neither gated nor metered. Counted
+        once it is sent."""
         kind = "token" if not authenticated else method
         if url == self.settings.token_url:
             self._count(kind)
             # Its X-RateLimit-* headers, if any, are not the tenant's API quota: not recorded.
             return self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
-                                       timeout=self.settings.timeout)
+                                       timeout=self.settings.timeout), None
         self._gate.acquire()
         refused = False
         try:
+            # The token is picked once the gate let this request through: a token renewed while it waited is the
+            # one sent, not the refused one (a 401 more per worker kept waiting by a "concurrent" 429).
+            token = self.tokens.current() if authenticated else None
+            if token:
+                headers["Authorization"] = "Bearer " + token
             self.meter.take_slot(url)
             self._count(kind)
             answered = False
@@ -211,14 +215,15 @@ class ApiClient:
             finally:
                 self.meter.release_slot(charged=not answered)    # no reply: it may have been counted, assume it was
             refused = resp.is_concurrency_429()
-            return resp
+            return resp, token
         finally:
             self._gate.release(refused)
 
     def _transient(self, resp: Response, kind: str) -> "tuple[Optional[str], Optional[float]]":
         """(problem, Retry-After) when the response is worth retrying, else (None, None). ``kind`` is the method
-        (or "token"): a 500 is retried for a GET only; after a PUT's 500 the caller reads the phone to decide."""
-        if resp.status in RETRIED_STATUSES or (resp.status in READ_RETRIED_STATUSES and kind == "GET"):
+        (or "token"): a 500 is retried for a GET and a token request (a repeat issues another token, harmless);
+        after a PUT's 500 the caller reads the phone to decide."""
+        if resp.status in RETRIED_STATUSES or (resp.status in READ_RETRIED_STATUSES and kind in ("GET", "token")):
             return "HTTP %d" % resp.status, resp.retry_after()
         if resp.is_concurrency_429():
             return "HTTP 429 concurrent request not allowed", resp.retry_after()

@@ -5,6 +5,9 @@ Every HTTP call is scripted in order (tests/unit/scripted.py).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _client as client_mod
@@ -211,6 +214,27 @@ def test_one_request_refused_again_and_again_fails_after_its_attempts_not_the_ru
     transport.assert_done()
 
 
+# Regression (issue 25, the 20 % chaos round): a worker picked its token, then waited at the concurrency gate
+# (halved by a "concurrent" 429) while another worker renewed it, and sent the refused token: one 401 more.
+def test_a_request_waiting_at_the_gate_sends_the_token_renewed_meanwhile():
+    transport, client = run(token("tok-A"), Call("GET", "/user/", reply=USER), token("tok-B"),
+                            Call("GET", "/user/", reply=USER))
+    client.get("/user/")
+    gate = client._gate                                 # pylint: disable=protected-access
+    for _slot in range(gate.limit):                     # every slot taken by other workers' requests
+        gate.acquire()
+    waiting = threading.Thread(target=client.get, args=("/user/",))
+    waiting.start()
+    time.sleep(0.2)                                     # it waits at the gate
+    client.tokens.renew("tok-A", "GET /other/", "invalid_token")      # another worker's request was refused
+    for _slot in range(gate.limit):
+        gate.release(False)
+    waiting.join(5)
+    transport.assert_done()
+    assert [c["headers"].get("Authorization") for c in transport.sent if c["path"] == "/user/"] == \
+        ["Bearer tok-A", "Bearer tok-B"]
+
+
 def test_a_run_whose_first_tokens_are_revoked_before_the_extension_list_is_read_processes_every_item():
     outcome, client, _warnings = bulk([
         token("tok-A"), Call("GET", "/client/@me/extension/", status=401, reply=REFUSED,
@@ -304,6 +328,14 @@ def test_a_get_that_gets_a_500_is_retried_and_counted():
     assert client.get("/user/") == USER
     transport.assert_done()
     assert client.report()["requests"] == {"token": 1, "GET": 2, "total": 3, "retried": 1}
+
+
+def test_a_500_of_the_token_endpoint_is_retried():
+    # Regression (issue 25, the 20 % chaos round): a renewal that got a 500 failed the item it was made for.
+    transport, client = run(token(status=500), token("tok-A"), Call("GET", "/user/", reply=USER))
+    assert client.get("/user/") == USER
+    transport.assert_done()
+    assert client.report()["requests"] == {"token": 2, "GET": 1, "total": 3, "retried": 1}
 
 
 def test_500s_on_a_get_are_bounded_like_every_retry():
