@@ -74,6 +74,9 @@ FAULT_MIX: List[Tuple[str, float, Dict[str, Any]]] = [
     ("expire_token", 0.05, {"action": "expire_token", "match": {"path": "^/api/ver1.0/"}}),
 ]
 
+# The faults that invalidate a token (each costs a renewal and the repeat of the refused request).
+TOKEN_FAULTS = ("revoke_token", "expire_token", "tokens_revoked_mid_run", "tokens_expired_mid_run")
+
 SAVE_PLAY = """\
 ---
 # The rollout of telphin.pbx.rollout_bindings (the phone_bindings role on telphin_tenants), plus one
@@ -300,6 +303,15 @@ def request_cost(bindings: Dict[int, List[Dict[str, Any]]], world: Dict[str, Any
             "floor_per_item": round(floor / items, 3)}
 
 
+def request_limit(faults: Dict[str, int], cost: Dict[str, Any]) -> Dict[str, Any]:
+    """``cost`` plus the limit of issue 25: the fault-free floor, one retry per fault, two requests (a renewal
+    and the repeat) per token revoked or expired (on a request or by the background thread); and sent / limit."""
+    revocations = sum(faults.get(k, 0) for k in TOKEN_FAULTS)
+    other = sum(faults.values()) - revocations
+    limit = cost["floor"] + other + 2 * revocations
+    return dict(cost, faults=other, revocations=revocations, limit=limit, ratio=round(cost["sent"] / max(limit, 1), 4))
+
+
 def list_pages(rows: int) -> int:
     """Requests for a list of ``rows`` under the one paging rule (``_api.TelphinApi.pages``): an empty list is one
     page; a list shorter than a page is that page and the empty one that shows it complete; else full pages and
@@ -319,10 +331,10 @@ def failure_cause(error: str) -> str:
                           ("fresh tokens in a row were refused", "fresh tokens refused past the bound"),
                           ("with a renewed token each time", "one request refused with every renewed token"),
                           ("bundle conflict", "bundle conflict"),
-                          ("HTTP 500", "HTTP 500 on a PUT, twice"),
+                          ("token endpoint", "token endpoint error"),
                           ("failed after", "retries exhausted"),
-                          ("instead of the API's JSON", "malformed reply"),
-                          ("token endpoint", "token endpoint error")):
+                          ("HTTP 500", "HTTP 500 on a PUT, twice"),
+                          ("instead of the API's JSON", "malformed reply")):
         if needle in error:
             return cause
     return error[:60]
@@ -414,7 +426,8 @@ def run_chaos(tenants: int = 5, per_tenant: int = 40, rate: float = 0.10, seed: 
                                     "failed_whole": {host: str(result.get("msg"))[:300]
                                                      for host, result in sorted(chaos.results.items())
                                                      if result.get("results") is None},
-                                    "cost": request_cost(bindings, world, before, chaos, log_chaos)}
+                                    "cost": request_limit(faults, request_cost(bindings, world, before, chaos,
+                                                                               log_chaos))}
         log("chaos run: rc=%d, %.0f s, %d requests, %d faults, %s"
             % (chaos.rc, chaos.seconds, len(log_chaos), sum(faults.values()), dict(counts)))
 
@@ -529,18 +542,13 @@ def overlap(log: List[Dict[str, Any]]) -> float:
 
 
 # -- a series of seeds ------------------------------------------------------------------------------
-TOKEN_FAULTS = ("revoke_token", "expire_token", "tokens_revoked_mid_run", "tokens_expired_mid_run")
 
 
 def series_row(figures: Dict[str, Any]) -> Dict[str, Any]:
     """One seed's line of the series: the first run's outcome, its lies, whether the second run converged, and
-    its requests against the limit: the fault-free floor, one retry per fault, two requests (a renewal and the
-    repeat) per token revoked or expired (on a request or by the background thread)."""
+    its requests against the limit (``request_limit``)."""
     run = figures["runs"]["chaos"]
-    items, faults, cost = run["items"], run["faults"], run["cost"]
-    revocations = sum(faults.get(k, 0) for k in TOKEN_FAULTS)
-    other_faults = run["faults_total"] - revocations
-    limit = cost["floor"] + other_faults + 2 * revocations
+    items, cost = run["items"], run["cost"]
     converge = figures["runs"]["converge"]
     return {"seed": figures["seed"], "items": figures["bindings"], "finished": figures["bindings"] - run["not_done"],
             "failed": items.get("reported_failed", 0), "not_processed": items.get("reported_skipped", 0),
@@ -551,8 +559,8 @@ def series_row(figures: Dict[str, Any]) -> Dict[str, Any]:
             "unasked_changes": sum("unasked change" in v for v in figures["violations"]),
             "converged": converge["rc"] == 0 and converge["failed"] == 0 and
             not any(v.startswith(("converge run", "chaos run: faulted")) for v in figures["violations"]),
-            "requests": cost["sent"], "floor": cost["floor"], "faults": other_faults, "revocations": revocations,
-            "limit": limit, "ratio": round(cost["sent"] / limit, 4), "seconds": run["seconds"],
+            "requests": cost["sent"], "floor": cost["floor"], "faults": cost["faults"],
+            "revocations": cost["revocations"], "limit": cost["limit"], "ratio": cost["ratio"], "seconds": run["seconds"],
             "violations": figures["violations"][:20]}
 
 
