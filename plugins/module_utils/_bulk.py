@@ -21,7 +21,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
-    OnSecret, converge_phone, number_region, read_phone)
+    OnSecret, converge_phone, number_region, read_into, read_phone)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
@@ -30,7 +30,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import app
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
-from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each, read_into
+from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each
 
 MAX_BINDINGS = 20000
 

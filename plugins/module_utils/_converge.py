@@ -25,6 +25,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     DEFAULT_CLIENT_ID, ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, single_result
+from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target
 
 OnSecret = Callable[[str], None]
 Tick = Callable[[], int]
@@ -40,6 +41,12 @@ def read_phone(api: TelphinApi, extension_id: int, on_secret: OnSecret) -> Dict[
     for value in secret_values(phone):
         on_secret(value)
     return phone
+
+
+def read_into(api: TelphinApi, target: Target, on_secret: OnSecret, tick: Tick) -> None:
+    """Read a phone for a run that reads every phone before it writes."""
+    target.outcome.read_at = tick()
+    target.current = read_phone(api, target.outcome.extension_id, on_secret)
 
 
 def converge_phone(api: TelphinApi, outcome: PhoneOutcome, desired: Mapping[str, Any], check_mode: bool,

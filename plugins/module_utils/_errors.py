@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import redact
@@ -84,6 +85,14 @@ class QuotaExhausted(TelphinError):
 
 class QuotaReserveReached(TelphinError):
     """Sending one more request would take ``X-RateLimit-Remaining`` below ``quota_reserve``."""
+
+
+def reset_text(seconds: Optional[int]) -> str:
+    """When the quota resets, for the quota errors' messages (``X-RateLimit-Reset``: seconds from now)."""
+    if seconds is None:
+        return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
+    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return "in %d s (at %s UTC)" % (seconds, at.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 class TransientError(TelphinError):

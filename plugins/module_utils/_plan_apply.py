@@ -17,11 +17,11 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone, read_into
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import normalize_current
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
-from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each, read_into
+from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
 
 def load(source: Any, client_id: str) -> Dict[str, Any]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, Optional
 
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached, reset_text
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response
 
@@ -67,13 +66,6 @@ class ConcurrencyGate:
                 self.limit += 1
                 self._calm_since = now
             self._cond.notify_all()
-
-
-def reset_text(seconds: Optional[int]) -> str:
-    if seconds is None:
-        return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
-    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-    return "in %d s (at %s UTC)" % (seconds, at.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 class QuotaMeter:

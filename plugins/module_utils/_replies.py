@@ -12,8 +12,7 @@ from typing import Any, Sequence
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyRefused, QuotaExhausted, TelphinError,
-    ValidationFailed)
-from ansible_collections.telphin.pbx.plugins.module_utils._quota import reset_text
+    ValidationFailed, reset_text)
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, decode_json
 
 PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"

@@ -5,7 +5,8 @@
 
 """Many phones at once: ``Target`` (one phone a run looks at), ``for_each`` (the bounded worker pool), ``Ticks``.
 
-The bulk flow (``_bulk``), ``apply_plan`` (``_plan_apply``) and the reads of every phone (``_reads``) share them.
+The bulk flow (``_bulk``), ``apply_plan`` (``_plan_apply``) and the reads of every phone (``_reads``) share them;
+``_converge.read_into`` reads a target's phone.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, read_phone
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, plan_patch
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome
@@ -90,9 +89,3 @@ class Ticks:
         with self._lock:
             self._now += 1
             return self._now
-
-
-def read_into(api: TelphinApi, target: Target, on_secret: OnSecret, tick: Callable[[], int]) -> None:
-    """Read a phone for a run that reads every phone before it writes."""
-    target.outcome.read_at = tick()
-    target.current = read_phone(api, target.outcome.extension_id, on_secret)
