@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest -q
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help venv test units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity sanity-all \
-	sanity-2.21 lint changelog-lint docs-lint release-check release test-targets quickstart quickstart-test reliability clean
+	sanity-2.21 lint import-layers changelog-lint docs-lint release-check release test-targets quickstart quickstart-test reliability clean
 
 help:
 	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
@@ -33,6 +33,7 @@ help:
 	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13)"
 	@echo "make sanity-2.21      ansible-test sanity of ansible-core 2.21 (on the Python of .venv-2.21)"
 	@echo "make lint             ansible-lint, production profile"
+	@echo "make import-layers    import-linter: the layers of plugins/ (.importlinter), drawn in docs/architecture.md"
 	@echo "make changelog-lint   antsibull-changelog lint"
 	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
@@ -69,7 +70,7 @@ $(VENV221)/.stamp: requirements.txt hacking/find-python hacking/ansible-test-off
 	touch $@
 
 TEST_TARGETS := units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint \
-	changelog-lint release-check quickstart-test
+	changelog-lint release-check import-layers quickstart-test
 test: $(TEST_TARGETS)
 
 test-targets:  # for .ci/run, which times each
@@ -107,6 +108,9 @@ sanity-2.21: venv
 
 lint: venv
 	ansible-lint
+
+import-layers: venv  # the import contracts of .importlinter (layers, no circle, no controller code on the target)
+	hacking/lint-imports.sh
 
 changelog-lint: venv
 	antsibull-changelog lint
