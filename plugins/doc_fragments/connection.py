@@ -27,7 +27,8 @@ options:
   token_url:
     description:
       - URL of the OAuth 2 token endpoint.
-      - Defaults to O(api_url) followed by C(/oauth/token). Some providers serve it under C(/api/ver1.0/oauth/token).
+      - Defaults to O(api_url) followed by C(/oauth/token), the path the vendor documents and every public client uses.
+        Set it for a provider that serves the endpoint on another path or host.
       - If not set, the value of the E(TELPHIN_TOKEN_URL) environment variable is used.
     type: str
   app_id:

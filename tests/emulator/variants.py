@@ -40,7 +40,7 @@ VARIANTS: Dict[str, Dict[str, Any]] = {
     "no-bundle-listing": {"bundle_listing": 404},
     "no-rate-limit-headers": {"rate_limit_headers": False},
     "conference-extensions": {"extra_extension_types": ["conference"]},
-    "short-token": {"token_ttl": 2},
+    "short-token": {"token_ttl": 1},
     "extra-phone-key": {"extra_phone_keys": {"sip_transport": "udp"}},
     "missing-phone-key": {"missing_phone_keys": ["incoming_limit"]},
     "endless-pages": {"endless_pages": True},

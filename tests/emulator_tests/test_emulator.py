@@ -881,7 +881,7 @@ def test_short_token_lifetime(start):
     assert requests.get(api(emu, "/user/"), headers=headers).status_code == 200
     time.sleep(1.05)
     assert requests.get(api(emu, "/user/"), headers=headers).status_code == 401
-    assert Emulator(make_world(), variant="short-token").engine.world.defaults["token_ttl"] == 2
+    assert Emulator(make_world(), variant="short-token").engine.world.defaults["token_ttl"] == 1
 
 
 def test_extra_and_missing_phone_keys(start):
