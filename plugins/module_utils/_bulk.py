@@ -26,7 +26,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
-from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan
+from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
@@ -81,9 +81,9 @@ def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int,
 
 
 def check_items(bindings: List[Mapping[str, Any]], update_password: str, region: str = DEFAULT_REGION,
-                warnings: Optional[List[str]] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+                warnings: Optional[List[str]] = None, label: str = "bindings") -> Tuple[List[Dict[str, Any]], List[str]]:
     """Local checks of every binding (no request): references, values, duplicated external numbers; the
-    warnings of possible-but-invalid numbers go to ``warnings``.
+    warnings of possible-but-invalid numbers go to ``warnings``. Messages name items as ``<label>[index]``.
 
     Passwords given in items are masked by the Ansible glue (``module.TelphinModule``), also when a bad
     option stops it before this runs.
@@ -92,7 +92,7 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
     checked: List[Dict[str, Any]] = []
     numbers: Dict[str, List[str]] = {}
     for index, item in enumerate(bindings):
-        where = "bindings[%d]" % index
+        where = "%s[%d]" % (label, index)
         if not isinstance(item, Mapping):
             problems.append("%s: expected a mapping with extension (or extension_id) and external_number" % where)
             continue
@@ -177,6 +177,17 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
     return planned, bundles is None and any(k in SYNCED_KEYS for t in planned for k in t.desired), len(phones)
 
 
+def check_plan(api: TelphinApi, client_id: str, items: List[Dict[str, Any]], region: str,
+               warn: Callable[[str], None]) -> Tuple[List[Target], int]:
+    """A plan's entries (as ``bindings`` items) through the checks of bindings: ``check_items``, then against the
+    extension list and the bundles (``plan_targets``); the targets and the tenant's number of phone extensions."""
+    checked, problems = check_items(items, "always", region, label="changes")
+    if problems:
+        raise refused(problems)
+    targets, _read_back, phones = plan_targets(api, client_id, checked, False, warn)
+    return targets, phones
+
+
 def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
     """``check(value)``, or ``fallback`` with the problem noted."""
     try:
@@ -203,7 +214,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                              % (len(problems), "\n- ".join(problems)))
-        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn)
+        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn, check_plan)
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
         require_phonenumbers()      # one line, not one problem per item
     region = _checked(problems, lambda p: number_region(p, []), params, DEFAULT_REGION)
@@ -260,7 +271,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
                      "sends them")
             extra.update(_safety.write_plan(plan_path, params, client_id, region, phones, [
                 (t.outcome.extension_id, t.outcome.extension, t.current or {}, t.readable_patch(region))
-                for t in changing]))
+                for t in changing], _safety.signing_key(client.settings.app_secret or client.settings.access_token)))
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged, extra)

@@ -5,38 +5,70 @@
 
 """``apply_plan``: write exactly an approved plan, and only where each phone still holds the plan's "before".
 
-Requests: one token, one GET per phone of the plan, one PUT per phone that still holds its "before"
-values. The extension list is not read: the plan names the extensions by id.
+A plan is data, not authority: it arrives as a file or an extra variable, which someone other than the
+check run that made it may have written. Before any write it must carry the signature of a run with the
+same credentials (``_safety.check_signature``), and everything it says is derived again from live state:
+its entries go through the checks of ``bindings`` (keys, values, normalisation), secret keys are refused,
+every extension id must be a phone extension of the task's tenant in its extension list, and the guard
+counts the tenant's phones in that list, not the plan's ``phones``.
+
+Requests: one token, the extension list (each page once), [the bundle list when synchronised keys are
+planned], one GET per phone of the plan, one PUT per phone that still holds its "before" values.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
-from ansible_collections.telphin.pbx.plugins.module_utils._converge import OnSecret, converge_phone, read_into
+from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
+    OnSecret, converge_phone, number_region, read_into)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
-from ansible_collections.telphin.pbx.plugins.module_utils._phone import normalize_current
-from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, is_masked_key, normalize_current
+from ansible_collections.telphin.pbx.plugins.module_utils._results import bulk_result
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
+# ``_bulk``'s checks of bindings, which a plan's entries go through too: (api, client id, items, region, warn) ->
+# (targets, number of the tenant's phone extensions), or an ``InputError`` naming every bad item.
+CheckBindings = Callable[[TelphinApi, str, List[Dict[str, Any]], str, Callable[[str], None]], Tuple[List[Target], int]]
 
-def load(source: Any, client_id: str) -> Dict[str, Any]:
-    """The plan given as ``apply_plan`` (a path or the plan itself), made for ``client_id``."""
+
+def load(source: Any, client_id: str, key: bytes) -> Dict[str, Any]:
+    """The plan given as ``apply_plan`` (a path or the plan itself), made for ``client_id`` and signed with ``key``."""
     if source in ("", {}):
         raise InputError("apply_plan: no plan for this tenant; make one with a check run and plan_path")
     plan = _safety.load_plan(source)
+    _safety.check_signature(plan, key)
     if plan["client_id"] != client_id:
         raise InputError("apply_plan: the plan is for client %s, not %s; nothing was changed"
                          % (plan["client_id"], client_id))
     return plan
 
 
-def _values(values: Mapping[str, Any]) -> str:
-    return ", ".join("%s %s" % (k, json.dumps(v)) for k, v in values.items())
+def plan_items(changes: List[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """The plan's changes as ``bindings`` items, for the checks of bindings; ``InputError`` first for a key that is
+    not a phone property or is a secret (a plan never carries one)."""
+    problems: List[str] = []
+    items: List[Dict[str, Any]] = []
+    for index, change in enumerate(changes):
+        after = change["after"]
+        where = "changes[%d] (extension_id %d)" % (index, change["extension_id"])
+        unknown = sorted(str(k) for k in after if k not in FIELDS)
+        secret = sorted(str(k) for k in after if k in FIELDS and is_masked_key(k))
+        if unknown:
+            problems.append("%s: unknown key(s) %s: a plan holds the phone properties of telphin.pbx.extension_phone"
+                            % (where, ", ".join(repr(k) for k in unknown)))
+        if secret:
+            problems.append("%s: %s: a secret is never part of a plan (a normal run sends it)"
+                            % (where, ", ".join(secret)))
+        # A value the plan unsets is null; bindings unset with "" (a null in bindings means "not set").
+        items.append(dict({k: "" if v is None else v for k, v in after.items()}, extension_id=change["extension_id"]))
+    if problems:
+        raise refused(problems)
+    return items
 
 
 def settle(target: Target, region: str) -> bool:
@@ -56,22 +88,47 @@ def settle(target: Target, region: str) -> bool:
     return False
 
 
+def _values(values: Mapping[str, Any]) -> str:
+    return ", ".join("%s %s" % (k, json.dumps(v)) for k, v in values.items())
+
+
+def refused(problems: List[str]) -> InputError:
+    return _safety.SafetyError("apply_plan: %d problem(s) in the plan, nothing was changed:\n- %s"
+                               % (len(problems), "\n- ".join(problems)))
+
+
 def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, limit: Optional[_safety.ChangeLimit],
-               check_mode: bool, parallel: int, on_secret: OnSecret, warn: Callable[[str], None]) -> Dict[str, Any]:
+               check_mode: bool, parallel: int, on_secret: OnSecret, warn: Callable[[str], None],
+               check_bindings: CheckBindings) -> Dict[str, Any]:
     """``extension_phones`` with ``apply_plan``: the plan's changes, each only where the phone did not move."""
-    plan = load(params.get("apply_plan"), client_id)
-    region = plan["default_region"]
+    plan = load(params.get("apply_plan"), client_id,
+                _safety.signing_key(client.settings.app_secret or client.settings.access_token))
+    try:
+        region = number_region({"default_region": plan["default_region"]}, [])
+    except InputError as exc:
+        raise refused(["default_region: %s" % exc]) from None
     if params.get("bindings") and _safety.inputs_fingerprint(params, client_id) != plan.get("fingerprint"):
         warn("the bindings changed since the plan was made (%s); the plan is applied as approved"
              % plan.get("created"))
     changes = plan["changes"]
-    refusal = _safety.guard_refusal(limit, int(plan.get("phones") or 0), [
-        (c.get("extension_full_name") or "id %d" % c["extension_id"], c["before"], c["after"]) for c in changes])
+    api = TelphinApi(client)
+    # The extension list (one read) says which ids are phones of this tenant, and how many phones it has.
+    targets, phones = check_bindings(api, client_id, plan_items(changes), region, warn)
+    problems: List[str] = []
+    by_id = {t.outcome.extension_id: t for t in targets}
+    for index, change in enumerate(changes):
+        target = by_id[change["extension_id"]]
+        named = change.get("extension_full_name")
+        if named is not None and named != target.outcome.extension:
+            problems.append("changes[%d] (extension_id %d): the plan names it %s, the tenant's list %s"
+                            % (index, change["extension_id"], json.dumps(named), target.outcome.extension))
+        target.planned = dict(change["before"])
+    if problems:
+        raise refused(problems)
+    refusal = _safety.guard_refusal(limit, phones, [
+        (t.outcome.extension or "id %d" % t.outcome.extension_id, t.planned or {}, t.desired) for t in targets])
     if refusal:
         raise InputError(refusal)
-    targets = [Target(PhoneOutcome(c["extension_id"], c.get("extension_full_name")), dict(c["after"]),
-                      planned=dict(c["before"])) for c in changes]
-    api = TelphinApi(client)
     tick = Ticks()
     for_each(targets, lambda t: read_into(api, t, on_secret, tick), parallel)
     writable: List[Target] = [t for t in targets if t.current is not None and settle(t, region)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -215,14 +216,57 @@ def inputs_fingerprint(params: Mapping[str, Any], client_id: str) -> str:
 
 
 def write_plan(path: str, params: Mapping[str, Any], client_id: str, region: str, phones: int,
-               changes: Iterable[Tuple[int, Optional[str], Mapping[str, Any], Mapping[str, Any]]]) -> Dict[str, Any]:
-    """Write the plan of a check run from (extension id, full name, phone as read, values to write) per change;
-    return ``plan`` and ``plan_path`` for the result."""
+               changes: Iterable[Tuple[int, Optional[str], Mapping[str, Any], Mapping[str, Any]]],
+               key: bytes) -> Dict[str, Any]:
+    """Write the plan of a check run from (extension id, full name, phone as read, values to write) per change,
+    signed with ``key`` (``signing_key``); return ``plan`` and ``plan_path`` for the result."""
     listed = [{"extension": short_name(name or ""), "extension_full_name": name, "extension_id": ext_id,
                "before": managed_view(current, after, region=region), "after": dict(after)}
               for ext_id, name, current, after in changes]
     doc = plan_document(client_id, region, inputs_fingerprint(params, client_id), now(), listed, phones)
-    return {"plan": doc, "plan_path": write_private(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")}
+    doc["signature"] = plan_signature(doc, key)
+    return {"plan": doc, "plan_text": plan_text(doc),
+            "plan_path": write_private(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")}
+
+
+def plan_text(doc: Mapping[str, Any]) -> str:
+    """The plan as one JSON text in which no ``{{``, ``{%`` or ``{#`` occurs: how a plan travels through variables.
+
+    Its values include what the tenant's staff stored (the "before" labels); a plan passed as a mapping in an extra
+    variable has those strings templated by Ansible when the role reads it. Outside strings, JSON puts only ``"``
+    or ``}`` after ``{``, so each ``{`` before ``{``, ``%`` or ``#`` is inside a string: escaped as ``\\u007b``, it
+    decodes to the same value.
+    """
+    return _TEMPLATE_START.sub(r"\\u007b", json.dumps(doc, sort_keys=True, ensure_ascii=True))
+
+
+_TEMPLATE_START = re.compile(r"\{(?=[{%#])")
+
+
+def signing_key(secret: Optional[str]) -> bytes:
+    """The key that signs and checks plans, derived from the run's ``app_secret`` (else its ``access_token``):
+    a secret the controller's job holds and the people who read, approve or hand over a plan do not."""
+    return hmac.new((secret or "").encode("utf-8"), b"telphin.pbx plan signing key/1", hashlib.sha256).digest()
+
+
+def plan_signature(doc: Mapping[str, Any], key: bytes) -> str:
+    """The HMAC-SHA256 of every member of the plan but ``signature`` (the tenant and the content)."""
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return "hmac-sha256:" + hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def check_signature(doc: Mapping[str, Any], key: bytes) -> None:
+    """``SafetyError`` unless the plan carries the signature ``key`` gives its content."""
+    given = doc.get("signature")
+    if not isinstance(given, str) or not given:
+        raise SafetyError("apply_plan: the plan is not signed (made before telphin.pbx 1.1.0, or the signature was "
+                          "removed); nothing was changed: make the plan again with a check run")
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), plan_signature(doc, key).encode("ascii")):
+        raise SafetyError("apply_plan: the plan's signature does not match its content: it was changed after the "
+                          "check run made it, or that run used other credentials (a plan is signed with the app "
+                          "secret, else the access token, of the run that made it, and only a run with the same one "
+                          "applies it); nothing was changed: make the plan again")
 
 
 def plan_document(client_id: str, region: str, digest: str, when: datetime.datetime,
@@ -233,8 +277,14 @@ def plan_document(client_id: str, region: str, digest: str, when: datetime.datet
 
 
 def load_plan(value: Any) -> Dict[str, Any]:
-    """A plan given inline (a mapping, as an AWX workflow passes it) or as the path of a plan file."""
-    if isinstance(value, str):
+    """A plan given inline (its ``plan_text``, as the role passes it from an AWX workflow's artifacts, or a mapping)
+    or as the path of a plan file."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SafetyError("apply_plan: the plan's text is not JSON") from None
+    elif isinstance(value, str):
         try:
             with open(os.path.expanduser(value), encoding="utf-8") as handle:
                 value = json.load(handle)

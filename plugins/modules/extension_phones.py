@@ -229,10 +229,14 @@ options:
   apply_plan:
     description:
       - Apply exactly a plan made by a check run with O(plan_path), instead of O(bindings). Give the path of the plan
-        file, or the plan itself (a mapping, as an AWX workflow passes it from the plan job's artifacts).
-      - Only the phones and keys of the plan are read (one GET each) and written, and only where the phone still
-        holds the plan's C(before) values. A phone that holds other values is reported V(stale) and not written, and
-        the task fails after applying the others; one that already holds the C(after) values is V(unchanged).
+        file, or the plan itself (its RV(plan_text), as the role passes it from an AWX workflow's artifacts, or the
+        mapping RV(plan), but never through an extra variable, where Ansible would template the tenant's values).
+      - The plan must carry the signature of a check run with the same app secret (else access token) as this run,
+        and is checked again against the tenant before any write; see the change safety guide.
+      - The tenant's extension list is read once, then only the phones and keys of the plan are read (one GET each)
+        and written, and only where the phone still holds the plan's C(before) values. A phone that holds other values
+        is reported V(stale) and not written, and the task fails after applying the others; one that already holds
+        the C(after) values is V(unchanged).
       - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
         applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
     type: raw
@@ -350,9 +354,16 @@ plan:
     could be read
   type: dict
   sample: {"format": "telphin.pbx.plan/1", "client_id": "1001", "default_region": "RU", "phones": 4,
-           "fingerprint": "sha256:4f0c...", "created": "2026-11-29T18:00:05Z",
+           "fingerprint": "sha256:4f0c...", "created": "2026-11-29T18:00:05Z", "signature": "hmac-sha256:9b1f...",
            "changes": [{"extension": "101", "extension_full_name": "000*101", "extension_id": 55,
                         "before": {"external_number": null}, "after": {"external_number": "+79165550101"}}]}
+plan_text:
+  description:
+    - RV(plan) as one JSON text without template markup (a C({) that would start one is escaped as C(\\u007b)), to
+      pass the plan through a variable, such as an AWX workflow's artifacts, to O(apply_plan).
+  returned: when RV(plan) is
+  type: str
+  sample: '{"changes": [...], "client_id": "1001", ..., "signature": "hmac-sha256:9b1f..."}'
 plan_path:
   description: The absolute path of the plan file.
   returned: >-

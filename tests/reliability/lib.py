@@ -8,6 +8,8 @@ the collection is linked from this checkout into a temporary ``ansible_collectio
 from __future__ import annotations
 
 import atexit
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -159,6 +161,16 @@ def tenant_inventory(api_url: str, bindings: Mapping[int, List[Dict[str, Any]]],
                                          app_secrets[n] if app_secrets is not None else TENANT_SECRET % n, **host_vars)
              for n, items in bindings.items()}
     return tenants_inventory(hosts, localhost)
+
+
+def sign_plan(plan: Dict[str, Any], app_secret: str) -> Dict[str, Any]:
+    """``plan`` with the signature a check run with ``app_secret`` gives it, computed here from the documented
+    scheme (docs/docsite/rst/change_safety.rst): HMAC-SHA256 of the plan's canonical JSON (every member but
+    ``signature``), keyed by HMAC-SHA256(app secret, "telphin.pbx plan signing key/1")."""
+    key = hmac.new(app_secret.encode(), b"telphin.pbx plan signing key/1", hashlib.sha256).digest()
+    body = json.dumps({k: v for k, v in plan.items() if k != "signature"}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True)
+    return dict(plan, signature="hmac-sha256:" + hmac.new(key, body.encode(), hashlib.sha256).hexdigest())
 
 
 # -- emulator state ------------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Issue 19, item 2 through real ``ansible-playbook`` runs against the emulator: a plan is data, not authority.
+
+The plan job (a check run of ``telphin.pbx.rollout_bindings`` with ``phone_bindings_plan_dir``) makes tenant 1's
+plan; the apply job gets ``telphin_plans`` as extra variables, as an AWX workflow passes them, and the role's
+``apply_plan`` must refuse every plan below before any write. Tenant 1 is reached through a dealer's app, which
+may also write to tenant 2: the attack of the issue."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import api_calls, tenant_world
+from test_safety import runner
+from tests.reliability.lib import phones, sign_plan, tenant_vars, tenants_inventory
+
+DEALER_SECRET = "dealer-secret-Zr81"
+
+
+def dealer_world():
+    """Tenants 1 (ids 1-4 phones, 5 queue) and 2 (ids 6-9, 10 queue) of dealer 1, whose app reaches both."""
+    world = tenant_world(tenants=2, phones=4)
+    world["dealers"] = [{"id": 1}]
+    for client in world["clients"]:
+        client["dealer_id"] = 1
+    world["apps"].append({"app_id": "dealer-app", "app_secret": DEALER_SECRET, "type": "trusted", "access_level": "all",
+                          "user": {"id": 700, "login": "ops@dealer", "access": "full", "client_id": None,
+                                   "dealer_id": 1}})
+    return world
+
+
+def inventory(url, plan_dir: Path, **host_vars):
+    bindings = [{"extension": "100", "label": "Reception"}]
+    host = tenant_vars(1001, url, bindings, "dealer-app", DEALER_SECRET, phone_bindings_plan_dir=str(plan_dir),
+                       **host_vars)
+    return tenants_inventory({"tenant1": host})
+
+
+@pytest.fixture
+def planned(emulator_factory, playbook, tmp_path):
+    """The emulator, tenant 1's plan as the plan job made it, and a function running the apply job with a plan."""
+    emu = emulator_factory(dealer_world())
+    plan_dir = tmp_path / "plans"
+    plan_run = playbook("telphin.pbx.rollout_bindings", inventory(emu.url, plan_dir), "--check")
+    assert plan_run.rc == 0, plan_run.output
+    plan = json.loads((plan_dir / "tenant1.plan.json").read_text())
+    assert [c["extension_id"] for c in plan["changes"]] == [1]
+
+    def apply(telphin_plans, max_changes="100%"):
+        emu.requests(clear=True)
+        before = phones(emu.state())
+        inv = inventory(emu.url, plan_dir, phone_bindings_apply_plan=True, phone_bindings_max_changes=max_changes)
+        run = playbook("telphin.pbx.rollout_bindings", inv, extra_vars={"telphin_plans": telphin_plans})
+        return run, api_calls(emu.requests(), "PUT"), before == phones(emu.state())
+
+    return plan, apply
+
+
+def resigned(plan, *changes, **members):
+    """The plan with ``changes`` added and ``members`` set, signed with the app's secret: what only someone holding
+    the secret could make; the checks of live state must refuse it on their own."""
+    out = copy.deepcopy(plan)
+    out["changes"] += list(changes)
+    out.update(members)
+    return sign_plan(out, DEALER_SECRET)
+
+
+def change(ext_id, name, before, after):
+    return {"extension": name.rsplit("*", 1)[-1], "extension_full_name": name, "extension_id": ext_id,
+            "before": before, "after": after}
+
+
+def test_the_approved_plan_applies(planned):
+    plan, apply = planned
+    assert plan["signature"] == sign_plan(plan, DEALER_SECRET)["signature"]
+    run, puts, unchanged = apply({"tenant1": plan})
+    assert run.rc == 0, run.output
+    assert [(p["path"], p["body"]) for p in puts] == [("/api/ver1.0/extension/1/phone/", {"label": "Reception"})]
+
+
+def test_a_plan_edited_after_approval_is_refused_before_any_request(planned):
+    plan, apply = planned
+    edited = copy.deepcopy(plan)
+    edited["changes"].append(change(6, "020*100", {"external_number": None}, {"external_number": "+79161234567"}))
+    run, puts, unchanged = apply({"tenant1": edited})
+    assert run.rc != 0 and puts == [] and unchanged
+    assert "the plan's signature does not match its content" in run.stdout
+
+
+def test_a_plan_writing_to_another_tenants_extension_is_refused(planned):
+    plan, apply = planned
+    hostile = resigned(plan, change(6, "020*100", {"external_number": None}, {"external_number": "+79161234567"}),
+                       change(5, "010*500", {"label": None}, {"label": "Queue"}))
+    run, puts, unchanged = apply({"tenant1": hostile})
+    assert run.rc != 0 and puts == [] and unchanged
+    text = run.stdout.replace("\\n", "\n")
+    assert "changes[1] (extension_id 6): extension_id 6 is not an extension of this client" in text
+    assert "changes[2] (extension_id 5): extension 010*500 is a queue extension, not a phone" in text
+
+
+def test_a_plan_with_crlf_an_unknown_key_or_a_sip_password_is_refused(planned):
+    plan, apply = planned
+    hostile = resigned(plan, change(2, "010*101", {"label": "Desk 1"}, {"label": "Desk\r\nX-Injected: 1"}),
+                       change(3, "010*102", {"label": "Desk 2", "evil": None}, {"label": "x", "evil": 1}),
+                       change(4, "010*103", {"password": None}, {"password": "Sip-Pass-77x"}))
+    run, puts, unchanged = apply({"tenant1": hostile})
+    assert run.rc != 0 and puts == [] and unchanged
+    text = run.stdout.replace("\\n", "\n")
+    assert "apply_plan: 3 problem(s) in the plan, nothing was changed" in text
+    assert "changes[1] (extension_id 2): label contains control characters" in text
+    assert "changes[2] (extension_id 3): unknown key(s) 'evil'" in text
+    assert "changes[3] (extension_id 4): password: a secret is never part of a plan" in text
+    assert "Sip-Pass-77x" not in run.output
+
+
+def test_a_plan_claiming_more_phones_does_not_pass_the_guard(planned):
+    plan, apply = planned
+    hostile = resigned(plan, *[change(2 + i, "010*10%d" % (i + 1), {"label": "Desk %d" % (i + 1)}, {"label": "x"})
+                               for i in range(2)], phones=1000)      # 3 of 4 phones (75 %) under a 20 % guard
+    run, puts, unchanged = apply({"tenant1": hostile}, max_changes="20%")
+    assert run.rc != 0 and puts == [] and unchanged
+    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 1" in run.stdout
+
+
+def test_a_tenants_value_in_a_plan_stays_data_from_the_plan_job_to_the_apply_job(emulator_factory, tmp_path):
+    """The plan's "before" holds what the tenant's staff stored. Through the workflow's artifacts (ansible-runner,
+    as AWX runs the jobs) it reaches the apply job as an extra variable, and is never templated there."""
+    marker = tmp_path / "templated"
+    world = dealer_world()
+    hostile = "{{ lookup('pipe', 'touch %s') }}{%% raw %%}x{%% endraw %%}{# c #}" % marker
+    world["clients"][0]["extensions"][0]["phone"]["label"] = hostile
+    emu = emulator_factory(world)
+    inv = inventory(emu.url, tmp_path / "plan-job" / "plans")
+    plan_job = runner(tmp_path / "plan-job", inv, {}, "--check")
+    assert (plan_job.status, plan_job.rc) == ("successful", 0), plan_job.stdout.read()
+    artifacts = [e for e in plan_job.events if e.get("event") == "playbook_on_stats"][-1]["event_data"]["artifact_data"]
+    apply_job = runner(tmp_path / "apply-job", inventory(emu.url, tmp_path / "none", phone_bindings_apply_plan=True),
+                       artifacts)
+    assert not marker.exists()                                  # the lookup never ran
+    assert (apply_job.status, apply_job.rc) == ("successful", 0), apply_job.stdout.read()
+    text = artifacts["telphin_plans"]["tenant1"]
+    assert "{{" not in text and "{%" not in text and "{#" not in text
+    assert json.loads(text)["changes"][0]["before"] == {"label": hostile}
+    assert phones(emu.state())[1]["label"] == "Reception"

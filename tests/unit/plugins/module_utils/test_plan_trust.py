@@ -1,0 +1,153 @@
+"""Issue 19, item 2: a plan is data, not authority. ``apply_plan`` takes a plan only with the signature of a run
+with the same credentials, and derives everything again from live state before any write: the tenant's phone
+extensions (one list), writable non-secret keys, values checked as ``bindings`` are, the guard's denominator.
+Every HTTP call is scripted in order; a refused plan costs at most the token and the extension list."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from ansible_collections.telphin.pbx.plugins.module_utils import _safety
+from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from scripted import Call, ScriptedTransport, make_client, token
+from tests.reliability.lib import sign_plan
+
+APP_SECRET = "s3cret-app"               # make_client's
+PHONE = {"external_number": None, "label": "Desk", "record_enabled": False}
+PHONES = [{"id": 54 + i, "name": "000*%d" % (100 + i), "type": "phone"} for i in range(4)]
+EXTENSIONS = PHONES + [{"id": 60, "name": "000*200", "type": "queue"}]
+LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 1, "per_page": PER_PAGE}),
+        Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
+
+
+def sign(plan, secret=APP_SECRET):
+    return sign_plan(plan, secret)
+
+
+def plan_of(*changes, phones=4, signed=True):
+    plan = {"format": "telphin.pbx.plan/1", "client_id": "@me", "default_region": "RU", "fingerprint": "sha256:0",
+            "created": "2026-12-06T01:00:00Z", "phones": phones, "changes": list(changes)}
+    return sign(plan) if signed else plan
+
+
+def change(ext_id, before, after, name=None):
+    name = name or next((e["name"] for e in EXTENSIONS if e["id"] == ext_id), None)
+    return {"extension": (name or "").rsplit("*", 1)[-1], "extension_full_name": name, "extension_id": ext_id,
+            "before": before, "after": after}
+
+
+def apply(calls, plan, **params):
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    params.setdefault("parallel", 1)
+    try:
+        return run_extension_phones(client, dict(params, apply_plan=plan), False, client.secrets.add, lambda m: None)
+    finally:
+        transport.assert_done()       # every call made, none more: nothing was written past the refusal
+
+
+def get(ext_id, **values):
+    return Call("GET", "/extension/%d/phone/" % ext_id, reply=dict(PHONE, **values))
+
+
+def put(ext_id, body):
+    return Call("PUT", "/extension/%d/phone/" % ext_id, body=body, reply=dict(PHONE, **body))
+
+
+# -- the attacks of the issue, each in a plan whose signature holds: the live checks stand on their own ---------
+def test_a_plan_writing_to_another_tenants_extension_is_refused_after_one_list_request():
+    plan = plan_of(change(54, {"label": "Desk"}, {"label": "Lobby"}),
+                   change(7001, {"external_number": None}, {"external_number": "+79161234567"}, name="999*100"),
+                   change(60, {"label": "Q"}, {"label": "Queue"}))
+    with pytest.raises(InputError) as err:
+        apply([token(), *LIST], plan)
+    text = str(err.value)
+    assert "2 problem(s) found before any write, nothing was changed" in text
+    assert "changes[1] (extension_id 7001): extension_id 7001 is not an extension of this client" in text
+    assert "changes[2] (extension_id 60): extension 000*200 is a queue extension, not a phone" in text
+
+
+def test_a_plan_claiming_more_phones_cannot_pass_the_guard_the_live_count_decides():
+    # 3 of the tenant's 4 phones (75 %) under a 20 % guard; the plan claims the tenant has 100 phones.
+    plan = plan_of(*[change(54 + i, {"label": "Desk"}, {"label": "Hacked %d" % i}) for i in range(3)], phones=100)
+    with pytest.raises(InputError) as err:
+        apply([token(), *LIST], plan, max_changes="20%")
+    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 1" in str(err.value)
+
+
+@pytest.mark.parametrize("after, says", [
+    ({"label": "Desk\r\nX-Injected: 1"}, "label contains control characters"),
+    ({"label": "Desk", "evil_key": "1"}, "unknown key(s) 'evil_key': a plan holds the phone properties"),
+    ({"label": "Desk", "extension_id": 7001}, "unknown key(s) 'extension_id'"),
+    ({"password": "Sip-Pass-77x"}, "password: a secret is never part of a plan"),
+    ({"external_number": "not a number"}, "external_number"),
+    ({"record_enabled": "maybe"}, "record_enabled must be a boolean"),
+])
+def test_a_plan_with_a_value_bindings_would_refuse_is_refused_before_any_request(after, says):
+    plan = plan_of(change(55, {"label": "Desk"}, {"label": "Fine"}),
+                   change(54, {k: None for k in after}, after))
+    with pytest.raises(InputError) as err:
+        apply([], plan)
+    text = str(err.value)
+    assert text.startswith("apply_plan: 1 problem(s) in the plan, nothing was changed:\n- changes[1] (extension_id 54)")
+    assert says in text and "Sip-Pass-77x" not in text
+
+
+def test_a_plan_naming_an_extension_other_than_its_id_is_refused():
+    plan = plan_of(change(55, {"label": "Desk"}, {"label": "Boss"}, name="000*100"))
+    with pytest.raises(InputError, match=r'changes\[0\] \(extension_id 55\): the plan names it "000\*100", the '
+                                         r"tenant's list 000\*101"):
+        apply([token(), *LIST], plan)
+
+
+def test_a_sound_plan_writes_the_normalised_values():
+    plan = plan_of(change(54, {"external_number": None}, {"external_number": "8 916 123-45-67"}))
+    result = apply([token(), *LIST, get(54), put(54, {"external_number": "+79161234567"})], plan)
+    assert result["changed"] and result["results"][0]["extension_id"] == 54
+
+
+# -- the signature: only a run with the same credentials made the plan ------------------------------------------
+def test_an_unsigned_plan_is_refused_before_any_request():
+    with pytest.raises(InputError, match="apply_plan: the plan is not signed"):
+        apply([], plan_of(change(54, {"label": "Desk"}, {"label": "A"}), signed=False))
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda p: p["changes"][0]["after"].update(label="Edited"),
+    lambda p: p["changes"][0].update(extension_id=55),
+    lambda p: p.update(phones=1000),
+    lambda p: p.update(client_id="1002"),
+    lambda p: p.update(signature=sign(p, "another-apps-secret")["signature"]),
+])
+def test_a_plan_changed_after_it_was_signed_or_signed_by_other_credentials_is_refused(tamper):
+    plan = copy.deepcopy(plan_of(change(54, {"label": "Desk"}, {"label": "A"})))
+    tamper(plan)
+    with pytest.raises(InputError, match="apply_plan: the plan's signature does not match its content"):
+        apply([], plan, client_id=plan["client_id"])
+
+
+def test_a_check_run_signs_its_plan_and_the_same_credentials_apply_it(tmp_path):
+    path = tmp_path / "p.json"
+    transport = ScriptedTransport(token(), *LIST, get(54))
+    client = make_client(transport)
+    run_extension_phones(client, {"bindings": [{"extension": "100", "label": "A"}], "plan_path": str(path),
+                                  "parallel": 1}, True, client.secrets.add, lambda m: None)
+    transport.assert_done()
+    plan = json.loads(path.read_text())
+    assert plan["signature"] == sign(plan)["signature"]
+    assert apply([token(), *LIST, get(54), put(54, {"label": "A"})], str(path))["changed"]
+
+
+def test_the_plans_text_holds_no_template_markup_and_decodes_to_the_plan():
+    hostile = "{{ lookup('pipe', 'id') }} {%raw%} {#c#} {{{x}}} {\"{"
+    plan = plan_of(change(54, {"label": hostile}, {"label": "{{ also }}"}))
+    text = _safety.plan_text(plan)
+    assert "{{" not in text and "{%" not in text and "{#" not in text
+    assert json.loads(text) == plan
+    result = apply([token(), *LIST, get(54, label=hostile), put(54, {"label": "{{ also }}"})], text)
+    assert result["changed"]
