@@ -103,17 +103,21 @@ def test_a_plan_writing_to_another_tenants_extension_is_refused(planned):
 
 def test_a_plan_with_crlf_an_unknown_key_or_a_sip_password_is_refused(planned):
     plan, apply = planned
-    hostile = resigned(plan, change(2, "010*101", {"label": "Desk 1"}, {"label": "Desk\r\nX-Injected: 1"}),
-                       change(3, "010*102", {"label": "Desk 2", "evil": None}, {"label": "x", "evil": 1}),
+    crlf = change(2, "010*101", {"label": "Desk 1"}, {"label": "Desk\r\nX-Injected: 1"})
+    hostile = resigned(plan, crlf, change(3, "010*102", {"label": "Desk 2", "evil": None}, {"label": "x", "evil": 1}),
                        change(4, "010*103", {"password": None}, {"password": "Sip-Pass-77x"}))
     run, puts, unchanged = apply({"tenant1": hostile})
     assert run.rc != 0 and puts == [] and unchanged
     text = run.stdout.replace("\\n", "\n")
-    assert "apply_plan: 3 problem(s) in the plan, nothing was changed" in text
-    assert "changes[1] (extension_id 2): label contains control characters" in text
+    assert "apply_plan: 2 problem(s) in the plan, nothing was changed" in text
     assert "changes[2] (extension_id 3): unknown key(s) 'evil'" in text
     assert "changes[3] (extension_id 4): password: a secret is never part of a plan" in text
     assert "Sip-Pass-77x" not in run.output
+    run, puts, unchanged = apply({"tenant1": resigned(plan, crlf)})
+    assert run.rc != 0 and puts == [] and unchanged
+    text = run.stdout.replace("\\n", "\n")
+    assert "apply_plan: 1 problem(s) in the plan, nothing was changed" in text
+    assert "changes[1] (extension_id 2): label contains control characters" in text
 
 
 def test_a_plan_claiming_more_phones_does_not_pass_the_guard(planned):
