@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +55,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
-# The ansible-core the jobs run with, as (major, minor).
-CORE = tuple(int(part) for part in subprocess.run(
-    [str(ANSIBLE_BIN / "python"), "-c", "from ansible.release import __version__ as v; print(*v.split('.')[:2])"],
-    capture_output=True, text=True, check=True, timeout=60).stdout.split())
 CREDENTIAL_TYPE = ROOT / "extensions" / "awx" / "credential_type.yml"
 # Environment variables a credential type may not set (the controller's ENV_BLOCKLIST), besides ANSIBLE_*.
 ENV_BLOCKLIST = {"VIRTUAL_ENV", "PATH", "PYTHONPATH", "JOB_ID", "INVENTORY_ID", "INVENTORY_SOURCE_ID",

@@ -24,7 +24,7 @@ import pytest
 import requests
 import yaml
 
-from awx_harness import (CORE, Controller, Credential, JobTemplate, Outcome, VaultCredential, check_credential_type,
+from awx_harness import (Controller, Credential, JobTemplate, Outcome, VaultCredential, check_credential_type,
                          credential_input_errors, credential_type, env_of, inject, leaks, merged_artifacts,
                          missing_required)
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, token_calls
@@ -288,15 +288,6 @@ def test_a_sliced_job_with_an_access_token_and_no_ca_certificate(emulator_factor
 
 
 # -- workflow: plan, approval, apply ------------------------------------------------------------------------------
-# ansible-core 2.19 and later construct a "!unsafe" scalar with implicit typing, quotes ignored: of the extra
-# variables the controller dumps "!unsafe", '1001' arrives as 1001 and '+79165550101' as an int. A plan published
-# as a mapping is then refused as damaged; published as its JSON text it arrives whole.
-PLANS_AS_TEXT = "phone_bindings_result.plan_text" in (ROOT / "roles" / "phone_bindings" / "tasks" / "main.yml"
-                                                      ).read_text()
-
-
-@pytest.mark.xfail(CORE >= (2, 19) and not PLANS_AS_TEXT, strict=True,
-                   reason="the role publishes plans as mappings, which ansible-core 2.19+ retypes (issue 19 item 2)")
 def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_factory, tmp_path):
     """The plan job's set_stats artifacts become the apply job's extra variables (dumped !unsafe, as the
     controller does); the apply job template prompts for no variables, so a launcher's plan is dropped."""
@@ -311,12 +302,17 @@ def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_fac
                                                                     "phone_bindings_max_changes": "100%"})
     [plan_job] = ctl.launch(plan, stored)
     assert plan_job.status == "successful", plan_job.stdout[-3000:]
-    plans = plan_job.artifacts["telphin_plans"]
-    assert sorted(plans) == list(TENANTS) and api_calls(emu.requests(clear=True), "PUT") == []
+    # Each plan travels as its JSON text: ansible-core 2.19 and later construct a "!unsafe" scalar with implicit
+    # typing, quotes ignored, so in the extra variables the controller dumps "!unsafe" a mapping's '1001' would
+    # arrive as 1001 and '+79165550101' as an int.
+    texts = plan_job.artifacts["telphin_plans"]
+    assert sorted(texts) == list(TENANTS) and all(isinstance(t, str) for t in texts.values())
+    plans = {tenant: json.loads(text) for tenant, text in texts.items()}
+    assert api_calls(emu.requests(clear=True), "PUT") == []
     assert "acme: 3 phones looked at, 2 to change" in plan_job.stdout
 
     # Launched on its own with a plan in the launch variables: the template does not prompt, the plan is dropped.
-    forged = {"telphin_plans": {"acme": dict(plans["acme"])}}
+    forged = {"telphin_plans": {"acme": texts["acme"]}}
     [direct] = ctl.launch(apply, stored, launch_vars=forged)
     assert direct.status == "failed" and "telphin_plans" not in direct.extra_vars
     assert sorted(direct.stats()["failures"]) == list(TENANTS)       # each tenant: no plan to apply
