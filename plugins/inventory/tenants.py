@@ -163,9 +163,11 @@ notes:
     data."
   - "AWX / Automation Controller: commit a file such as C(inventory/telphin.yml) to the project, put
     C(telphin.pbx) in the project's C(collections/requirements.yml) (or the execution environment) and add an
-    inventory source I(Sourced from a Project) with that file. Give the source a credential that sets
-    C(TELPHIN_API_URL), C(TELPHIN_APP_ID) and C(TELPHIN_APP_SECRET) (a custom credential type with an C(env)
-    injector), and the job template the same credential, so the playbooks use the same app. Controller stores the
+    inventory source I(Sourced from a Project) with that file. Give the source a credential of the collection's
+    credential type C(Telphin PBX API) (C(extensions/awx/credential_type.yml)), which sets the C(TELPHIN_*)
+    variables, and the job template the same credential, so the playbooks use the same app. The controller injects
+    every field of the type, an unset one as an empty string: a connection option given as an empty string (in the
+    environment or in the file) is not set. Controller stores the
     inventory itself: leave O(cache) off there and use the source's I(update on launch) with a cache timeout instead.
     Do not use O(export_credentials) with Controller. Job slicing splits the hosts, so each tenant is run by exactly
     one slice."
