@@ -266,9 +266,9 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         for_each(read, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                 current=t.current, region=region), parallel)
         if plan_path and len(read) == len(looked_at):
-            if any(FIELDS[k].write_only for t in read for k in t.desired):
-                warn("plans carry no SIP passwords: the items' passwords are not part of the plan; a normal run "
-                     "sends them")
+            if any(FIELDS[k].write_only or FIELDS[k].secret for t in read for k in t.desired):
+                warn("plans carry no secrets: the items' SIP passwords and conference PINs are not part of the plan; "
+                     "a normal run sends them")
             extra.update(_safety.write_plan(plan_path, params, client_id, region, phones, [
                 (t.outcome.extension_id, t.outcome.extension, t.current or {}, t.readable_patch(region))
                 for t in changing], _safety.signing_key(client.settings.app_secret or client.settings.access_token)))

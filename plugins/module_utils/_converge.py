@@ -21,7 +21,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
     DEFAULT_REGION, check_region, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
-    FIELDS, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
+    FIELDS, MASK, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     DEFAULT_CLIENT_ID, ExtensionIndex, check_client_id, check_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, single_result
@@ -127,8 +127,9 @@ def put_decided(api: TelphinApi, outcome: PhoneOutcome, patch: Mapping[str, Any]
 
 
 def _shown(phone: Mapping[str, Any], keys: Iterable[str]) -> str:
-    """``key=value`` of the readable ``keys`` (write-only ones are never shown)."""
-    return ", ".join("%s=%r" % (k, phone.get(k)) for k in keys if not FIELDS[k].write_only) or "no readable key"
+    """``key=value`` of the readable ``keys`` (write-only ones are never shown, secret values masked)."""
+    return ", ".join("%s=%r" % (k, MASK if FIELDS[k].secret and phone.get(k) not in (None, "") else phone.get(k))
+                     for k in keys if not FIELDS[k].write_only) or "no readable key"
 
 
 def find_target(api: TelphinApi, params: Mapping[str, Any]) -> PhoneOutcome:

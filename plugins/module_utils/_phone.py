@@ -30,6 +30,7 @@ class Field:
     choices: Tuple[str, ...] = ()
     synced: bool = False           # updating it on one bundle member updates every member
     write_only: bool = False       # the API never returns it: never compared, never shown
+    secret: bool = False           # readable and compared, but never shown: masked like a write-only key
 
 
 RECORD_FORMATS = ("mp3_mono", "mp3_stereo", "wav_mono", "wav_stereo")
@@ -45,7 +46,7 @@ FIELDS: Dict[str, Field] = {f.name: f for f in (
     Field("call_screening_enabled", "bool"),
     Field("conference_announce_caller_name", "bool", synced=True),
     Field("conference_end_on_exit", "bool", synced=True),
-    Field("conference_pin", "str", synced=True),
+    Field("conference_pin", "str", synced=True, secret=True),
     Field("password", "password", write_only=True),
     Field("allow_webrtc", "bool"),
     Field("record_enabled", "bool", synced=True),
@@ -73,7 +74,7 @@ def phone_argspec() -> Dict[str, Dict[str, Any]]:
             entry["choices"] = list(f.choices)
         if f.kind == "countries":
             entry["elements"] = "str"
-        if f.write_only:
+        if f.write_only or f.secret:
             entry["no_log"] = True
         spec[name] = entry
     return spec
@@ -157,14 +158,17 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
 
-def normalize_str(name: str, value: Any) -> Optional[str]:
+def normalize_str(name: str, value: Any, show: bool = True) -> Optional[str]:
+    """A text; ``show`` false (a secret): messages name the key and never the value."""
     if value is None:
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InputError("%s must be a string, got %s" % (name, _printable(value)))
+        raise InputError("%s must be a string, got %s" % (
+            name, _printable(value) if show else "a %s (the value is not shown)" % type(value).__name__))
     text = str(value)
     if any(_is_control(ch) for ch in text):
-        raise InputError("%s contains control characters: %s" % (name, _printable(text)))
+        raise InputError("%s contains control characters%s" % (
+            name, ": " + _printable(text) if show else " (the value is not shown)"))
     return text or None  # the API may store "" or null for an empty text
 
 
@@ -185,7 +189,7 @@ def normalize(name: str, value: Any, region: str = DEFAULT_REGION, warnings: Opt
         "countries": normalize_countries,
         "bool": lambda v: normalize_bool(name, v),
         "int": lambda v: normalize_int(name, v),
-        "str": lambda v: normalize_str(name, v),
+        "str": lambda v: normalize_str(name, v, show=not f.secret),
         "password": lambda v: normalize_password(name, v),
         "choice": lambda v: _normalize_choice(f, v),
     }
@@ -263,14 +267,20 @@ def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> Dict[str, An
 
 
 def is_masked_key(name: str) -> bool:
-    """Whether values under key ``name`` are secrets to mask: write-only fields and ``_secrets.is_secret_key``."""
+    """Whether values under key ``name`` are secrets to mask: write-only and secret fields (the conference PIN) and
+    ``_secrets.is_secret_key``."""
     f = FIELDS.get(name)
-    return bool(f and f.write_only) or is_secret_key(name)
+    return bool(f and (f.write_only or f.secret)) or is_secret_key(name)
 
 
 def secret_values(phone: Mapping[str, Any]) -> List[str]:
-    """Secret values found in an API reply, so the module can add them to its no_log values."""
-    return [str(v) for k, v in phone.items() if is_masked_key(k) and v not in (None, "")]
+    """Secret values found in an API reply, so the module can add them to its no_log values.
+
+    Values of secret fields (a conference PIN: a few digits) are masked by key only: masking them in every text
+    would also mask ids and numbers that happen to hold the same digits.
+    """
+    return [str(v) for k, v in phone.items()
+            if is_masked_key(k) and not (k in FIELDS and FIELDS[k].secret) and v not in (None, "")]
 
 
 def masked(phone: Mapping[str, Any]) -> Dict[str, Any]:
@@ -288,6 +298,8 @@ def managed_view(phone: Mapping[str, Any], keys: Iterable[str], written: Iterabl
             view[name] = MASK if name in written else "(write-only, not readable)"
         else:
             view[name] = normalize_current(name, phone.get(name), region)
+            if FIELDS[name].secret and view[name] is not None:
+                view[name] = MASK
     return view
 
 
@@ -303,7 +315,8 @@ def bundle_conflicts(desired_by_ext: Mapping[int, Mapping[str, Any]], bundles: I
                 if key in desired_by_ext[member]:
                     values.setdefault(repr(desired_by_ext[member][key]), []).append(names.get(member, str(member)))
             if len(values) > 1:
-                detail = ", ".join("%s=%s" % ("/".join(exts), val) for val, exts in sorted(values.items()))
+                detail = ", ".join("%s=%s" % ("/".join(exts), "(secret value %d)" % number if FIELDS[key].secret else val)
+                                   for number, (val, exts) in enumerate(sorted(values.items()), 1))
                 problems.append("bundle conflict on synchronised key %s: extensions %s are in one bundle, so the "
                                 "values would overwrite each other on every run (%s)"
                                 % (key, ", ".join(sorted(sum(values.values(), []))), detail))

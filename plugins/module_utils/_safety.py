@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
-from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, managed_view
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
 from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import yaml_scalar
 
@@ -183,7 +183,7 @@ def write_backup(options: Optional[Mapping[str, Any]], client_id: str,
     when = now()
     entries = [(name, {k: current.get(k) for k in keys}) for name, current, keys in phones]
     text = backup_text(client_id, when, entries, [n for n, f in FIELDS.items() if f.kind in ("number", "str", "countries")],
-                       skip=[n for n, f in FIELDS.items() if f.write_only])
+                       skip=[n for n, f in FIELDS.items() if f.write_only or f.secret])
     return write_private(backup_path(options, client_id.replace("@", ""), when), text, replace=False)
 
 
@@ -206,8 +206,9 @@ def fingerprint(inputs: Mapping[str, Any]) -> str:
 
 
 def inputs_fingerprint(params: Mapping[str, Any], client_id: str) -> str:
-    """The fingerprint of the module inputs that decide a plan, with write-only values masked."""
-    bindings = [{k: (MASK if k in FIELDS and FIELDS[k].write_only else v) for k, v in item.items()}
+    """The fingerprint of the module inputs that decide a plan, with secret values masked (a digest of a short PIN
+    would give it away)."""
+    bindings = [{k: (MASK if is_masked_key(str(k)) else v) for k, v in item.items()}
                 if isinstance(item, Mapping) else item for item in params.get("bindings") or []]
     return fingerprint({"client_id": client_id, "bindings": bindings,
                         "unbind_unlisted": bool(params.get("unbind_unlisted")),

@@ -34,9 +34,9 @@ class Target:
     planned: Optional[Dict[str, Any]] = None     # apply_plan: the plan's "before" values
 
     def readable_patch(self, region: str) -> Dict[str, Any]:
-        """The keys this phone would get, less write-only ones: what the guard, backups and plans count."""
+        """The keys this phone would get, less write-only and secret ones: what the guard, backups and plans count."""
         patch = plan_patch(self.current or {}, self.desired, region)
-        return {k: v for k, v in patch.items() if not FIELDS[k].write_only}
+        return {k: v for k, v in patch.items() if not (FIELDS[k].write_only or FIELDS[k].secret)}
 
 
 def check_parallel(value: Any) -> int:

@@ -99,7 +99,10 @@ options:
     description: Whether the local conference ends when its creator leaves. Synchronised across a bundle.
     type: bool
   conference_pin:
-    description: PIN of the local conference. Synchronised across a bundle. Readable through the API, so not masked.
+    description:
+      - PIN of the local conference. Synchronised across a bundle.
+      - A secret. It is compared with the value the API returns (a run that changes nothing reports no change) but
+        never shown (masked in results, diffs and messages) and never logged.
     type: str
   password:
     description:

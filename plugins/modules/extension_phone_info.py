@@ -84,7 +84,8 @@ extension_name:
   type: str
   sample: "000*100"
 phone:
-  description: The phone properties, every key the API returned, secrets masked.
+  description: The phone properties, every key the API returned, secrets (a SIP C(password), C(conference_pin))
+    masked.
   returned: success, when O(extension_id) or O(extension_name) is given
   type: dict
   sample: {"external_number": "+79876543210", "label": "Reception", "auth_type": "digest"}

@@ -107,7 +107,11 @@ options:
         description: Whether the local conference ends when its creator leaves. Synchronised across a bundle.
         type: bool
       conference_pin:
-        description: PIN of the local conference. Synchronised across a bundle. Readable through the API, so not masked.
+        description:
+          - PIN of the local conference. Synchronised across a bundle.
+          - A secret. It is compared with the value the API returns, but never shown (masked in results, diffs,
+            messages and the logged invocation) and never written to backups or plans, like C(password); a phone
+            whose only change is its PIN is not counted by O(max_changes).
         type: str
       password:
         description:
