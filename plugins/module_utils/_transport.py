@@ -18,6 +18,7 @@ import re
 import ssl
 import threading
 import traceback
+import zlib
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
@@ -25,7 +26,7 @@ from urllib.request import getproxies, proxy_bypass
 
 from ansible_collections.telphin.pbx.plugins.module_utils._deadline import Watchdog
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    ProxyAuthFailure, TLSFailure, TransportFailure)
+    ProtocolError, ProxyAuthFailure, TLSFailure, TransportFailure)
 
 URLLIB3_IMPORT_ERROR: Optional[str]
 try:
@@ -182,7 +183,7 @@ class Urllib3Transport(Transport):
                 resp = manager.request(method, url, body=body, headers=sent, redirect=False, preload_content=False,
                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
                 headers_in = not watchdog.expired
-                data = _read_body(resp, watchdog)
+                data = _read_body(resp, watchdog, "%s %s" % (method, urlsplit(url).path))
             except urllib3.exceptions.HTTPError as exc:
                 if watchdog.expired:
                     raise _late(headers_in, timeout) from None
@@ -200,7 +201,8 @@ class Urllib3Transport(Transport):
                         data.decode("utf-8", errors="replace"))
 
 
-_BASE_HEADERS = {"Accept-Encoding": "gzip, deflate"}
+_BASE_HEADERS = {"Accept-Encoding": "gzip"}        # the provider's request rules ask for gzip
+MAX_REPLY_BYTES = 8 << 20    # decoded size of one reply; a phone or a page of a list is a few KB (docs/reliability.md)
 _CHUNK = 1 << 16
 _CURRENT = threading.local()        # the watchdog of the request this thread is sending, if any
 
@@ -278,16 +280,59 @@ def _failure(exc: BaseException, timeout: float) -> TransportFailure:
     return TransportFailure(_reason(exc))
 
 
-def _read_body(resp: Any, watchdog: Watchdog) -> bytes:
-    """The whole body, read as it comes (the watchdog ends a body trickled past the deadline)."""
+def _read_body(resp: Any, watchdog: Watchdog, where: str) -> bytes:
+    """The whole body, read as it comes (the watchdog ends a body trickled past the deadline) and decoded here, at
+    most ``MAX_REPLY_BYTES`` of it: past that, a ``ProtocolError`` (a few hundred KB of gzip decode to hundreds of
+    MB). ``where`` (method and path) names the request in it; nothing of the reply is quoted."""
     read = getattr(resp, "read1", None) or resp.read     # read1 (urllib3 2): what one socket read brings
-    chunks: List[bytes] = []
+    decoder = _decoder(resp.headers.get("content-encoding"), where)
+    body = bytearray()
     while not watchdog.expired:
-        chunk = read(_CHUNK)
+        chunk = read(_CHUNK, decode_content=False)
         if not chunk:
             break
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if decoder is None:
+            body += chunk
+        else:
+            try:
+                while chunk and len(body) <= MAX_REPLY_BYTES:
+                    body += decoder.decompress(chunk, MAX_REPLY_BYTES + 1 - len(body))
+                    chunk = decoder.unconsumed_tail
+            except zlib.error:
+                raise TransportFailure(_PHRASES["DecodeError"]) from None
+        if len(body) > MAX_REPLY_BYTES:
+            resp.close()            # the rest is not read: the connection cannot serve another request
+            raise ProtocolError("%s: the reply is larger than %d MiB once decoded; not read further (a phone or a "
+                                "page of a list is a few KB)" % (where, MAX_REPLY_BYTES >> 20))
+    return bytes(body)
+
+
+def _decoder(encoding: Optional[str], where: str) -> Any:
+    """A zlib decompressor for the reply's ``Content-Encoding`` (gzip, or deflate with or without its zlib
+    header), None for none; another encoding was not asked for: a ``ProtocolError``."""
+    name = (encoding or "").strip().lower()
+    if name in ("", "identity"):
+        return None
+    if name in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if name == "deflate":
+        return _Deflate()
+    raise ProtocolError("%s: the reply has a content encoding that was not asked for (only gzip is)" % where)
+
+
+class _Deflate:
+    """deflate as servers send it: zlib-wrapped (RFC 9110), or raw as some do; decided on the first bytes."""
+
+    def __init__(self) -> None:
+        self._obj: Any = None
+        self.unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._obj is None:
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS if data[:1] == b"\x78" else -zlib.MAX_WBITS)
+        out = self._obj.decompress(data, max_length)
+        self.unconsumed_tail = self._obj.unconsumed_tail
+        return out
 
 
 def _proxy_manager(proxy: str, pool_args: Dict[str, Any]) -> Any:

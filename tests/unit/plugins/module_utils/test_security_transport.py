@@ -5,20 +5,22 @@ the headers or the TLS handshake (item 14)."""
 from __future__ import annotations
 
 import base64
+import gzip
 import http.server
 import os
 import socketserver
 import threading
 import time
+import tracemalloc
 from typing import Any, Iterator, List
 
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    TelphinError, TransientError, TransportFailure)
+    ProtocolError, TelphinError, TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils import _deadline
+from ansible_collections.telphin.pbx.plugins.module_utils import _deadline, _transport
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
 PROXY_USER, PROXY_PASSWORD = "corp\\ansible", "Proxy-Pass:w0rd@1"
@@ -346,3 +348,77 @@ def test_14_deadlines_work_in_a_process_forked_while_the_deadline_thread_ran(tri
         os.waitpid(pid, 0)
         pytest.fail("the child's request was not ended at its deadline")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# -- issue 19, item 4: a reply's decoded size is bounded ------------------------------------------------------
+class GzipBomb(socketserver.ThreadingTCPServer):
+    """Answers every request with a gzip body that decodes to ``size`` bytes of zeros; counts the requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, size: int) -> None:
+        super().__init__(("127.0.0.1", 0), GzipBombHandler)
+        self.body = gzip.compress(b"\0" * size, 9)
+        self.requests = 0
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+class GzipBombHandler(socketserver.BaseRequestHandler):
+    server: GzipBomb
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        self.server.requests += 1
+        head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                "Content-Length: %d\r\n\r\n" % len(self.server.body)).encode()
+        try:
+            self.request.sendall(head + self.server.body)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def bomb() -> Iterator[GzipBomb]:
+    srv = GzipBomb(200 << 20)             # about 200 KB on the wire, 200 MiB decoded
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_19_a_gzip_bomb_fails_its_request_with_memory_bounded(bomb: GzipBomb) -> None:
+    url = "http://127.0.0.1:%d/api/ver1.0/extension/7/phone/?token=q-Secret-Query" % bomb.server_address[1]
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProtocolError) as err:
+            Urllib3Transport().send("GET", url, headers={"Accept": "application/json"}, timeout=30)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(err.value) == ("GET /api/ver1.0/extension/7/phone/: the reply is larger than 8 MiB once decoded; not "
+                              "read further (a phone or a page of a list is a few KB)")
+    assert peak < 3 * _transport.MAX_REPLY_BYTES, peak        # the whole reply would be 200 MiB
+
+
+def test_19_a_gzip_bomb_is_not_retried_and_names_no_secret(bomb: GzipBomb) -> None:
+    settings = ConnectionSettings(api_url="http://127.0.0.1:%d" % bomb.server_address[1], access_token="tok-given-77")
+    client = ApiClient(settings)
+    with pytest.raises(ProtocolError) as err:
+        client.get("/extension/7/phone/")
+    assert bomb.requests == 1 and "tok-given-77" not in str(err.value)
+
+
+def test_19_gzip_is_asked_for_and_a_reply_below_the_bound_is_decoded() -> None:
+    srv = GzipBomb(1 << 20)
+    srv.body = gzip.compress(b'{"label": "' + b"x" * (1 << 20) + b'"}')
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        resp = Urllib3Transport().send("GET", "http://127.0.0.1:%d/api/ver1.0/user/" % srv.server_address[1],
+                                       headers={}, timeout=30)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert len(resp.text) == (1 << 20) + 13 and _transport._BASE_HEADERS == {"Accept-Encoding": "gzip"}
