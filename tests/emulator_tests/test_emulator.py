@@ -689,7 +689,8 @@ def test_cli_with_port_file(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     secret = {a["app_id"]: a["app_secret"] for a in yaml.safe_load(QUICKSTART.read_text())["apps"]}["acme-app"]
     proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--world", str(QUICKSTART),
-                             "--port-file", str(port_file), "--seed", "3"],
+                             "--port-file", str(port_file), "--seed", "3", "--variant", "no-rate-limit-headers",
+                             "--variant", "conference-extensions"],
                             cwd=str(REPO), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 10
@@ -702,6 +703,9 @@ def test_cli_with_port_file(tmp_path):
         phones = requests.get(url + API + "/client/@me/extension/", params={"type": "phone"},
                               headers={"Authorization": "Bearer " + resp.json()["access_token"]}).json()
         assert [p["name"] for p in phones] == ["000*100", "000*101", "000*102", "000*103"]
+        conference = requests.get(url + API + "/client/@me/extension/", params={"type": "conference"},
+                                  headers={"Authorization": "Bearer " + resp.json()["access_token"]})
+        assert len(conference.json()) == 1 and "X-RateLimit-Limit" not in conference.headers    # both variants
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)

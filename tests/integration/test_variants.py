@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 import pytest
 
 from harness import api_calls, desired_number, module_play, tenant_world, token_calls
-from tests.emulator.variants import VARIANTS
+from tests.emulator import VARIANTS
 from tests.reliability.lib import TENANT_SECRET, tenant_inventory
 
 T, PHONES = 2, 35                   # 35 phones and a queue: more than a page of 30
