@@ -414,6 +414,21 @@ def merged_artifacts(jobs: List[Outcome]) -> Dict[str, Any]:
     return merged
 
 
+def plan_approval_apply(controller: Controller, plan: JobTemplate, apply: JobTemplate, inventory: Dict[str, Any],
+                        approve: bool, workflow_vars: Optional[Dict[str, Any]] = None
+                        ) -> Tuple[List[Outcome], List[Outcome]]:
+    """A workflow job of three nodes: Plan, then (on success) an Approval node, then (on approval) Apply.
+
+    The workflow's own variables go to every node whatever its prompts; the approval node passes on the artifacts
+    of the nodes before it. Returns the jobs of Plan and of Apply (none when Plan failed or approval was denied).
+    """
+    plan_jobs = controller.launch(plan, inventory, workflow_vars=workflow_vars)
+    if any(job.status != "successful" for job in plan_jobs) or not approve:
+        return plan_jobs, []
+    return plan_jobs, controller.launch(apply, inventory, artifacts=merged_artifacts(plan_jobs),
+                                        workflow_vars=workflow_vars)
+
+
 # -- nothing secret left behind --------------------------------------------------------------------------------
 def walk_texts(private_data_dir: Path) -> Iterator[Tuple[str, str]]:
     """(relative path, text) of every file a run left, less the ``env`` mapping of ``artifacts/*/command``.

@@ -25,8 +25,8 @@ import requests
 import yaml
 
 from awx_harness import (Controller, Credential, JobTemplate, Outcome, VaultCredential, check_credential_type,
-                         credential_input_errors, credential_type, env_of, inject, leaks, merged_artifacts,
-                         missing_required)
+                         credential_input_errors, credential_type, env_of, inject, leaks,
+                         missing_required, plan_approval_apply)
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, token_calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,26 +300,25 @@ def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_fac
                                    "phone_bindings_max_changes": "100%"})
     apply = JobTemplate("Apply", "rollout.yml", [cred], extra_vars={"phone_bindings_apply_plan": True,
                                                                     "phone_bindings_max_changes": "100%"})
-    [plan_job] = ctl.launch(plan, stored)
-    assert plan_job.status == "successful", plan_job.stdout[-3000:]
-    # Each plan travels as its JSON text: ansible-core 2.19 and later construct a "!unsafe" scalar with implicit
-    # typing, quotes ignored, so in the extra variables the controller dumps "!unsafe" a mapping's '1001' would
-    # arrive as 1001 and '+79165550101' as an int.
-    texts = plan_job.artifacts["telphin_plans"]
-    assert sorted(texts) == list(TENANTS) and all(isinstance(t, str) for t in texts.values())
-    plans = {tenant: json.loads(text) for tenant, text in texts.items()}
-    assert api_calls(emu.requests(clear=True), "PUT") == []
-    assert "acme: 3 phones looked at, 2 to change" in plan_job.stdout
-
     # Launched on its own with a plan in the launch variables: the template does not prompt, the plan is dropped.
-    forged = {"telphin_plans": {"acme": texts["acme"]}}
+    forged = {"telphin_plans": {"acme": json.dumps({"format": "telphin.pbx.plan/1", "client_id": "1001"})}}
     [direct] = ctl.launch(apply, stored, launch_vars=forged)
     assert direct.status == "failed" and "telphin_plans" not in direct.extra_vars
     assert sorted(direct.stats()["failures"]) == list(TENANTS)       # each tenant: no plan to apply
     assert api_calls(emu.requests(clear=True), "PUT") == [] and converged(emu.state()) == []
 
-    # The approval node passes the artifacts on; the apply node gets them as extra variables.
-    [applied] = ctl.launch(apply, stored, artifacts=merged_artifacts([plan_job]))
+    # The workflow: Plan, Approval (approved), Apply. The approval node passes the plan job's artifacts on, and
+    # the apply node gets them as extra variables.
+    [plan_job], [applied] = plan_approval_apply(ctl, plan, apply, stored, approve=True)
+    assert plan_job.status == "successful", plan_job.stdout[-3000:]
+    assert "acme: 3 phones looked at, 2 to change" in plan_job.stdout
+    # Each plan travels as its JSON text: ansible-core 2.19 and later construct a "!unsafe" scalar with implicit
+    # typing, quotes ignored, so in the extra variables the controller dumps "!unsafe" a mapping's '1001' would
+    # arrive as 1001 and '+79165550101' as an int.
+    texts = plan_job.artifacts["telphin_plans"]
+    assert sorted(texts) == list(TENANTS) and all(isinstance(t, str) for t in texts.values())
+    assert applied.extra_vars["telphin_plans"] == texts
+    plans = {tenant: json.loads(text) for tenant, text in texts.items()}
     assert (applied.status, applied.rc) == ("successful", 0), applied.stdout[-3000:]
     assert "!unsafe" in (applied.private_data_dir / "env" / "extravars").read_text()
     assert converged(emu.state()) == list(TENANTS)
