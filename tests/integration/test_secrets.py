@@ -5,8 +5,11 @@ Searched: the output of ``ansible-playbook -vvvv --diff`` with ``ANSIBLE_CALLBAC
 ``ANSIBLE_LOG_PATH`` file, every registered result saved as JSON, failing runs (bad options next to
 passwords, an error reply that echoes the SIP password, the token or the app secret back, to the modules and to
 the inventory plugin through ``ansible-inventory -vvvv``, a token reply and a phone reply cut short just after
-the secret), the artifacts of an ``ansible_runner.run`` of the rollout playbook at verbosity 4, and the YAML
-written by ``telphin.pbx.export_bindings``.
+the secret), the artifacts of an ``ansible_runner.run`` of the rollout playbook at verbosity 4, the YAML
+written by ``telphin.pbx.export_bindings`` and by backups, and the PBX's labels after two round trips of
+labels that template the app secret (export -> rollout of the adopted file, backup -> restore with
+``-e @file``, both at ``-vvvv --diff``). A conference PIN is set and read back too, and a check run writes its
+plans into a directory where a link to another user's file was planted at the old temporary name.
 All of it (the inventory plugin aside) twice: through the controller path of the action plugins (a
 local connection: the engine runs in Ansible's worker and masks its result itself) and through the module path
 (the module sent to a target, ``remote_stand_in``).
@@ -32,7 +35,7 @@ from harness import desired_number, module_play, tenant_world
 from test_execution_paths import CONNECTION_PLUGINS, PATHS
 from tests.emulator import Emulator
 from tests.reliability.lib import (
-    Ansible, PlaybookRun, ansible_bin, collections_root, record, secret_hits, tenant_inventory)
+    Ansible, PlaybookRun, ansible_bin, collections_root, phones, record, secret_hits, tenant_inventory)
 
 APP_SECRETS = {1: "secret-tenant1-Xq9", 2: "secret-tenant2-Xq9"}
 SIP = {
@@ -46,6 +49,10 @@ SIP = {
     "runner": "Sip-Runner-2718",          # rolled out through ansible-runner
     "cut": "Sip-Cut-Reply-5150",          # in a phone reply cut short just after it
 }
+PIN = "80417293"        # a conference_pin (digits only: masked by key, never as a substring)
+# Labels a tenant's staff set on tenant 2's phones 12 and 13: templates that would copy the app secret into the
+# label and the output if a backup restored with -e @file, or an export adopted as host_vars, were templated.
+HOSTILE_LABELS = {12: "{{ telphin_app_secret }}", 13: "{% if true %}{{ telphin_app_secret | upper }}{% endif %}"}
 
 
 # Plays 2 and 3 of ``modules_play``: the role on every tenant, then every registered result saved.
@@ -86,6 +93,7 @@ def modules_play(emu: Emulator, token: str) -> str:
     extension_id: 2
     external_number: "{number}"
     password: {single}
+    conference_pin: "{pin}"
   register: single
 - name: Read it back
   telphin.pbx.extension_phone_info:
@@ -134,7 +142,8 @@ def modules_play(emu: Emulator, token: str) -> str:
     label: Desk
   register: cut_phone
   ignore_errors: true
-""".format(url=emu.url, number=desired_number(1, 1), token=token, **{k: v for k, v in SIP.items() if k != "numeric"})
+""".format(url=emu.url, number=desired_number(1, 1), token=token, pin=PIN,
+           **{k: v for k, v in SIP.items() if k != "numeric"})
     return module_play(tasks, emu.url, APP_SECRETS[1], name="Modules") + ROLE_AND_SAVE_PLAYS
 
 
@@ -173,7 +182,9 @@ def places(texts: List[Tuple[str, str]]) -> Dict[str, int]:
     """How many texts of each kind were searched."""
     kinds: Dict[str, int] = {}
     for where, _text in texts:
-        kind = ("ansible-runner artifacts" if "/artifacts/" in where else "exported YAML" if where.endswith(".yml")
+        kind = ("ansible-runner artifacts" if "/artifacts/" in where else "backup YAML" if "/backup/" in where
+                else "plans" if "/plans/" in where else "exported YAML" if where.endswith(".yml")
+                else "PBX state" if where.startswith("PBX") else "planted link's target" if "victim" in where
                 else "playbook output" if where.endswith(" output") else "registered results" if " result " in where
                 else "syslog" if where.startswith("syslog") else "log file")
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -213,6 +224,43 @@ def test_no_secret_anywhere(tmp_path):
     assert set(statuses.values()) <= {"successful", "not installed"}
 
 
+ENVIRONMENT_PLAY = """\
+- name: Credentials through a task's environment keyword (what the troubleshooting guide warns against)
+  hosts: tenant1
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Read a phone
+      telphin.pbx.extension_phone_info:
+        extension_id: 1
+        api_url: %s
+        app_id: tenant1-app
+      environment:
+        TELPHIN_APP_SECRET: %s
+"""
+
+
+def test_a_task_environment_is_printed_at_vvv_on_the_module_path_and_the_guide_says_so(tmp_path):
+    """ansible-core prints the module's command line at -vvv on the module path, with the task's ``environment:``
+    in it; the controller path prints nothing. The troubleshooting guide says where secrets may and may not go."""
+    shown = {}
+    with Emulator(tenant_world(tenants=1, phones=2)) as emu:
+        for path, connection in PATHS.items():
+            inventory = {"all": {"hosts": {"tenant1": {"ansible_connection": connection}}}}
+            ansible = Ansible(tmp_path / path)
+            run = ansible.run(str(ansible.write("env.yml", ENVIRONMENT_PLAY % (emu.url, APP_SECRETS[1]))), inventory,
+                              "-vvv", env={"ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS})
+            assert run.rc == 0, run.output[-2000:]
+            shown[path] = [line for line in run.output.splitlines() if APP_SECRETS[1] in line]
+    assert shown["controller"] == []
+    assert len(shown["module"]) == 1 and "EXEC" in shown["module"][0] and "TELPHIN_APP_SECRET=" in shown["module"][0]
+    guide = (Path(__file__).parents[2] / "docs" / "docsite" / "rst" / "troubleshooting.rst").read_text()
+    section = guide[guide.index("Where secrets may go"):guide.index("Partial failures")]
+    assert "``environment:``" in section and "``-vvv``" in section and "EXEC /bin/sh -c 'TELPHIN_APP_SECRET=" in section
+    assert "**May go**" in section and "**May not go**" in section
+
+
 def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
     """Run everything through one execution path; return the texts to search and the secrets to look for."""
     ansible = Ansible(workdir)
@@ -223,13 +271,17 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
     env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_LOG_PATH": str(log_path),
            "PYTHONPATH": str(workdir / "syslog-capture"), "TELPHIN_TEST_SYSLOG": str(syslog_path),
            "ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS}
-    with Emulator(tenant_world(tenants=2, phones=6, bound=2)) as emu:
+    world = tenant_world(tenants=2, phones=6, bound=2)
+    for ext in world["clients"][1]["extensions"]:
+        if ext["id"] in HOSTILE_LABELS:
+            ext["phone"]["label"] = HOSTILE_LABELS[ext["id"]]
+    with Emulator(world) as emu:
         form = {"grant_type": "client_credentials", "client_id": "tenant1-app", "client_secret": APP_SECRETS[1]}
         token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()["access_token"]
         faults = json.loads(json.dumps(FAULTS).replace("token %s", "token " + token))
         emu.set_faults(faults)
         bindings = {1: [{"extension": "100", "external_number": desired_number(1, 0), "password": SIP["bulk"]},
-                        {"extension": "103", "password": SIP["numeric"]}],
+                        {"extension": "103", "password": SIP["numeric"], "conference_pin": PIN}],
                     2: [{"extension_id": 9, "external_number": desired_number(2, 1), "password": SIP["rotated"]}]}
         inv = on_path(tenant_inventory(emu.url, bindings, APP_SECRETS, localhost=True), path)
         runs = {}
@@ -278,10 +330,28 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         export_dir = workdir / "export"
         runs["export"] = ansible.run("telphin.pbx.export_bindings", inv, "-e",
                                      "telphin_export_dir=%s" % export_dir, "-e",
-                                     '{"telphin_export_keys": ["external_number", "label", "password"]}', env=env)
+                                     '{"telphin_export_keys": ["external_number", "label", "password", '
+                                     '"conference_pin"]}', env=env)
         assert runs["export"].rc == 0, runs["export"].output[-2000:]
         exported = files_text(export_dir)
         assert len(exported) == 2 and "phone_bindings" in exported[0][1]
+
+        # 4b. hostile labels (templates of the app secret) through export -> rollout and backup -> restore
+        runs.update(hostile_round_trips(ansible, emu, env, path, export_dir / "tenant2.yml"))
+        exported += files_text(workdir / "backup")
+        assert HOSTILE_LABELS == {i: phones(emu.state())[i]["label"] for i in HOSTILE_LABELS}
+
+        # 4c. plans written where another user planted a link at the old temporary name
+        victim = workdir / "victim.txt"
+        victim.write_text("")
+        (workdir / "plans").mkdir()
+        (workdir / "plans" / "tenant1.plan.json.tmp").symlink_to(victim)
+        runs["plan"] = ansible.run("telphin.pbx.rollout_bindings", on_path(tenant_inventory(
+            emu.url, {1: [{"extension": "105", "label": "Planned", "conference_pin": PIN}]}, APP_SECRETS,
+            localhost=True, phone_bindings_plan_dir=str(workdir / "plans")), path), "--check", "-vvvv", env=env)
+        assert runs["plan"].rc == 0, runs["plan"].output[-2000:]
+        assert victim.read_text() == "" and "Planned" in (workdir / "plans" / "tenant1.plan.json").read_text()
+        exported += files_text(workdir / "plans") + [(str(victim), victim.read_text())]
 
         # 5. the rollout through ansible-runner, artifacts kept
         runner_dir, runner_status = run_with_ansible_runner(workdir, emu, path)
@@ -289,6 +359,8 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         state = emu.state()
         stored = [e["phone"]["password"] for c in state["clients"] for e in c["extensions"]
                   if e.get("phone", {}).get("password")]
+        assert phones(state)[2]["conference_pin"] == PIN and phones(state)[4]["conference_pin"] == PIN
+        labels = [("PBX labels", json.dumps([p.get("label") for p in phones(state).values()]))]
         tokens = emu.tokens()
 
     # The passwords that reached the API, and those that must not have.
@@ -305,10 +377,38 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
     syslog = syslog_path.read_text()
     assert "Invoked with" in syslog           # the capture works: module invocations were logged
     texts += [("syslog (module invocations)", syslog)]
-    texts += exported
+    texts += exported + labels
     texts += files_text(runner_dir)
-    return {"texts": texts, "secrets": list(APP_SECRETS.values()) + tokens + [str(v) for v in SIP.values()] + stored,
+    return {"texts": texts, "secrets": list(APP_SECRETS.values()) + [APP_SECRETS[2].upper()] + tokens
+            + [str(v) for v in SIP.values()] + stored + [PIN],
             "tokens": tokens, "runner_status": runner_status}
+
+
+def hostile_round_trips(ansible: Ansible, emu: Emulator, env: Dict[str, str], path: str,
+                        exported: Path) -> Dict[str, PlaybookRun]:
+    """Tenant 2's hostile labels: its export adopted as host_vars and rolled out, then a run that changes them with
+    a backup, and the backup restored with ``-e @file``; every run at ``-vvvv --diff``."""
+    runs = {}
+    adopted = ansible.workdir / "adopted"
+    (adopted / "host_vars").mkdir(parents=True)
+    inv = on_path(tenant_inventory(emu.url, {2: []}, APP_SECRETS), path)
+    del inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant2"]["phone_bindings"]
+    (adopted / "hosts.yml").write_text(yaml.safe_dump(inv))
+    (adopted / "host_vars" / "tenant2.yml").write_text(exported.read_text())
+    runs["adopted"] = ansible.run("telphin.pbx.rollout_bindings", adopted / "hosts.yml", "-vvvv", "--diff",
+                                  env=env)
+    assert runs["adopted"].rc == 0 and "changed=0" in runs["adopted"].stdout, runs["adopted"].output[-2000:]
+    changes = [{"extension_id": ext_id, "label": "Desk"} for ext_id in HOSTILE_LABELS]
+    runs["backup"] = ansible.run("telphin.pbx.rollout_bindings", on_path(tenant_inventory(
+        emu.url, {2: changes}, APP_SECRETS, phone_bindings_backup=True,
+        phone_bindings_backup_dir=str(ansible.workdir / "backup")), path), "-vvvv", "--diff", env=env)
+    assert runs["backup"].rc == 0, runs["backup"].output[-2000:]
+    (backup,) = list((ansible.workdir / "backup").iterdir())
+    restore_inv = on_path(tenant_inventory(emu.url, {2: []}, APP_SECRETS), path)
+    runs["restore"] = ansible.run("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup, "-vvvv", "--diff",
+                                  env=env)
+    assert runs["restore"].rc == 0, runs["restore"].output[-2000:]
+    return runs
 
 
 def inventory_run(ansible: Ansible, env: Dict[str, str], name: str, source: Dict[str, Any]) -> PlaybookRun:

@@ -422,8 +422,10 @@ def secrets_section(secrets: Dict[str, Any]) -> str:
         "%d kB: `-vvvv --diff` output with `ANSIBLE_CALLBACK_RESULT_FORMAT=json`, the `ANSIBLE_LOG_PATH` file, "
         "registered results, failing runs (a bad option next to a password; error replies that repeat the "
         "password, the token or the app secret; a token reply and a phone reply cut short just after the token "
-        "and the SIP password), ansible-runner artifacts of the rollout at verbosity 4, and the "
-        "YAML of `telphin.pbx.export_bindings`. **Found: %d.**" % (
+        "and the SIP password), ansible-runner artifacts of the rollout at verbosity 4, the "
+        "YAML of `telphin.pbx.export_bindings` and of backups, plans written past a link planted at the old "
+        "temporary name, a conference PIN set and read back, and the PBX's labels after labels that template the "
+        "app secret went through export -> rollout and backup -> restore (`-e @file`). **Found: %d.**" % (
             secrets["secrets_searched"], secrets["secrets_searched"] - secrets["tokens_issued"],
             secrets["tokens_issued"], secrets["places_searched"], secrets["bytes_searched"] // 1024, secrets["hits"]),
         "",
