@@ -261,7 +261,7 @@ def level_section(chaos: Optional[Dict[str, Any]]) -> str:
                 items.get("reported_failed", 0), items.get("reported_skipped", 0), items.get("tenant_failed_whole", 0))],
             ["**reported done but not so, applied but reported failed or unchanged, lost**", "**%d**" % lies],
             ["requests sent / the limit (floor %d + faults + 2 × revocations)" % cost["floor"],
-             "%d / %s = %s" % (cost["sent"], cost.get("limit", "?"), cost.get("ratio", "?"))],
+             "%d / %d = %.3f" % (cost["sent"], cost["limit"], cost["ratio"])],
             ["re-run with faults cleared", "rc %d, %d failed, %d changed" % (
                 runs["converge"]["rc"], runs["converge"]["failed"], runs["converge"].get("changed", 0))],
             ["third run", "rc %d, %d changed, %d PUTs" % (
@@ -479,6 +479,7 @@ def render(results: Path) -> str:
             chaos["runs"]["chaos"]["items"].get("reported_failed", 0)
             + chaos["runs"]["chaos"]["items"].get("reported_skipped", 0), chaos["bindings"]),
         "| items lost | **%d** |" % chaos["items_lost"],
+        level_summary(second_level(results)),
         "| bad inputs tried / writes | %d / %d |"
         % (load(results, "bad_input")["cases"], load(results, "bad_input")["writes"]),
         "| secrets found | **%d** |" % load(results, "secrets")["hits"],
@@ -520,6 +521,16 @@ def render(results: Path) -> str:
         "",
     ]
     return "\n".join(s for s in sections if s is not None)
+
+
+def level_summary(chaos: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The summary table's line for the second level, if it ran."""
+    if not chaos:
+        return None
+    items = chaos["runs"]["chaos"]["items"]
+    return "| at %.0f %% faults, tokens revoked %s: failed or not processed / lost | %d of %d / **%d** |" % (
+        chaos["fault_rate"] * 100, every(chaos.get("token_kill_interval")),
+        items.get("reported_failed", 0) + items.get("reported_skipped", 0), chaos["bindings"], chaos["items_lost"])
 
 
 def second_level(results: Path) -> Optional[Dict[str, Any]]:
