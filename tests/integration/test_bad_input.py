@@ -13,16 +13,20 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+import yaml
 
-from harness import tenant_world
+from harness import api_calls, tenant_world
 from tests.emulator import Emulator
-from tests.reliability.lib import Ansible, puts, record, state_changes, tenant_vars, tenants_inventory
+from tests.reliability.lib import (
+    Ansible, phones, puts, record, state_changes, tenant_inventory, tenant_vars, tenants_inventory)
 
 NUMBER = "+79001234567"
 # The catalogue runs on a local connection, so the engine runs in the controller's worker: no module
@@ -43,6 +47,9 @@ class Case:
     api_url: Optional[str] = None                 # a wrong api_url ("closed" / "html" / "trickle"), else the emulator
     returns: Tuple[str, ...] = ()                 # keys the failed result must still hold
     applied: bool = False                         # not a failure: a write the module must report as applied
+    planted: Optional[str] = None                 # a link to another user's file planted at the path given ("final")
+    #                                               or at its old temporary name ("tmp": then not a failure)
+    check_mode: bool = False
 
 
 def phone(**args: Any) -> Dict[str, Any]:
@@ -230,6 +237,16 @@ CASES: List[Case] = [
     # a server that sends its headers a byte at a time: each attempt ends at the timeout, retried like any timeout
     Case("reply_trickled_headers", "hostile server", "GET /extension/2/phone/ failed after 5 attempt(s): no complete "
          "reply within 0.5 s (timeout)", api_url="trickle", args=phone(extension_id=2, label="x", timeout=0.5)),
+    # a link another user of a shared directory planted where a plan or a backup is written: never written through
+    Case("plan_link_at_path", "planted link", "it is a symbolic link, which another user of the directory may have "
+         "planted", module="telphin.pbx.extension_phones", check_mode=True, planted="final",
+         args=bulk({"extension": "101", "label": "x"}, plan_path="PLANTED/plan_link_at_path.json")),
+    Case("backup_link_at_path", "planted link", "backup_link_at_path.yml: it is a symbolic link",
+         module="telphin.pbx.extension_phones", planted="final",
+         args=bulk({"extension": "101", "label": "x"}, backup=True,
+                   backup_options={"dir_path": "PLANTED", "filename": "backup_link_at_path.yml"})),
+    Case("plan_link_at_old_tmp", "planted link", "", module="telphin.pbx.extension_phones", check_mode=True,
+         planted="tmp", args=bulk({"extension": "101", "label": "x"}, plan_path="PLANTED/plan_link_at_old_tmp.json")),
     # not a failure: a PUT that went through although its reply was cut short is reported as applied
     Case("reply_cut_after_put", "malformed reply", "", args=phone(extension_id=107, external_number=NUMBER),
          applied=True),
@@ -270,7 +287,8 @@ ROLE_CASES: List[Case] = [
 ]
 
 ALL = CASES + ROLE_CASES
-FAILING = [c for c in ALL if not c.applied]
+FAILING = [c for c in ALL if not c.applied and c.planted != "tmp"]
+PLANTED = [c for c in ALL if c.planted]
 APPLIED = [c for c in ALL if c.applied]
 APPLIED_WHERE = ".clients[1001].extensions[107]."     # what the applied case may change
 DEFAULT_BINDINGS = [{"extension": "101", "external_number": NUMBER}]
@@ -380,6 +398,7 @@ PLAY = "".join("""\
     - name: Run the module with the case's arguments
       telphin.pbx.{module}:
       args: "{{{{ case_args }}}}"
+      check_mode: "{{{{ case_check_mode | default(false) }}}}"
       register: case_result
       ignore_errors: true
 
@@ -418,17 +437,18 @@ PLAY = "".join("""\
 """
 
 
-def inventory(emu_url: str, urls: Dict[str, str]) -> Dict[str, Any]:
+def inventory(emu_url: str, urls: Dict[str, str], planted: Path) -> Dict[str, Any]:
     modules = {}
     for case in CASES:
-        args = dict(case.args)
+        args = json.loads(json.dumps(case.args).replace('"PLANTED', json.dumps(str(planted))[:-1]))
         args.setdefault("api_url", urls.get(case.api_url or "", emu_url))
         if case.api_url == "trickle":
             args.setdefault("token_url", emu_url + "/oauth/token")
         if case.credentials:
             args.setdefault("app_id", case.id)
             args.setdefault("app_secret", "secret-" + case.id)
-        modules.setdefault(case.module.rsplit(".", maxsplit=1)[-1], {})[case.id] = {"case_args": args}
+        host = {"case_args": args, "case_check_mode": case.check_mode}
+        modules.setdefault(case.module.rsplit(".", maxsplit=1)[-1], {})[case.id] = host
     roles = {case.id: tenant_vars(1001, emu_url, DEFAULT_BINDINGS, case.id if case.credentials else None,
                                   "secret-" + case.id if case.credentials else None, **(case.host_vars or {}))
              for case in ROLE_CASES}
@@ -447,10 +467,12 @@ def catalogue(tmp_path_factory):
     threading.Thread(target=trickle.serve_forever, daemon=True).start()
     urls = {"closed": "http://127.0.0.1:%d" % closed_port(), "html": "http://127.0.0.1:%d" % site.server_address[1],
             "trickle": "http://127.0.0.1:%d" % trickle.server_address[1]}
+    planted = plant_links(workdir / "planted")
     with Emulator(world()) as emu:
         emu.set_faults(FAULTS)
         before = emu.state()
-        run = ansible.run(str(ansible.write("catalogue.yml", PLAY)), inventory(emu.url, urls), "--forks", "8")
+        run = ansible.run(str(ansible.write("catalogue.yml", PLAY)), inventory(emu.url, urls, workdir / "planted"),
+                          "--forks", "8")
         after = emu.state()
         log = emu.requests()
     site.shutdown()
@@ -461,18 +483,36 @@ def catalogue(tmp_path_factory):
     applied = {c.id for c in APPLIED}
     refused_log = [r for r in log if r["app_id"] not in applied]
     changes = [c for c in state_changes(before, after) if not c[0].startswith(APPLIED_WHERE)]
-    yield {"results": results, "log": log, "refused_log": refused_log, "changes": changes, "after": after, "run": run}
+    yield {"results": results, "log": log, "refused_log": refused_log, "changes": changes, "after": after, "run": run,
+           "planted": planted}
     record("bad_input", {"cases": len(FAILING), "module_cases": len([c for c in CASES if not c.applied]),
                          "role_cases": len(ROLE_CASES), "categories": sorted({c.category for c in FAILING}),
                          "by_category": {cat: sum(c.category == cat for c in FAILING)
                                          for cat in {c.category for c in FAILING}},
                          "passed": sorted(PASSED), "writes": len(puts(refused_log)), "state_changes": len(changes),
                          "tracebacks": run.output.count("Traceback"), "seconds": round(run.seconds, 1),
-                         "applied_despite_bad_reply": sorted(PASSED_APPLIED)})
+                         "applied_despite_bad_reply": sorted(PASSED_APPLIED),
+                         "planted_links": sorted(PASSED_PLANTED), "round_trips": sorted(PASSED_ROUND_TRIPS)})
 
 
 PASSED: List[str] = []
 PASSED_APPLIED: List[str] = []
+PASSED_PLANTED: List[str] = []
+PASSED_ROUND_TRIPS: List[str] = []
+
+
+def plant_links(directory: Path) -> Dict[str, Tuple[Path, Path]]:
+    """For each planted-link case: (the link, the other user's file it points to, which must stay untouched)."""
+    directory.mkdir()
+    planted = {}
+    for case in PLANTED:
+        name = case.args.get("plan_path") or "PLANTED/" + case.args["backup_options"]["filename"]
+        link = directory / (name.split("/", 1)[1] + (".tmp" if case.planted == "tmp" else ""))
+        victim = directory / ("victim-" + case.id)
+        victim.write_text("precious\n")
+        link.symlink_to(victim)
+        planted[case.id] = (link, victim)
+    return planted
 
 
 def test_the_catalogue_is_large_and_distinct():
@@ -519,3 +559,122 @@ def test_a_put_applied_despite_a_cut_reply_is_reported_applied(catalogue, case):
     stored = [e for c in catalogue["after"]["clients"] for e in c["extensions"] if e["id"] == ext_id][0]
     assert stored["phone"]["external_number"] == case.args["external_number"]
     PASSED_APPLIED.append(case.id)
+
+
+@pytest.mark.parametrize("case", PLANTED, ids=[c.id for c in PLANTED])
+def test_a_planted_link_is_never_written_through(catalogue, case):
+    """The other user's file is untouched and the link left as it was; a link at the old temporary name is
+    ignored (the plan is written at its own path)."""
+    link, victim = catalogue["planted"][case.id]
+    assert victim.read_text() == "precious\n" and link.is_symlink()
+    result = catalogue["results"][case.id]
+    if case.planted == "tmp":
+        assert not result.get("failed"), result
+        plan = Path(result["plan_path"])
+        assert plan == link.parent / case.args["plan_path"].split("/", 1)[1] and not plan.is_symlink()
+        assert json.loads(plan.read_text())["changes"][0]["after"] == {"label": "x"}
+    PASSED_PLANTED.append(case.id)
+
+
+# -- hostile data: labels a tenant's staff typed go through the files Ansible reads back ----------------------------
+# The backup file (restored with -e @file) and the export (adopted as host_vars) hold labels that a template engine
+# would evaluate; each would create a marker file. They must come back as the exact strings, nothing run, also in
+# --check. Runs with each supported ansible-core (the integration suite runs once per venv).
+PHONES = 5
+
+
+def hostile_labels(markers: Path) -> Dict[int, str]:
+    """Extension id -> a label that a template engine would evaluate (each would create a marker file)."""
+    return {
+        1: '{{ lookup("pipe", "touch %s/ran-1") }}' % markers,
+        2: "{%% if lookup('pipe', 'touch %s/ran-2') %%}{%% endif %%}Desk" % markers,
+        3: "{# hidden #}{{ 7 * 6 }} Reception",
+        4: "Desk } { {{ \"quoted\" }} \\ 'single' \u041f\u0440\u0438\u0451\u043c\u043d\u0430\u044f",
+    }
+
+
+def hostile_world(labels: Dict[int, str]):
+    world = tenant_world(tenants=1, phones=PHONES, bound=2)
+    for ext in world["clients"][0]["extensions"]:
+        if ext["id"] in labels:
+            ext["phone"]["label"] = labels[ext["id"]]
+    return world
+
+
+def hostile_tenant(emulator_factory, tmp_path: Path):
+    """An emulator whose tenant 1 has the hostile labels; the marker directory, the labels, the phones' labels."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    labels = hostile_labels(markers)
+    emu = emulator_factory(hostile_world(labels))
+    return emu, markers, labels, labels_of(emu)
+
+
+def labels_of(emu) -> Dict[int, str]:
+    return {ext_id: phone.get("label") for ext_id, phone in phones(emu.state()).items()}
+
+
+def ran(markers: Path) -> List[str]:
+    return sorted(p.name for p in markers.iterdir())
+
+
+def test_backup_then_restore_gives_back_hostile_labels_without_running_them(emulator_factory, playbook, tmp_path):
+    emu, markers, labels, original = hostile_tenant(emulator_factory, tmp_path)
+    backup_dir = tmp_path / "backups"
+    rollout = [{"extension": str(100 + i), "label": "Sales %d" % i} for i in range(4)]
+    run = playbook("telphin.pbx.rollout_bindings", tenant_inventory(emu.url, {1: rollout}, phone_bindings_backup=True,
+                                                                    phone_bindings_backup_dir=str(backup_dir)))
+    assert run.rc == 0, run.output
+    assert [labels_of(emu)[i] for i in range(1, 5)] == ["Sales %d" % i for i in range(4)]
+    (backup,) = list(backup_dir.iterdir())
+
+    # The restore job, as the docs give it: the backup as extra variables, in check mode first.
+    restore_inv = tenant_inventory(emu.url, {1: []})
+    emu.requests(clear=True)
+    check = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup, "--check", "--diff")
+    assert check.rc == 0, check.output
+    assert ran(markers) == [] and api_calls(emu.requests(), "PUT") == []
+    assert labels[3] in check.output, check.output     # the diff shows the label to restore as it is, not "42"
+    restore = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup)
+    assert restore.rc == 0, restore.output
+    assert ran(markers) == []
+    assert labels_of(emu) == original         # byte for byte
+    assert len(api_calls(emu.requests(), "PUT")) == 4
+    PASSED_ROUND_TRIPS.append("backup -> restore")
+
+
+def test_export_adopted_as_host_vars_keeps_hostile_labels_as_data(emulator_factory, playbook, tmp_path):
+    emu, markers, dummy, original = hostile_tenant(emulator_factory, tmp_path)
+    export_dir = tmp_path / "exported"
+    base = tenant_inventory(emu.url, {1: []})
+    keys = '{"telphin_export_keys": ["external_number", "label"]}'
+    export = playbook("telphin.pbx.export_bindings", base, "-e", keys, "-e", "telphin_export_dir=%s" % export_dir)
+    assert export.rc == 0, export.output
+    assert ran(markers) == []
+    assert (export_dir / "tenant1.yml").read_text().count(": !unsafe ") == 4     # the four labels with braces
+
+    # Adopt it: the tenant's host variables without phone_bindings, the export as host_vars/tenant1.yml.
+    inventory = tmp_path / "inventory"
+    (inventory / "host_vars").mkdir(parents=True)
+    del base["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"]
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(base))
+    shutil.copy(str(export_dir / "tenant1.yml"), str(inventory / "host_vars" / "tenant1.yml"))
+    emu.requests(clear=True)
+    check = playbook("telphin.pbx.rollout_bindings", inventory, "--check", "--diff")
+    assert check.rc == 0, check.output
+    assert ran(markers) == [] and "changed=0" in check.stdout
+    rollout = playbook("telphin.pbx.rollout_bindings", inventory)
+    assert rollout.rc == 0, rollout.output
+    assert ran(markers) == [] and "changed=0" in rollout.stdout
+    assert api_calls(emu.requests(), "PUT") == []
+    assert labels_of(emu) == original
+
+    # A label changed out of band is set back to the exported string, exactly.
+    emu.requests(clear=True)
+    out_of_band = playbook("telphin.pbx.rollout_bindings",
+                           tenant_inventory(emu.url, {1: [{"extension": "100", "label": "moved"}]}))
+    assert out_of_band.rc == 0, out_of_band.output
+    again = playbook("telphin.pbx.rollout_bindings", inventory)
+    assert again.rc == 0, again.output
+    assert ran(markers) == [] and labels_of(emu) == original
+    PASSED_ROUND_TRIPS.append("export -> rollout")

@@ -410,6 +410,14 @@ def bad_input_section(bad: Dict[str, Any]) -> str:
         "read back and reported `changed` (%s)." % (
             "%d case(s), passed" % len(bad["applied_despite_bad_reply"]) if bad.get("applied_despite_bad_reply")
             else "not passed"),
+        "",
+        "Hostile data: a link to another user's file planted where a plan or a backup is written is "
+        "refused at the file's own path and ignored at the old temporary name, the other file untouched (%s); "
+        "labels a tenant's staff typed as templates (`{{ lookup(\"pipe\", ...) }}`, `{%% ... %%}`, `{# ... #}`) "
+        "come back as the exact strings, with no command run, also in `--check`, through backup -> restore "
+        "(`-e @file`) and export -> adopted `host_vars` -> rollout (%s)." % (
+            "%d case(s), passed" % len(bad["planted_links"]) if bad.get("planted_links") else "not passed",
+            ", ".join(bad["round_trips"]) + ": passed" if bad.get("round_trips") else "not passed"),
     ])
 
 
