@@ -27,6 +27,7 @@ from urllib.request import getproxies, proxy_bypass
 from ansible_collections.telphin.pbx.plugins.module_utils._deadline import Watchdog
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     ProtocolError, ProxyAuthFailure, TLSFailure, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 
 URLLIB3_IMPORT_ERROR: Optional[str]
 try:
@@ -183,7 +184,7 @@ class Urllib3Transport(Transport):
                 resp = manager.request(method, url, body=body, headers=sent, redirect=False, preload_content=False,
                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
                 headers_in = not watchdog.expired
-                data = _read_body(resp, watchdog, "%s %s" % (method, urlsplit(url).path))
+                data = _read_body(resp, watchdog, "%s %s" % (method, _api_path(url)))
             except urllib3.exceptions.HTTPError as exc:
                 if watchdog.expired:
                     raise _late(headers_in, timeout) from None
@@ -305,6 +306,12 @@ def _read_body(resp: Any, watchdog: Watchdog, where: str) -> bytes:
             raise ProtocolError("%s: the reply is larger than %d MiB once decoded; not read further (a phone or a "
                                 "page of a list is a few KB)" % (where, MAX_REPLY_BYTES >> 20))
     return bytes(body)
+
+
+def _api_path(url: str) -> str:
+    """The path of ``url`` as messages name it: without the query, and after ``API_PREFIX`` for an API request."""
+    path = urlsplit(url).path
+    return path[len(API_PREFIX):] if path.startswith(API_PREFIX + "/") else path
 
 
 def _decoder(encoding: Optional[str], where: str) -> Any:

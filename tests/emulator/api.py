@@ -7,6 +7,7 @@ what ``Emulator`` and the ``/_admin/`` endpoints both call.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hmac
 import json
@@ -30,6 +31,15 @@ ENDLESS_FIRST_ID = 10 ** 9      # the ids of the endless_pages variant's invente
 BucketKey = Union[int, str]
 _ALNUM = string.ascii_letters + string.digits
 _MASKED = "********"
+_BOMB_SIZE = 64 << 20      # decoded bytes of a ``gzip_bomb`` reply (about 64 KB on the wire)
+
+
+@functools.lru_cache(maxsize=8)
+def _gzip_bomb(prefix: bytes) -> bytes:
+    """``prefix`` then ``_BOMB_SIZE`` zero bytes, gzip-compressed (a reply that decodes to far more than it weighs)."""
+    return gzip.compress(prefix + b"\0" * _BOMB_SIZE, compresslevel=9, mtime=0)
+
+
 _HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n"
 
 
@@ -269,6 +279,9 @@ class Engine:
             return Reply(rule.status, body, dict(rule.headers))
         if rule.action == "html":
             return Reply(200, headers=dict(rule.headers), raw=_HTML, content_type="text/html; charset=utf-8")
+        if rule.action == "gzip_bomb":
+            return Reply(200, headers=dict(rule.headers, **{"Content-Encoding": "gzip"}),
+                         raw=_gzip_bomb((rule.text or '{"label": "').encode("utf-8")))
         if rule.action in ("revoke_token", "expire_token"):
             state = "revoked" if rule.action == "revoke_token" else "expired"
             if ctx.token is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Pattern, Tuple
 
 ACTIONS = ("status", "status_after", "drop", "drop_after", "delay", "revoke_token", "expire_token", "html",
-           "truncated_json")
+           "truncated_json", "gzip_bomb")
 # Actions after which the request is still processed by the API (``status_after``: processed, then the
 # reply replaced by the rule's status, e.g. a 500 after the PUT was applied).
 PROCESSING_ACTIONS = frozenset(("delay", "drop_after", "truncated_json", "status_after"))

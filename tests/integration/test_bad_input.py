@@ -26,7 +26,7 @@ import yaml
 from harness import api_calls, tenant_world
 from tests.emulator import Emulator
 from tests.reliability.lib import (
-    Ansible, phones, puts, record, state_changes, tenant_inventory, tenant_vars, tenants_inventory)
+    Ansible, phones, puts, record, sign_plan, state_changes, tenant_inventory, tenant_vars, tenants_inventory)
 
 NUMBER = "+79001234567"
 # The catalogue runs on a local connection, so the engine runs in the controller's worker: no module
@@ -61,6 +61,20 @@ def bulk(*bindings: Any, **args: Any) -> Dict[str, Any]:
 
 
 OVERSIZED = [{"extension_id": i + 1, "label": "x"} for i in range(20001)]
+
+
+def plan_text(case_id: str, entry: Tuple[int, str, Dict[str, Any]], edit: bool = False) -> str:
+    """A plan of client @me with one change (extension id, full name, values after), signed with the case's app
+    secret (what only the app's holder can make); ``edit``: changed after it was signed."""
+    ext_id, name, after = entry
+    plan = sign_plan({"format": "telphin.pbx.plan/1", "client_id": "@me", "default_region": "RU",
+                      "fingerprint": "sha256:0", "created": "2026-12-06T00:00:00Z", "phones": 6,
+                      "changes": [{"extension": name.split("*")[-1], "extension_full_name": name,
+                                   "extension_id": ext_id, "before": {k: None for k in after}, "after": after}]},
+                     "secret-" + case_id)
+    if edit:
+        plan["phones"] = 1000
+    return json.dumps(plan)
 
 CASES: List[Case] = [
     # wrong types and bad choices (refused by the argument spec, before any request)
@@ -247,6 +261,25 @@ CASES: List[Case] = [
                    backup_options={"dir_path": "PLANTED", "filename": "backup_link_at_path.yml"})),
     Case("plan_link_at_old_tmp", "planted link", "", module="telphin.pbx.extension_phones", check_mode=True,
          planted="tmp", args=bulk({"extension": "101", "label": "x"}, plan_path="PLANTED/plan_link_at_old_tmp.json")),
+    # a gzip reply that decodes to 64 MiB (about 64 KB on the wire): the request fails at 8 MiB decoded, not retried
+    Case("reply_gzip_bomb", "hostile server", "GET /extension/110/phone/: the reply is larger than 8 MiB once "
+         "decoded; not read further", args=phone(extension_id=110, label="x")),
+    # tampered plans (issue 19): refused before any write, naming the entry
+    Case("plan_edited_after_signing", "tampered plan", "apply_plan: the plan's signature does not match its content",
+         module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_edited_after_signing", (9, "020*101", {"label": "x"}), edit=True)}),
+    Case("plan_other_tenant", "tampered plan", "changes[0] (extension_id 9): extension_id 9 is not an extension of "
+         "this client", module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_other_tenant", (9, "020*101", {"external_number": NUMBER}))}),
+    Case("plan_sip_password", "tampered plan", "changes[0] (extension_id 2): password: a secret is never part of a "
+         "plan", module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_sip_password", (2, "010*101", {"password": "Sip-Plan-4040x"}))}),
+    Case("plan_label_crlf", "tampered plan", "changes[0] (extension_id 2): label contains control characters",
+         module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_label_crlf", (2, "010*101", {"label": "Desk\r\nX-Injected: 1"}))}),
+    Case("plan_unknown_key", "tampered plan", "changes[0] (extension_id 2): unknown key(s) 'evil'",
+         module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_unknown_key", (2, "010*101", {"label": "x", "evil": 1}))}),
     # not a failure: a PUT that went through although its reply was cut short is reported as applied
     Case("reply_cut_after_put", "malformed reply", "", args=phone(extension_id=107, external_number=NUMBER),
          applied=True),
@@ -306,6 +339,7 @@ def world() -> Dict[str, Any]:
                            {"id": 103, "name": "107", "type": "phone"}]
     acme["extensions"] += [{"id": 104 + i, "name": str(108 + i), "type": "phone", "phone": {"external_number": None}}
                            for i in range(4)]    # replies with hostile headers (104, 105), nested (106), cut PUT (107)
+    acme["extensions"].append({"id": 110, "name": "120", "type": "phone", "phone": {"label": "Desk"}})  # gzip bomb
     acme["bundles"] = [{"main": 2, "members": [2, 3]}]
     data["clients"].append({"id": 1005, "name": "Endless", "prefix": "050", "extensions": []})
     data["defaults"]["endless_pages"] = [1005]    # its extension list never ends (a provider variant)
@@ -329,7 +363,8 @@ FAULTS = [{"match": {"path": "/extension/102/phone/"}, "action": "html"},
           {"match": {"path": "/extension/105/phone/"}, "action": "status", "status": 503,
            "headers": {"X-RateLimit-Remaining": "1e999", "X-RateLimit-Limit": "1e999", "X-RateLimit-Reset": "nan"}},
           {"match": {"path": "/extension/106/phone/"}, "action": "status", "status": 200, "text": "[" * 100000},
-          {"match": {"method": "PUT", "path": "/extension/107/phone/"}, "action": "truncated_json"}]
+          {"match": {"method": "PUT", "path": "/extension/107/phone/"}, "action": "truncated_json"},
+          {"match": {"path": "/extension/110/phone/"}, "action": "gzip_bomb"}]
 
 
 class HtmlSite(BaseHTTPRequestHandler):

@@ -35,7 +35,7 @@ from harness import desired_number, module_play, tenant_world
 from test_execution_paths import CONNECTION_PLUGINS, PATHS
 from tests.emulator import Emulator
 from tests.reliability.lib import (
-    Ansible, PlaybookRun, ansible_bin, collections_root, phones, record, secret_hits, tenant_inventory)
+    Ansible, PlaybookRun, ansible_bin, collections_root, phones, record, secret_hits, sign_plan, tenant_inventory)
 
 APP_SECRETS = {1: "secret-tenant1-Xq9", 2: "secret-tenant2-Xq9"}
 SIP = {
@@ -48,6 +48,8 @@ SIP = {
     "invalid": "Sip-Bad-Item-6160",       # next to a bad binding (role run that fails)
     "runner": "Sip-Runner-2718",          # rolled out through ansible-runner
     "cut": "Sip-Cut-Reply-5150",          # in a phone reply cut short just after it
+    "plan": "Sip-Plan-Tampered-6061",     # in a tampered plan (a file), refused before any request
+    "bomb": "Sip-Gzip-Bomb-7072",         # at the start of a gzip bomb's decoded body, never quoted
 }
 PIN = "80417293"        # a conference_pin (digits only: masked by key, never as a substring)
 # Labels a tenant's staff set on tenant 2's phones 12 and 13: templates that would copy the app secret into the
@@ -77,6 +79,7 @@ ROLE_AND_SAVE_PLAYS = """
       ansible.builtin.copy:
         content: "{{ {'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
                       'app_secret': app_secret, 'cut_token': cut_token, 'cut_phone': cut_phone,
+                      'tampered_plan': tampered_plan, 'gzip_bomb': gzip_bomb,
                       'role-tenant1': hostvars.tenant1.phone_bindings_result,
                       'role-tenant2': hostvars.tenant2.phone_bindings_result} | to_json }}"
         dest: "{{ results_dir }}/all.json"
@@ -84,7 +87,7 @@ ROLE_AND_SAVE_PLAYS = """
 """
 
 
-def modules_play(emu: Emulator, token: str) -> str:
+def modules_play(emu: Emulator, token: str, plan_path: Path) -> str:
     """Play 1: the single module (password set, read back, echoed in an error, refused next to a bad option,
     a static token and the app secret echoed by error replies). Play 2: the role on both tenants."""
     tasks = """\
@@ -142,7 +145,19 @@ def modules_play(emu: Emulator, token: str) -> str:
     label: Desk
   register: cut_phone
   ignore_errors: true
-""".format(url=emu.url, number=desired_number(1, 1), token=token, pin=PIN,
+- name: A tampered plan that sets a SIP password (signed with the app's secret, so only its entries refuse it)
+  telphin.pbx.extension_phones:
+    apply_plan: {plan_path}
+  register: tampered_plan
+  ignore_errors: true
+- name: A token endpoint that answers a gzip bomb starting with the token, the app secret and a SIP password
+  telphin.pbx.extension_phone:
+    extension_id: 6
+    label: Desk
+    token_url: {url}/oauth/bomb
+  register: gzip_bomb
+  ignore_errors: true
+""".format(url=emu.url, number=desired_number(1, 1), token=token, pin=PIN, plan_path=plan_path,
            **{k: v for k, v in SIP.items() if k != "numeric"})
     return module_play(tasks, emu.url, APP_SECRETS[1], name="Modules") + ROLE_AND_SAVE_PLAYS
 
@@ -160,6 +175,9 @@ FAULTS = [
     {"match": {"path": "^/oauth/token/$"}, "action": "truncated_json"},
     {"match": {"method": "GET", "path": "^/api/ver1.0/extension/6/phone/$"}, "action": "status", "status": 200,
      "text": '{"external_number": null, "label": "Desk 5", "password": "%s", "auth_ty' % SIP["cut"]},
+    {"match": {"path": "^/oauth/bomb$"}, "action": "gzip_bomb",
+     "text": '{"access_token": "token %%s", "client_secret": "%s", "password": "%s", "x": "' % (
+         APP_SECRETS[1], SIP["bomb"])},
 ]
 
 
@@ -287,8 +305,14 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         runs = {}
 
         # 1. everything at -vvvv --diff, JSON result format, log file
-        runs["vvvv"] = ansible.run(str(ansible.write("secrets.yml", modules_play(emu, token))), inv, "-vvvv", "--diff",
-                                   env=env)
+        plan_path = workdir / "tampered.plan.json"
+        plan_path.write_text(json.dumps(sign_plan(
+            {"format": "telphin.pbx.plan/1", "client_id": "@me", "default_region": "RU", "fingerprint": "sha256:0",
+             "created": "2026-12-06T00:00:00Z", "phones": 6,
+             "changes": [{"extension": "101", "extension_full_name": "010*101", "extension_id": 2,
+                          "before": {"password": None}, "after": {"password": SIP["plan"]}}]}, APP_SECRETS[1])))
+        runs["vvvv"] = ansible.run(str(ansible.write("secrets.yml", modules_play(emu, token, plan_path))), inv,
+                                   "-vvvv", "--diff", env=env)
         assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
         results = runs["vvvv"].results["all"]
         assert results["single"]["changed"] is True and results["role-tenant1"]["summary"]["changed"] == 2
@@ -298,11 +322,15 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         assert results["refused"]["failed"] and "parallel" in results["refused"]["msg"]
         assert results["token"]["failed"] and "GET /extension/5/phone/: HTTP 501: the server failed" in \
             results["token"]["msg"] and "not valid for this node" not in results["token"]["msg"]
-        assert results["app_secret"]["failed"] and "POST token endpoint: HTTP 500: the server failed" in \
-            results["app_secret"]["msg"] and "could not check" not in results["app_secret"]["msg"]
+        assert results["app_secret"]["failed"] and "POST /oauth/token failed after 5 attempt(s): HTTP 500" in \
+            results["app_secret"]["msg"] and "could not check" not in results["app_secret"]["msg"]     # retried
         assert results["cut_token"]["failed"] and "token endpoint" in results["cut_token"]["msg"]
         assert results["cut_phone"]["failed"] and "GET /extension/6/phone/" in results["cut_phone"]["msg"]
         assert "malformed JSON" in results["cut_token"]["msg"] and "malformed JSON" in results["cut_phone"]["msg"]
+        assert results["tampered_plan"]["failed"] and "changes[0] (extension_id 2): password: a secret is never " \
+            "part of a plan" in results["tampered_plan"]["msg"]
+        assert results["gzip_bomb"]["failed"] and "POST /oauth/bomb: the reply is larger than 8 MiB once decoded" \
+            in results["gzip_bomb"]["msg"]
         assert runs["vvvv"].rc == 0, runs["vvvv"].output[-3000:]
         assert ("AnsiballZ_extension_phone.py" in runs["vvvv"].output) is (path == "module")
 
@@ -368,7 +396,7 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
     if runner_status != "not installed":
         applied.add(SIP["runner"])
     assert applied <= set(stored)
-    assert SIP["refused"] not in stored and SIP["invalid"] not in stored
+    assert SIP["refused"] not in stored and SIP["invalid"] not in stored and SIP["plan"] not in stored
 
     texts = [("%s output" % name, run.output) for name, run in runs.items()]
     texts += [("%s result %s" % (name, key), json.dumps(value)) for name, run in runs.items()

@@ -406,7 +406,10 @@ def bad_input_section(bad: Dict[str, Any]) -> str:
         "Malformed replies and hostile headers (`Retry-After: nan`, `X-RateLimit-Remaining: 1e999`, JSON nested "
         "100,000 deep) fail the item with a message, and a server that trickles its headers a byte at a time fails "
         "it at the module's `timeout`; `telphin.pbx.extension_phones` still returns `results`, "
-        "`summary`, `requests` and `quota`. Not a failure: a PUT the API applied while its reply was cut short is "
+        "`summary`, `requests` and `quota`. A gzip reply that decodes to 64 MiB (about 64 KB on the wire) fails "
+        "its request at 8 MiB decoded, without retries; tampered plans (edited after signing, another tenant's "
+        "extension, a SIP password, a label with a line break, an unknown key) are refused before any write, "
+        "naming the entry. Not a failure: a PUT the API applied while its reply was cut short is "
         "read back and reported `changed` (%s)." % (
             "%d case(s), passed" % len(bad["applied_despite_bad_reply"]) if bad.get("applied_despite_bad_reply")
             else "not passed"),
@@ -430,8 +433,9 @@ def secrets_section(secrets: Dict[str, Any]) -> str:
         "%d kB: `-vvvv --diff` output with `ANSIBLE_CALLBACK_RESULT_FORMAT=json`, the `ANSIBLE_LOG_PATH` file, "
         "registered results, failing runs (a bad option next to a password; error replies that repeat the "
         "password, the token or the app secret; a token reply and a phone reply cut short just after the token "
-        "and the SIP password), ansible-runner artifacts of the rollout at verbosity 4, the "
-        "YAML of `telphin.pbx.export_bindings` and of backups, plans written past a link planted at the old "
+        "and the SIP password; a tampered plan file carrying a SIP password; a gzip bomb whose decoded body starts "
+        "with the token, the app secret and a SIP password), ansible-runner artifacts of the rollout at verbosity "
+        "4, the YAML of `telphin.pbx.export_bindings` and of backups, plans written past a link planted at the old "
         "temporary name, a conference PIN set and read back, and the PBX's labels after labels that template the "
         "app secret went through export -> rollout and backup -> restore (`-e @file`). **Found: %d.**" % (
             secrets["secrets_searched"], secrets["secrets_searched"] - secrets["tokens_issued"],

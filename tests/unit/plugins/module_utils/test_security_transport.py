@@ -398,7 +398,7 @@ def test_19_a_gzip_bomb_fails_its_request_with_memory_bounded(bomb: GzipBomb) ->
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert str(err.value) == ("GET /api/ver1.0/extension/7/phone/: the reply is larger than 8 MiB once decoded; not "
+    assert str(err.value) == ("GET /extension/7/phone/: the reply is larger than 8 MiB once decoded; not "
                               "read further (a phone or a page of a list is a few KB)")
     assert peak < 3 * _transport.MAX_REPLY_BYTES, peak        # the whole reply would be 200 MiB
 
