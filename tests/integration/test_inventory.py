@@ -263,7 +263,7 @@ def test_an_error_reply_echoing_the_dealer_secret_is_masked_in_the_output(emulat
     assert run.returncode != 0
     assert "telphin.pbx.tenants: reading the app's user (GET /user/)" in text, text
     assert DEALER_SECRET not in run.stdout + run.stderr
-    assert len(token_calls(emu.requests())) == 1
+    assert 1 < len(token_calls(emu.requests())) <= 5   # a token endpoint's 500 is retried (issue 25), boundedly
 
 
 def test_an_entry_on_another_providers_host_without_credentials_is_refused_before_any_request(
