@@ -6,16 +6,17 @@ supported ansible-core runs the same tests); by default the one beside this Pyth
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from tests.reliability.lib import TENANT_SECRET
+from tests.reliability.lib import TENANT_SECRET, collections_root
 
-COLLECTIONS_ROOT = os.environ["TELPHIN_TEST_COLLECTIONS_ROOT"]
+COLLECTIONS_ROOT = collections_root()
 ANSIBLE_BIN = Path(os.environ.get("TELPHIN_TEST_ANSIBLE_BIN") or Path(sys.executable).parent)
 
 
@@ -72,25 +73,34 @@ def save(name: str, var: str) -> str:
         """).format(name=name, var=var)
 
 
+def play(tasks: str, name: str, hosts: str = "localhost", connection: Optional[str] = "local",
+         module_defaults: Optional[Mapping[str, Any]] = None, interpreter: bool = True,
+         section: str = "tasks", play_vars: Optional[Mapping[str, Any]] = None) -> str:
+    """One play of a test playbook: ``tasks`` (YAML list items, indented alike; none: ``tasks: []``) on ``hosts``,
+    without facts, on ``connection`` (None: the inventory's), the modules run by the controller's Python
+    (``interpreter``), more ``play_vars``, and ``module_defaults`` for the action group ``telphin.pbx.pbx``.
+    ``section`` names the list (``roles``, ``tasks``). Values are written as JSON (which YAML reads)."""
+    lines = ["- name: %s" % name, "  hosts: %s" % hosts]
+    if connection:
+        lines.append("  connection: %s" % connection)
+    lines.append("  gather_facts: false")
+    variables = dict({"ansible_python_interpreter": "{{ ansible_playbook_python }}"} if interpreter else {},
+                     **(play_vars or {}))
+    if variables:
+        lines += ["  vars:"] + ["    %s: %s" % (k, json.dumps(v)) for k, v in variables.items()]
+    if module_defaults:
+        lines += ["  module_defaults:", "    group/telphin.pbx.pbx:"]
+        lines += ["      %s: %s" % (k, json.dumps(v)) for k, v in module_defaults.items()]
+    body = textwrap.dedent(tasks).strip("\n")
+    if not body:
+        return "\n".join(lines + ["  %s: []" % section]) + "\n"
+    return "\n".join(lines + ["  %s:" % section] + ["    " + line if line else "" for line in body.splitlines()]) + "\n"
+
+
 def module_play(tasks: str, api_url: str, app_secret: str, name: str = "Phone terminal", app_id: str = "tenant1-app") -> str:
     """A play on localhost running ``tasks`` (YAML list items at column 0) with the module_defaults of the action
     group ``telphin.pbx.pbx`` set to ``api_url`` and the app (by default tenant 1's of ``tenant_world``)."""
-    body = "\n".join("    " + line if line else "" for line in tasks.splitlines())
-    return """\
-- name: {name}
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: {app_id}
-      app_secret: {secret}
-  tasks:
-{body}
-""".format(name=name, url=api_url, app_id=app_id, secret=app_secret, body=body)
+    return play(tasks, name, module_defaults={"api_url": api_url, "app_id": app_id, "app_secret": app_secret})
 
 
 def api_calls(requests: Iterable[Dict[str, Any]], method: Optional[str] = None, fragment: str = "") -> List[Dict]:

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from harness import api_calls, tenant_world
+from harness import api_calls, play, tenant_world
 from tests.emulator import Emulator
 from tests.reliability.lib import (
     Ansible, phones, puts, record, sign_plan, state_changes, tenant_inventory, tenant_vars, tenants_inventory)
@@ -75,6 +75,7 @@ def plan_text(case_id: str, entry: Tuple[int, str, Dict[str, Any]], edit: bool =
     if edit:
         plan["phones"] = 1000
     return json.dumps(plan)
+
 
 CASES: List[Case] = [
     # wrong types and bad choices (refused by the argument spec, before any request)
@@ -422,29 +423,15 @@ def closed_port() -> int:
 
 
 MODULES = ("extension_phone", "extension_phones", "extension_info", "extension_phone_info")
-PLAY = "".join("""\
-- name: Bad input catalogue (telphin.pbx.{module}, one case per host)
-  hosts: cases_{module}
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  tasks:
+MODULE_TASKS = """
     - name: Run the module with the case's arguments
-      telphin.pbx.{module}:
-      args: "{{{{ case_args }}}}"
-      check_mode: "{{{{ case_check_mode | default(false) }}}}"
+      telphin.pbx.%s:
+      args: "{{ case_args }}"
+      check_mode: "{{ case_check_mode | default(false) }}"
       register: case_result
       ignore_errors: true
-
-""".format(module=module) for module in MODULES) + """\
-- name: Bad input catalogue (the phone_bindings role, one case per host)
-  hosts: telphin_tenants
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
+    """
+ROLE_TASKS = """
     - name: Roll out
       block:
         - name: The phone_bindings role
@@ -454,14 +441,8 @@ PLAY = "".join("""\
         - name: Keep the failure of the case
           ansible.builtin.set_fact:
             case_result: "{{ ansible_failed_result }}"
-
-- name: Save the results of every case
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
+    """
+SAVE_TASKS = """
     - name: Save
       ansible.builtin.copy:
         content: "{{ dict(cases | zip(cases | map('extract', hostvars, 'case_result') | list)) | to_json }}"
@@ -469,7 +450,11 @@ PLAY = "".join("""\
         mode: "0600"
       vars:
         cases: "{{ groups.module_cases + groups.telphin_tenants }}"
-"""
+    """
+MODULE_PLAYS = [play(MODULE_TASKS % module, "Bad input catalogue (telphin.pbx.%s, one case per host)" % module,
+                     hosts="cases_" + module) for module in MODULES]
+ROLE_PLAY = play(ROLE_TASKS, "Bad input catalogue (the phone_bindings role, one case per host)", hosts="telphin_tenants")
+PLAY = "\n".join(MODULE_PLAYS + [ROLE_PLAY, play(SAVE_TASKS, "Save the results of every case")])
 
 
 def inventory(emu_url: str, urls: Dict[str, str], planted: Path) -> Dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from harness import Run, api_calls, desired_number, tenant_world
+from harness import Run, api_calls, desired_number, play, tenant_world
 from tests.emulator import Emulator
 from tests.reliability.lib import TENANT_SECRET, phones
 
@@ -29,20 +29,7 @@ REGISTERED = ["check", "apply", "again", "single", "info_one", "info_all", "exte
               "spec_refused", "unsupported", "half_pair", "by_alias", "insecure", "from_environment"]
 
 ENV_PLAY = "Credentials from the task environment (TELPHIN_APP_SECRET)"
-PLAY = """\
-- name: Every module, through one connection
-  hosts: tenant1
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: tenant1-app
-      app_secret: {secret}
-      timeout: 10
-      quota_reserve: 5
-  tasks:
+TASKS = """\
     - name: Drift report
       telphin.pbx.extension_phones:
         bindings: &bindings
@@ -118,30 +105,29 @@ PLAY = """\
         validate_certs: false
         name: "100"
       register: insecure
-{save}
-
-- name: {env_play}
-  hosts: tenant1
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: tenant1-app
-  tasks:
+"""
+ENV_TASKS = """\
     - name: Read with the secret from the environment
       telphin.pbx.extension_info:
         extension_id: 1
       environment:
-        TELPHIN_APP_SECRET: {secret}
+        TELPHIN_APP_SECRET: %s
       register: from_environment
     - name: Save
       ansible.builtin.copy:
-        content: "{{{{ from_environment | to_json }}}}"
-        dest: "{{{{ results_dir }}}}/from_environment.json"
+        content: "{{ from_environment | to_json }}"
+        dest: "{{ results_dir }}/from_environment.json"
         mode: "0600"
 """
+
+
+def paths_playbook(url: str, secret: str) -> str:
+    """Every module through one connection (their results saved), then one with the secret in the environment."""
+    defaults = {"api_url": url, "app_id": "tenant1-app"}
+    return play(TASKS.format(n0=desired_number(1, 7)) + save_tasks(REGISTERED), "Every module, through one connection",
+                hosts="tenant1", connection=None, module_defaults=dict(defaults, app_secret=secret, timeout=10,
+                                                                       quota_reserve=5)) + "\n" + \
+        play(ENV_TASKS % secret, ENV_PLAY, hosts="tenant1", connection=None, module_defaults=defaults)
 
 
 def save_tasks(names: List[str]) -> str:
@@ -182,10 +168,9 @@ def tasks_with_a_payload(output: str) -> List[str]:
 
 def run_path(playbook, path: str) -> Tuple[Dict[str, Any], List[Tuple[str, str]], Dict[int, Any], Run]:
     with Emulator(tenant_world(tenants=1, phones=4, bound=2)) as emu:
-        play = PLAY.format(url=emu.url, secret=TENANT_SECRET % 1, n0=desired_number(1, 7), save=save_tasks(REGISTERED),
-                           env_play=ENV_PLAY)
+        book = paths_playbook(emu.url, TENANT_SECRET % 1)
         inventory = {"all": {"hosts": {"tenant1": {"ansible_connection": PATHS[path]}}}}
-        run = playbook(play, inventory, "-vvv", "--diff", env=ENV)
+        run = playbook(book, inventory, "-vvv", "--diff", env=ENV)
         assert run.rc == 0, run.output[-4000:]
         requests = sorted((r["method"], r["path"]) for r in emu.requests())
         state = phones(emu.state())
@@ -249,33 +234,24 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
             assert secret not in output and secret not in registered
 
 
-DELEGATION = """\
-- name: Delegation decides the path
-  hosts: tenant1
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-  module_defaults:
-    group/telphin.pbx.pbx: {{api_url: "{url}", app_id: tenant1-app, app_secret: "{secret}"}}
-  tasks:
-    - name: Delegated to localhost
-      telphin.pbx.extension_info: {{extension_id: 1}}
-      delegate_to: localhost
-    - name: Delegated to the jump host
-      telphin.pbx.extension_info: {{extension_id: 1}}
-      delegate_to: jump
-    - name: On the tenant host itself
-      telphin.pbx.extension_info: {{extension_id: 1}}
-
-- name: The implicit localhost
-  hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/telphin.pbx.pbx: {{api_url: "{url}", app_id: tenant1-app, app_secret: "{secret}"}}
-  tasks:
-    - name: Implicit localhost
-      telphin.pbx.extension_info: {{extension_id: 1}}
+DELEGATION_TASKS = """\
+- name: Delegated to localhost
+  telphin.pbx.extension_info: {extension_id: 1}
+  delegate_to: localhost
+- name: Delegated to the jump host
+  telphin.pbx.extension_info: {extension_id: 1}
+  delegate_to: jump
+- name: On the tenant host itself
+  telphin.pbx.extension_info: {extension_id: 1}
 """
+
+
+def delegation_playbook(url: str, secret: str) -> str:
+    defaults = {"api_url": url, "app_id": "tenant1-app", "app_secret": secret}
+    return play(DELEGATION_TASKS, "Delegation decides the path", hosts="tenant1", connection=None,
+                module_defaults=defaults) + "\n" + \
+        play("- name: Implicit localhost\n  telphin.pbx.extension_info: {extension_id: 1}\n", "The implicit localhost",
+             connection=None, interpreter=False, module_defaults=defaults)
 
 
 @pytest.mark.parametrize("tenant_connection", ["remote_stand_in", "local"])
@@ -284,7 +260,7 @@ def test_delegation_and_the_implicit_localhost_pick_the_path(playbook, tenant_co
         inventory = {"all": {"hosts": {"tenant1": {"ansible_connection": tenant_connection},
                                        "jump": {"ansible_connection": "remote_stand_in",
                                                 "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}
-        run = playbook(DELEGATION.format(url=emu.url, secret=TENANT_SECRET % 1), inventory, "-vvv", env=ENV)
+        run = playbook(delegation_playbook(emu.url, TENANT_SECRET % 1), inventory, "-vvv", env=ENV)
         assert run.rc == 0, run.output[-3000:]
         assert len(api_calls(emu.requests(), "GET", "/extension/")) == 4 * 2     # 4 tasks, each list a page + the empty one
     on_module_path = ["Delegated to the jump host"]

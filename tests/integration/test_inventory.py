@@ -12,7 +12,7 @@ import yaml
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, plain, tenant_world, token_calls
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, plain, play, tenant_world, token_calls
 
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Zx61"
 PHONES, BOUND, WANTED = 4, 1, 3
@@ -142,25 +142,19 @@ def test_a_provider_capping_per_page_at_50_has_every_page_read_by_inventory_expo
     assert [b["extension"] for b in exported] == [str(100 + i) for i in range(120)]
     assert all(b["external_number"] == desired_number(1, i) for i, b in enumerate(exported))
 
-    info = playbook("""
-        - name: The tenant's extensions
-          hosts: telphin_tenants
-          connection: local
-          gather_facts: false
-          vars:
-            ansible_python_interpreter: "{{ ansible_playbook_python }}"
-          tasks:
-            - name: List them
-              telphin.pbx.extension_info:
-                api_url: "{{ telphin_api_url }}"
-                client_id: "{{ telphin_client_id }}"
-              register: found
-            - name: Save them
-              ansible.builtin.copy:
-                content: "{{ found | to_json }}"
-                dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
-                mode: "0600"
-        """, {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env())
+    info = playbook(play("""
+        - name: List them
+          telphin.pbx.extension_info:
+            api_url: "{{ telphin_api_url }}"
+            client_id: "{{ telphin_client_id }}"
+          register: found
+        - name: Save them
+          ansible.builtin.copy:
+            content: "{{ found | to_json }}"
+            dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+            mode: "0600"
+        """, "The tenant's extensions", hosts="telphin_tenants"), {"all": {"hosts": {}}}, "-i", str(source),
+                    env=dealer_env())
     assert info.rc == 0, info.output
     assert sorted(e["id"] for e in info.results["tenant_1"]["extensions"]) == sorted(e["id"] for e in extensions)
 
@@ -225,8 +219,9 @@ def test_inventory_cache_hit_sends_no_request_and_flush_cache_reads_again(emulat
     assert plain(json.loads(second.stdout)) == plain(json.loads(first.stdout))
 
     # ansible-inventory --flush-cache needs ansible-core 2.17; ansible-playbook has it in every version
-    flushed = playbook("- {hosts: telphin_tenants, gather_facts: false, tasks: []}\n", {"all": {"hosts": {}}},
-                       "-i", str(source), "--flush-cache", env=dealer_env())
+    flushed = playbook(play("", "Nothing but the inventory", hosts="telphin_tenants", connection=None,
+                            interpreter=False), {"all": {"hosts": {}}}, "-i", str(source), "--flush-cache",
+                       env=dealer_env())
     assert flushed.rc == 0, flushed.output
     assert len(emu.requests(clear=True)) == 7
     assert ansible_inventory(source, env=dealer_env()).returncode == 0 and emu.requests() == []

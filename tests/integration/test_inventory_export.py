@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, tenant_world
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, play, tenant_world
 
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Aw19"
 CURLY_NAME = "Curly {{ 7 * 6 }} Ltd"          # a tenant name that a template engine would change
@@ -104,28 +104,22 @@ def test_exported_json_through_a_script_inventory_into_a_play(emulator_factory, 
                       "print(DATA if sys.argv[1:2] == ['--list'] else '{}')\n" % (sys.executable, json.dumps(data)))
     script.chmod(0o755)
     emu.requests(clear=True)
-    run = playbook("""
-        - name: A job on the synced inventory
-          hosts: telphin_tenants
-          connection: local
-          gather_facts: false
-          vars:
-            ansible_python_interpreter: "{{ ansible_playbook_python }}"
-          tasks:
-            - name: Read the tenant's phones with the synced variables
-              telphin.pbx.extension_info:
-                api_url: "{{ telphin_api_url }}"
-                client_id: "{{ telphin_client_id }}"
-                type: phone
-              register: phones
-            - name: Save what the job saw
-              ansible.builtin.copy:
-                content: "{{ {'name': telphin_client.name, 'tenant_name': tenant_name,
-                              'label': telphin_extensions[0].label | default(''),
-                              'phones': phones.extensions | map(attribute='short_name') | list} | to_json }}"
-                dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
-                mode: "0600"
-        """, script, env={"TELPHIN_APP_ID": DEALER_APP, "TELPHIN_APP_SECRET": DEALER_SECRET})
+    run = playbook(play("""
+        - name: Read the tenant's phones with the synced variables
+          telphin.pbx.extension_info:
+            api_url: "{{ telphin_api_url }}"
+            client_id: "{{ telphin_client_id }}"
+            type: phone
+          register: phones
+        - name: Save what the job saw
+          ansible.builtin.copy:
+            content: "{{ {'name': telphin_client.name, 'tenant_name': tenant_name,
+                          'label': telphin_extensions[0].label | default(''),
+                          'phones': phones.extensions | map(attribute='short_name') | list} | to_json }}"
+            dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+            mode: "0600"
+        """, "A job on the synced inventory", hosts="telphin_tenants"), script,
+                   env={"TELPHIN_APP_ID": DEALER_APP, "TELPHIN_APP_SECRET": DEALER_SECRET})
     assert run.rc == 0, run.output
     seen = {result["name"]: result for result in run.results.values()}
     assert set(seen) == {"Tenant 1", CURLY_NAME}                  # not templated: "Curly 42 Ltd" would be a defect

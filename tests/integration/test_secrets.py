@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Tuple
 import requests
 import yaml
 
-from harness import desired_number, module_play, tenant_world
+from harness import desired_number, module_play, play, tenant_world
 from test_execution_paths import CONNECTION_PLUGINS, PATHS
 from tests.emulator import Emulator
 from tests.reliability.lib import (
@@ -58,23 +58,9 @@ HOSTILE_LABELS = {12: "{{ telphin_app_secret }}", 13: "{% if true %}{{ telphin_a
 
 
 # Plays 2 and 3 of ``modules_play``: the role on every tenant, then every registered result saved.
-ROLE_AND_SAVE_PLAYS = """
-- name: The role on every tenant
-  hosts: telphin_tenants
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: telphin.pbx.phone_bindings
-
-- name: Save every result
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
+ROLE_PLAY = play("- role: telphin.pbx.phone_bindings", "The role on every tenant", hosts="telphin_tenants",
+                 section="roles")
+SAVE_PLAY = play("""
     - name: Save
       ansible.builtin.copy:
         content: "{{ {'single': single, 'info': info, 'echoed': echoed, 'refused': refused, 'token': token,
@@ -84,7 +70,8 @@ ROLE_AND_SAVE_PLAYS = """
                       'role-tenant2': hostvars.tenant2.phone_bindings_result} | to_json }}"
         dest: "{{ results_dir }}/all.json"
         mode: "0600"
-"""
+    """, "Save every result")
+ROLE_AND_SAVE_PLAYS = "\n" + ROLE_PLAY + "\n" + SAVE_PLAY
 
 
 def modules_play(emu: Emulator, token: str, plan_path: Path) -> str:

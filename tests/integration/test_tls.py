@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from harness import api_calls, tenant_world
+from harness import api_calls, play, tenant_world
 from tests.emulator import Emulator
 from tests.reliability.lib import Ansible, record
 
@@ -34,7 +34,7 @@ CASES = {
 }
 
 
-def play(url: str, ca: str) -> str:
+def tls_play(url: str, ca: str) -> str:
     tasks = []
     for name, (ext_id, options, environment, _succeeds) in CASES.items():
         task = {"name": "TLS case %s" % name,
@@ -46,23 +46,8 @@ def play(url: str, ca: str) -> str:
     saved = "{%s}" % ", ".join("'%s': %s" % (name, name) for name in CASES)
     tasks.append(json.dumps({"name": "Save the results", "ansible.builtin.copy": {
         "content": "{{ %s | to_json }}" % saved, "dest": "{{ results_dir }}/tls.json", "mode": "0600"}}))
-    body = "\n".join("    - %s" % task for task in tasks)
-    return """\
-- name: TLS
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-    ca: {ca}
-  module_defaults:
-    group/telphin.pbx.pbx:
-      api_url: {url}
-      app_id: tenant1-app
-      app_secret: secret-tenant1-Xq9
-  tasks:
-{body}
-""".format(url=url, ca=ca, body=body)
+    return play("\n".join("- %s" % task for task in tasks), "TLS", play_vars={"ca": ca},
+                module_defaults={"api_url": url, "app_id": "tenant1-app", "app_secret": "secret-tenant1-Xq9"})
 
 
 @pytest.mark.skipif(OTHER_BUNDLE is None, reason="certifi is not installed")
@@ -70,7 +55,7 @@ def test_tls(tmp_path):
     ansible = Ansible(tmp_path)
     with Emulator(tenant_world(phones=6), tls=True) as emu:
         url = emu.url
-        run = ansible.run(str(ansible.write("tls.yml", play(emu.url, emu.ca_path))), {"all": {"hosts": {
+        run = ansible.run(str(ansible.write("tls.yml", tls_play(emu.url, emu.ca_path))), {"all": {"hosts": {
             "localhost": {}}}})
         log = emu.requests()
         labels = {e["id"]: e["phone"]["label"] for c in emu.state()["clients"] for e in c["extensions"]

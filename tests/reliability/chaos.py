@@ -46,6 +46,7 @@ if __package__ in (None, ""):  # pragma: no cover - `python tests/reliability/ch
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.emulator import Emulator, generate_world  # noqa: E402
+from tests.integration.harness import play  # noqa: E402
 from tests.reliability.lib import (  # noqa: E402
     Ansible, PlaybookRun, phones, print_figures, puts, record, state_changes, tenant_inventory, wait_until_quiet)
 
@@ -81,13 +82,7 @@ SAVE_PLAY = """\
 ---
 # The rollout of telphin.pbx.rollout_bindings (the phone_bindings role on telphin_tenants), plus one
 # task that saves each tenant's registered result, also when the role failed.
-- name: Roll out phone bindings and save each tenant's result
-  hosts: telphin_tenants
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
+""" + play("""
     - name: Roll out
       block:
         - name: The phone_bindings role
@@ -100,7 +95,7 @@ SAVE_PLAY = """\
             dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
             mode: "0600"
           check_mode: false
-"""
+    """, "Roll out phone bindings and save each tenant's result", hosts="telphin_tenants")
 
 
 def fault_rules(rate: float) -> List[Dict[str, Any]]:
