@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The change-safety options of M(telphin.pbx.extension_phones): the guard, the backup, the plan and its
+    application (the engine's ``_safety`` and ``_plan_apply``); its RETURN documents what they return."""
+
+    DOCUMENTATION = r'''
+options:
+  max_changes:
+    description:
+      - The blast-radius guard. The most phones this run may change, as a number (V(10)) or as a percentage of the
+        tenant's phone extensions (V("20%"), rounded up). Each phone that would get a PUT counts, the unbinds of
+        unlisted phones with O(unbind_unlisted) too; a phone whose only change is a write-only C(password) does not.
+      - When more would change, the task fails before any write, saying how many and listing the first five with
+        their before and after values. Check mode applies the same guard. With O(apply_plan), the plan's changes
+        are counted against the number of phones the plan was made for.
+      - Unset, there is no limit. The role C(telphin.pbx.phone_bindings) sets V("20%") by default.
+    type: raw
+  backup:
+    description:
+      - Before writing, save the phones this run will change, with the keys it will change as the API returned them,
+        to a YAML file in the C(phone_bindings) format; applying that file with the role C(telphin.pbx.phone_bindings)
+        restores them. Write-only keys (the SIP C(password)) are never written to it. The file is readable by its owner
+        only.
+      - Nothing is saved in check mode or when nothing changes. RV(backup_path) returns the file.
+    type: bool
+    default: false
+  backup_options:
+    description: Where O(backup) saves, as the network config modules take it.
+    type: dict
+    suboptions:
+      dir_path:
+        description: Directory of the backup file, created if missing. Relative paths are relative to the working
+          directory of the module (C(backup) by default).
+        type: path
+      filename:
+        description:
+          - File name. Default C(<client_id>_phone_bindings.<YYYY-MM-DD@HH:MM:SS>.yml), UTC.
+          - A backup never replaces a file. When the name is taken (a backup of the same second, or a fixed
+            O(backup_options.filename) used before), the file is saved as C(<name>.2.yml), C(<name>.3.yml), and so on;
+            RV(backup_path) returns the name used. A symbolic link at that name is refused (the task fails before any
+            write).
+        type: str
+  plan_path:
+    description:
+      - In check mode, write the plan of this run to this file (JSON) and return it as RV(plan) to approve it and
+        apply it later with O(apply_plan). Outside check mode it is ignored with a warning.
+      - The plan lists, per phone that would change, its extension, the managed keys before and after, and records
+        the tenant, O(default_region), a fingerprint of the inputs and when it was made. It holds no secrets; items
+        that set a C(password) are not part of it.
+      - No plan is written when a phone could not be read.
+      - The plan replaces the file at that path as a whole (written to a new private temporary file of the same
+        directory first, readable by its owner only). A symbolic link at the path is refused.
+    type: path
+  apply_plan:
+    description:
+      - Apply exactly a plan made by a check run with O(plan_path), instead of O(bindings). Give the path of the plan
+        file, or the plan itself (its RV(plan_text), as the role passes it from an AWX workflow's artifacts, or the
+        mapping RV(plan), but never through an extra variable, where Ansible would template the tenant's values).
+      - The plan must carry the signature of a check run with the same app secret (else access token) as this run,
+        and is checked again against the tenant before any write; see the change safety guide.
+      - The tenant's extension list is read once, then only the phones and keys of the plan are read (one GET each)
+        and written, and only where the phone still holds the plan's C(before) values. A phone that holds other values
+        is reported V(stale) and not written, and the task fails after applying the others; one that already holds
+        the C(after) values is V(unchanged).
+      - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
+        applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
+    type: raw
+'''
