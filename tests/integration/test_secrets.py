@@ -229,21 +229,17 @@ def test_no_secret_anywhere(tmp_path):
     assert set(statuses.values()) <= {"successful", "not installed"}
 
 
-ENVIRONMENT_PLAY = """\
-- name: Credentials through a task's environment keyword (what the troubleshooting guide warns against)
-  hosts: tenant1
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: Read a phone
-      telphin.pbx.extension_phone_info:
-        extension_id: 1
-        api_url: %s
-        app_id: tenant1-app
-      environment:
-        TELPHIN_APP_SECRET: %s
+ENVIRONMENT_TASKS = """\
+- name: Read a phone
+  telphin.pbx.extension_phone_info:
+    extension_id: 1
+    api_url: %s
+    app_id: tenant1-app
+  environment:
+    TELPHIN_APP_SECRET: %s
 """
+ENVIRONMENT_PLAY = play(ENVIRONMENT_TASKS, "Credentials through a task's environment keyword (what the troubleshooting guide "
+                        "warns against)", hosts="tenant1", connection=None)
 
 
 def test_a_task_environment_is_printed_at_vvv_on_the_module_path_and_the_guide_says_so(tmp_path):
