@@ -59,6 +59,13 @@ def planned(emulator_factory, playbook, tmp_path):
     return plan, apply
 
 
+def refused(apply, telphin_plans, max_changes="100%"):
+    """The apply job's output (line breaks of its messages unescaped) after it failed without a write."""
+    run, puts, unchanged = apply(telphin_plans, max_changes)
+    assert run.rc != 0 and puts == [] and unchanged, run.output
+    return run.stdout.replace("\\n", "\n"), run.output
+
+
 def resigned(plan, *changes, **members):
     """The plan with ``changes`` added and ``members`` set, signed with the app's secret: what only someone holding
     the secret could make; the checks of live state must refuse it on their own."""
@@ -85,18 +92,15 @@ def test_a_plan_edited_after_approval_is_refused_before_any_request(planned):
     plan, apply = planned
     edited = copy.deepcopy(plan)
     edited["changes"].append(change(6, "020*100", {"external_number": None}, {"external_number": "+79161234567"}))
-    run, puts, unchanged = apply({"tenant1": edited})
-    assert run.rc != 0 and puts == [] and unchanged
-    assert "the plan's signature does not match its content" in run.stdout
+    text, _output = refused(apply, {"tenant1": edited})
+    assert "the plan's signature does not match its content" in text
 
 
 def test_a_plan_writing_to_another_tenants_extension_is_refused(planned):
     plan, apply = planned
     hostile = resigned(plan, change(6, "020*100", {"external_number": None}, {"external_number": "+79161234567"}),
                        change(5, "010*500", {"label": None}, {"label": "Queue"}))
-    run, puts, unchanged = apply({"tenant1": hostile})
-    assert run.rc != 0 and puts == [] and unchanged
-    text = run.stdout.replace("\\n", "\n")
+    text, _output = refused(apply, {"tenant1": hostile})
     assert "changes[1] (extension_id 6): extension_id 6 is not an extension of this client" in text
     assert "changes[2] (extension_id 5): extension 010*500 is a queue extension, not a phone" in text
 
@@ -106,16 +110,12 @@ def test_a_plan_with_crlf_an_unknown_key_or_a_sip_password_is_refused(planned):
     crlf = change(2, "010*101", {"label": "Desk 1"}, {"label": "Desk\r\nX-Injected: 1"})
     hostile = resigned(plan, crlf, change(3, "010*102", {"label": "Desk 2", "evil": None}, {"label": "x", "evil": 1}),
                        change(4, "010*103", {"password": None}, {"password": "Sip-Pass-77x"}))
-    run, puts, unchanged = apply({"tenant1": hostile})
-    assert run.rc != 0 and puts == [] and unchanged
-    text = run.stdout.replace("\\n", "\n")
+    text, output = refused(apply, {"tenant1": hostile})
     assert "apply_plan: 2 problem(s) in the plan, nothing was changed" in text
     assert "changes[2] (extension_id 3): unknown key(s) 'evil'" in text
     assert "changes[3] (extension_id 4): password: a secret is never part of a plan" in text
-    assert "Sip-Pass-77x" not in run.output
-    run, puts, unchanged = apply({"tenant1": resigned(plan, crlf)})
-    assert run.rc != 0 and puts == [] and unchanged
-    text = run.stdout.replace("\\n", "\n")
+    assert "Sip-Pass-77x" not in output
+    text, _output = refused(apply, {"tenant1": resigned(plan, crlf)})
     assert "apply_plan: 1 problem(s) in the plan, nothing was changed" in text
     assert "changes[1] (extension_id 2): label contains control characters" in text
 
@@ -124,9 +124,8 @@ def test_a_plan_claiming_more_phones_does_not_pass_the_guard(planned):
     plan, apply = planned
     hostile = resigned(plan, *[change(2 + i, "010*10%d" % (i + 1), {"label": "Desk %d" % (i + 1)}, {"label": "x"})
                                for i in range(2)], phones=1000)      # 3 of 4 phones (75 %) under a 20 % guard
-    run, puts, unchanged = apply({"tenant1": hostile}, max_changes="20%")
-    assert run.rc != 0 and puts == [] and unchanged
-    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 1" in run.stdout
+    text, _output = refused(apply, {"tenant1": hostile}, max_changes="20%")
+    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 1" in text
 
 
 def test_a_tenants_value_in_a_plan_stays_data_from_the_plan_job_to_the_apply_job(emulator_factory, tmp_path):
