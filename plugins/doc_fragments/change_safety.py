@@ -52,8 +52,8 @@ options:
       - In check mode, write the plan of this run to this file (JSON) and return it as RV(plan) to approve it and
         apply it later with O(apply_plan). Outside check mode it is ignored with a warning.
       - The plan lists, per phone that would change, its extension, the managed keys before and after, and records
-        the tenant, O(default_region), a fingerprint of the inputs and when it was made. It holds no secrets; items
-        that set a C(password) are not part of it.
+        the tenant, O(default_region), a fingerprint of the inputs and when it was made. It holds no secrets (a
+        C(password) or a C(conference_pin) that items set is not part of it).
       - No plan is written when a phone could not be read.
       - The plan replaces the file at that path as a whole (written to a new private temporary file of the same
         directory first, readable by its owner only). A symbolic link at the path is refused.

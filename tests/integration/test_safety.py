@@ -234,6 +234,21 @@ def test_backup_is_not_written_in_check_mode_or_without_changes(emulator_factory
         "phone_bindings": [{"extension": "010*102", "label": "Desk 2"}]}
 
 
+def test_a_backup_never_replaces_a_file(emulator_factory, playbook, tmp_path):
+    """Issue 19 item 7: a fixed filename (or two runs within one second) used to overwrite the earlier backup, and
+    the values it held were lost."""
+    emu = emulator_factory(tenant_world(tenants=1, phones=4))
+    opts = {"backup": True, "backup_options": {"dir_path": str(tmp_path / "b"), "filename": "t1.yml"}}
+    paths = []
+    for label in ("First", "Second"):
+        run = playbook(module_play(bulk_task([{"extension": "102", "label": label}], **opts), emu.url, SECRET))
+        assert run.rc == 0 and run.results["bulk"]["changed"], run.output
+        paths.append(run.results["bulk"]["backup_path"])
+    assert paths == [str(tmp_path / "b" / "t1.yml"), str(tmp_path / "b" / "t1.2.yml")]
+    assert [yaml.safe_load(Path(p).read_text())["phone_bindings"] for p in paths] == [
+        [{"extension": "010*102", "label": "Desk 2"}], [{"extension": "010*102", "label": "First"}]]
+
+
 # -- 3. plan and apply ----------------------------------------------------------------------------
 def test_plan_then_apply_writes_only_what_still_holds_the_before_value(emulator_factory, playbook, tmp_path):
     emu = emulator_factory(tenant_world(tenants=1, phones=6, bound=1))
