@@ -28,13 +28,13 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AuthenticationError, ProtocolError, ProxyAuthFailure, ProxyRefused, TelphinError, TLSError, TLSFailure,
     TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._quota import ConcurrencyGate, Quota, QuotaMeter
-from ansible_collections.telphin.pbx.plugins.module_utils._replies import PROXY_407, decode_reply, error_for
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import (
+    OAUTH_ERRORS, PROXY_407, Response, decode_reply, error_for)
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import is_bearer_token, is_secret_key
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import (
     REQUEST_REFUSALS, TokenKeeper, token_form, token_from_reply)
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import (
-    OAUTH_ERRORS, Response, Transport, Urllib3Transport)
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Transport, Urllib3Transport
 
 # Retry policy for transient failures (connection errors, 502/503/504, a GET's 500, the "concurrent request" 429).
 MAX_ATTEMPTS = 5            # first try included
@@ -76,7 +76,7 @@ class ApiClient:
         """One API call; returns the decoded JSON reply or raises a ``TelphinError``.
 
         Its message is in the collection's words: the method, ``path`` (never the query), the HTTP status, an error
-        code of ``_transport.KNOWN_CODES`` and what to do; never text of the reply (an error's ``message``, a body
+        code of ``_replies.KNOWN_CODES`` and what to do; never text of the reply (an error's ``message``, a body
         excerpt), which may repeat what was sent. Any secret the client knows is masked in it all the same."""
         if isinstance(body, Mapping):
             with self._lock:

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached, reset_text
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
 
 GATE_RECOVERY = 5.0         # seconds without a "concurrent request" 429 before one more request may run at once
 

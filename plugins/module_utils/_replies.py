@@ -3,17 +3,90 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""An API reply in the collection's words: ``error_for`` an HTTP error status (method, path, status, a code of
-``_transport.KNOWN_CODES`` and what to do, never the reply's text), ``decode_reply`` for the JSON of the rest."""
+"""An API reply: ``Response`` (what a transport returns) and what the API says in it, and the reply in the
+collection's words: ``error_for`` an HTTP error status (method, path, status, a code of ``KNOWN_CODES`` and what
+to do, never the reply's text), ``decode_reply`` for the JSON of the rest."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AccessDenied, AuthenticationError, NotFound, ProtocolError, ProxyRefused, QuotaExhausted, TelphinError,
     ValidationFailed, reset_text)
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, decode_json
+
+
+@dataclass
+class Response:
+    """What a transport returns; header names are lower case. The methods read what the API says in it."""
+
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    def int_header(self, name: str) -> Optional[int]:
+        """A whole number header; None when absent or not a finite number (``nan``, ``1e999``)."""
+        value = _number(self.headers.get(name))
+        return None if value is None or abs(value) > 2 ** 53 else int(value)
+
+    def retry_after(self) -> Optional[float]:
+        """``Retry-After`` in seconds; None when absent, negative or not a finite number."""
+        value = _number(self.headers.get("retry-after"))
+        return value if value is not None and value >= 0 else None
+
+    def json_object(self) -> Dict[str, Any]:
+        """The body as a JSON object; {} when it is not one."""
+        try:
+            data = decode_json(self.text)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def api_status(self) -> Optional[str]:
+        """The API's error code (``status``, or OAuth's ``error``) when it is one of ``KNOWN_CODES``, else None.
+
+        The only server-supplied text a message may show: a value of a closed set, never free text.
+        """
+        body = self.json_object()
+        for key in ("status", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value in KNOWN_CODES:
+                return value
+        return None
+
+    def is_concurrency_429(self) -> bool:
+        """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
+        return self.status == 429 and self.api_status() != "rate_limit_exceeded" and "concurrent" in self.text.lower()
+
+
+# OAuth 2 token endpoint errors (RFC 6749, 5.2).
+OAUTH_ERRORS = frozenset(("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                          "unsupported_grant_type", "invalid_scope"))
+# Every error code a message may name: OAuth's, the bearer token's (RFC 6750, 3.1) and those the API documents.
+KNOWN_CODES = OAUTH_ERRORS | frozenset((
+    "invalid_token", "insufficient_scope", "access_denied", "user_blocked", "user_access_type_deny",
+    "app_access_type_deny", "rate_limit_exceeded", "not_found", "client_not_found", "dealer_not_found",
+    "extension_not_found"))
+
+
+def _number(text: Optional[str]) -> Optional[float]:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def decode_json(text: str) -> Any:
+    """The JSON value of ``text``; raises ``ValueError`` for anything else, nesting too deep included."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
 
 PROXY_407 = "%s %s: the proxy refused the request (HTTP 407 Proxy Authentication Required)"
 # What to do, by HTTP status (403: by the API's code), since the reply's own text is never shown.

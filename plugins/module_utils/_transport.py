@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The HTTP seam: ``Transport`` sends one request and returns a ``Response`` or raises ``TransportFailure``.
+"""The HTTP seam: ``Transport`` sends one request and returns a ``_replies.Response`` or raises ``TransportFailure``.
 
 ``Urllib3Transport`` is the production one (each request ended at its deadline by a ``_deadline.Watchdog``);
 the unit tests use a scripted fake.
@@ -12,14 +12,12 @@ the unit tests use a scripted fake.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import ssl
 import threading
 import traceback
 import zlib
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
@@ -27,6 +25,7 @@ from urllib.request import getproxies, proxy_bypass
 from ansible_collections.telphin.pbx.plugins.module_utils._deadline import Watchdog
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     ProtocolError, ProxyAuthFailure, TLSFailure, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 
 URLLIB3_IMPORT_ERROR: Optional[str]
@@ -38,75 +37,6 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     URLLIB3_IMPORT_ERROR = traceback.format_exc()
 else:
     URLLIB3_IMPORT_ERROR = None
-
-
-@dataclass
-class Response:
-    """What a transport returns; header names are lower case. The methods read what the API says in it."""
-
-    status: int
-    headers: Mapping[str, str]
-    text: str
-
-    def int_header(self, name: str) -> Optional[int]:
-        """A whole number header; None when absent or not a finite number (``nan``, ``1e999``)."""
-        value = _number(self.headers.get(name))
-        return None if value is None or abs(value) > 2 ** 53 else int(value)
-
-    def retry_after(self) -> Optional[float]:
-        """``Retry-After`` in seconds; None when absent, negative or not a finite number."""
-        value = _number(self.headers.get("retry-after"))
-        return value if value is not None and value >= 0 else None
-
-    def json_object(self) -> Dict[str, Any]:
-        """The body as a JSON object; {} when it is not one."""
-        try:
-            data = decode_json(self.text)
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def api_status(self) -> Optional[str]:
-        """The API's error code (``status``, or OAuth's ``error``) when it is one of ``KNOWN_CODES``, else None.
-
-        The only server-supplied text a message may show: a value of a closed set, never free text.
-        """
-        body = self.json_object()
-        for key in ("status", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value in KNOWN_CODES:
-                return value
-        return None
-
-    def is_concurrency_429(self) -> bool:
-        """The API's "concurrent request not allowed" 429 (retried), as opposed to the quota's (never retried)."""
-        return self.status == 429 and self.api_status() != "rate_limit_exceeded" and "concurrent" in self.text.lower()
-
-
-# OAuth 2 token endpoint errors (RFC 6749, 5.2).
-OAUTH_ERRORS = frozenset(("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                          "unsupported_grant_type", "invalid_scope"))
-# Every error code a message may name: OAuth's, the bearer token's (RFC 6750, 3.1) and those the API documents.
-KNOWN_CODES = OAUTH_ERRORS | frozenset((
-    "invalid_token", "insufficient_scope", "access_denied", "user_blocked", "user_access_type_deny",
-    "app_access_type_deny", "rate_limit_exceeded", "not_found", "client_not_found", "dealer_not_found",
-    "extension_not_found"))
-
-
-def _number(text: Optional[str]) -> Optional[float]:
-    try:
-        value = float(text or "")
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def decode_json(text: str) -> Any:
-    """The JSON value of ``text``; raises ``ValueError`` for anything else, nesting too deep included."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 class Transport:

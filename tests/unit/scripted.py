@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX, ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, Transport
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Transport
 
 API = "https://api.test"
 TOKEN_URL = API + "/oauth/token"

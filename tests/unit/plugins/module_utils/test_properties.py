@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ansible_collections.telphin.pbx.plugins.module_utils import _quota
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import QuotaReserveReached
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, InputError, bundle_conflicts, desired_state, masked, merged, normalize,
     normalize_bool, normalize_countries, normalize_current, normalize_int, normalize_number, normalize_str,
