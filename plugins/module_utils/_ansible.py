@@ -30,10 +30,11 @@ from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_exte
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
+from ansible_collections.telphin.pbx.plugins.module_utils._words import Words
 
 Warn = Callable[[str], None]
-# (client, validated params, check mode, secret sink, warn) -> result
-Runner = Callable[[ApiClient, Mapping[str, Any], bool, Callable[[str], None], Warn], Dict[str, Any]]
+# (client, validated params, check mode, secret sink, warn[, words=]) -> result
+Runner = Callable[..., Dict[str, Any]]
 
 CERT_WARNING = ("validate_certs is false: the API server's TLS certificate is not verified, so the credentials can "
                 "be intercepted; use ca_path for a private CA instead")
@@ -99,6 +100,10 @@ def _update_password() -> Dict[str, Any]:
     return {"type": "str", "default": "always", "choices": ["always", "never"], "no_log": False}
 
 
+def _number_check() -> Dict[str, Any]:
+    return {"type": "str", "default": "valid", "choices": ["valid", "possible"]}
+
+
 SPECS: Dict[str, ModuleSpec] = {
     "extension_phones": ModuleSpec(
         options={"client_id": {"type": "str", "default": "@me"},
@@ -108,6 +113,7 @@ SPECS: Dict[str, ModuleSpec] = {
                  "update_password": _update_password(),
                  "report_unchanged": {"type": "bool", "default": False},
                  "default_region": {"type": "str", "default": "RU"},
+                 "number_check": _number_check(),
                  "max_changes": {"type": "raw"},
                  "backup": {"type": "bool", "default": False},
                  "backup_options": {"type": "dict", "options": {"dir_path": {"type": "path"},
@@ -119,7 +125,7 @@ SPECS: Dict[str, ModuleSpec] = {
     "extension_phone": ModuleSpec(
         options=dict({"extension_id": {"type": "int"}, "extension_name": _extension_name(),
                       "client_id": {"type": "str", "default": "@me"}, "update_password": _update_password(),
-                      "default_region": {"type": "str", "default": "RU"}},
+                      "default_region": {"type": "str", "default": "RU"}, "number_check": _number_check()},
                      **phone_argspec()),
         run=run_extension_phone,
         mutually_exclusive=[("extension_id", "extension_name")],
@@ -187,8 +193,10 @@ def masked_result(result: Dict[str, Any], no_log: Set[str]) -> Dict[str, Any]:
 
 
 # -- the one run: options -> client -> engine -> result ---------------------------------------------
-def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn) -> Tuple[Dict[str, Any], Set[str]]:
+def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn,
+            words: Optional[Words] = None) -> Tuple[Dict[str, Any], Set[str]]:
     """Run module ``name`` with validated ``params``; return its result and the secret values to mask.
+    ``words``: the role's names of the options, for the messages of ``extension_phones`` run by the role.
 
     A failure is a result with ``failed`` and ``msg`` (and the partial results of a bulk run); every
     result carries the ``requests`` and ``quota`` figures once a client exists.
@@ -205,7 +213,10 @@ def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn) 
     pool_size = params.get(spec.pool_option) if spec.pool_option else None
     client = ApiClient(settings, pool_size=pool_size or 1)
     try:
-        result = spec.run(client, params, check_mode, client.secrets.add, warn)
+        if words is not None:
+            result = spec.run(client, params, check_mode, client.secrets.add, warn, words=words)
+        else:
+            result = spec.run(client, params, check_mode, client.secrets.add, warn)
     except RunFailed as exc:          # a TelphinError that carries the partial result
         result = dict(exc.result, failed=True, msg=str(exc))
     except TelphinError as exc:

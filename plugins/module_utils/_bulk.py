@@ -23,13 +23,15 @@ from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClie
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_into, read_phone)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
-from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION, require_phonenumbers
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
+    DEFAULT_REGION, NUMBER_CHECKS, accept_hint, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
-    ExtensionIndex, check_client_id, check_extension_name, is_id)
+    ExtensionIndex, check_client_id, check_extension_name, is_id, short_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each
 
 MAX_BINDINGS = 20000
@@ -81,9 +83,11 @@ def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int,
 
 
 def check_items(bindings: List[Mapping[str, Any]], update_password: str, region: str = DEFAULT_REGION,
-                warnings: Optional[List[str]] = None, label: str = "bindings") -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Local checks of every binding (no request): references, values, duplicated external numbers; the
-    warnings of possible-but-invalid numbers go to ``warnings``. Messages name items as ``<label>[index]``.
+                warnings: Optional[List[str]] = None, number_check: str = "valid", words: Words = MODULE,
+                label: Optional[str] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Local checks of every binding (no request): references, values, an extension or an external number given
+    twice (every pair, with both items); the warnings of accepted not-valid numbers go to ``warnings``. Messages name
+    items as ``<label>[index]``, by default the option that holds them in ``words``.
 
     Passwords given in items are masked by the Ansible glue (``module.TelphinModule``), also when a bad
     option stops it before this runs.
@@ -91,12 +95,13 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
     problems: List[str] = []
     checked: List[Dict[str, Any]] = []
     numbers: Dict[str, List[str]] = {}
+    accept = accept_hint("number_check", words.for_this_run("number_check", "possible"))
     for index, item in enumerate(bindings):
-        where = "%s[%d]" % (label, index)
+        where = "%s[%d]" % (label or words("bindings"), index)
         if not isinstance(item, Mapping):
             problems.append("%s: expected a mapping with extension (or extension_id) and external_number" % where)
             continue
-        unknown = sorted(set(item) - set(FIELDS) - {"extension", "extension_id"})
+        unknown = sorted(set(item) - set(FIELDS) - {"extension", "extension_id", "number_check"})
         ref_count = sum(item.get(k) is not None for k in ("extension", "extension_id"))
         entry: Dict[str, Any] = {}
         try:
@@ -112,13 +117,19 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
                 entry["id"] = int(ext_id)
                 where = "%s (extension_id %s)" % (where, ext_id)
             if unknown:
-                raise InputError("unknown key(s) %s; the keys are extension, extension_id and the phone "
-                                 "properties of telphin.pbx.extension_phone" % ", ".join(unknown))
+                raise InputError("unknown key(s) %s; the keys are extension, extension_id, number_check and the "
+                                 "phone properties of telphin.pbx.extension_phone" % ", ".join(unknown))
+            item_check = item.get("number_check") or number_check
+            if item_check not in NUMBER_CHECKS:
+                raise InputError("number_check must be one of %s, got %r" % (", ".join(NUMBER_CHECKS), item_check))
             item_warnings: List[str] = []
-            entry["desired"] = desired_state(item, update_password, region, item_warnings)
+            entry["desired"] = desired_state(item, update_password, region, item_warnings, item_check, accept)
             if warnings is not None:
                 warnings.extend("%s: %s" % (where, w) for w in item_warnings)
             if not entry["desired"] and not (update_password == "never" and item.get("password") is not None):
+                if "external_number" in item and item["external_number"] is None:
+                    raise InputError("sets no phone property: external_number is empty (null), which leaves the "
+                                     "number as it is; to unbind it give external_number: \"\"")
                 raise InputError("sets no phone property: give external_number or another property")
         except InputError as exc:
             problems.append("%s: %s" % (where, exc))
@@ -128,11 +139,29 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
             numbers.setdefault(number, []).append(where)
         entry["where"] = where
         checked.append(entry)
+    problems.extend(_listed_twice(checked))
     for number, places in numbers.items():
         if len(places) > 1:
             problems.append("external number %s is given to %d extensions (%s): a mobile number is bound to one "
                             "terminal" % (number, len(places), ", ".join(places)))
     return checked, problems
+
+
+def _listed_twice(checked: List[Dict[str, Any]]) -> List[str]:
+    """Items that name one extension twice, as far as the names tell: the same id or name, or a short name and a
+    full name that ends in it (within one tenant, that is the same extension or an ambiguous short name)."""
+    def same(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+        if "id" in a or "id" in b:
+            return a.get("id") == b.get("id")
+        return a["ref"] == b["ref"] or (("*" in a["ref"]) != ("*" in b["ref"])
+                                        and short_name(a["ref"]) == short_name(b["ref"]))
+
+    problems: List[str] = []
+    for later, entry in enumerate(checked):
+        first = next((f for f in checked[:later] if same(f, entry)), None)
+        if first is not None:
+            problems.append("%s names the same extension as %s: list it once" % (entry["where"], first["where"]))
+    return problems
 
 
 def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
@@ -143,6 +172,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
     index = ExtensionIndex(api.extensions(client_id))
     problems: List[str] = []
     targets: Dict[int, Target] = {}
+    listed: Dict[int, str] = {}       # extension id -> the item that named it first
     for entry in checked:
         try:
             by_id = "id" in entry
@@ -151,10 +181,11 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
             problems.append("%s: %s" % (entry["where"], exc))
             continue
         ext_id = int(item["id"])
-        if ext_id in targets:
-            problems.append("%s: extension %s is listed twice (also %s)"
-                            % (entry["where"], item.get("name"), targets[ext_id].outcome.extension))
+        if ext_id in listed:
+            problems.append("%s names the same extension as %s (%s, id %d): list it once"
+                            % (entry["where"], listed[ext_id], item.get("name"), ext_id))
             continue
+        listed[ext_id] = entry["where"]
         targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
     bundles = None
     if any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
@@ -198,8 +229,9 @@ def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallb
 
 
 def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mode: bool,
-                         on_secret: OnSecret, warn: Callable[[str], None]) -> Dict[str, Any]:
-    """``telphin.pbx.extension_phones``: many bindings of one tenant, at the request floor.
+                         on_secret: OnSecret, warn: Callable[[str], None], words: Words = MODULE) -> Dict[str, Any]:
+    """``telphin.pbx.extension_phones``: many bindings of one tenant, at the request floor. ``words`` name the
+    options in messages (the role's variables when the role runs it).
 
     Requests: one token, the extension list (each page once), [the bundle list when synchronised keys
     are managed], one phone GET per extension to look at, one PUT per extension that differs.
@@ -207,24 +239,26 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     bindings = params.get("bindings") or []
     unbind_unlisted = bool(params.get("unbind_unlisted"))
     problems: List[str] = []
-    parallel = _checked(problems, check_parallel, params.get("parallel"), 1)
-    client_id = _checked(problems, check_client_id, params.get("client_id"), "")
-    limit = _checked(problems, _safety.parse_max_changes, params.get("max_changes"), None)
+    parallel = _checked(problems, lambda v: check_parallel(v, words), params.get("parallel"), 1)
+    client_id = _checked(problems, lambda v: check_client_id(v, words("client_id")), params.get("client_id"), "")
+    limit = _checked(problems, lambda v: _safety.parse_max_changes(v, words), params.get("max_changes"), None)
     if params.get("apply_plan") is not None:
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                              % (len(problems), "\n- ".join(problems)))
-        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn, check_plan)
+        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn, check_plan,
+                          words)
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
         require_phonenumbers()      # one line, not one problem per item
-    region = _checked(problems, lambda p: number_region(p, []), params, DEFAULT_REGION)
+    region = _checked(problems, lambda p: number_region(p, [], words("default_region")), params, DEFAULT_REGION)
     if len(bindings) > MAX_BINDINGS:
-        problems.append("bindings has %d items; at most %d per call" % (len(bindings), MAX_BINDINGS))
+        problems.append("%s has %d items; at most %d per call" % (words("bindings"), len(bindings), MAX_BINDINGS))
     if not bindings and unbind_unlisted:
-        problems.append("bindings is empty and unbind_unlisted is true: that would unbind every phone extension; "
-                        "refused")
+        problems.append("%s is empty and %s is true: that would unbind every phone extension; refused"
+                        % (words("bindings"), words("unbind_unlisted")))
     warnings: List[str] = []
-    checked, item_problems = check_items(bindings, params.get("update_password") or "always", region, warnings)
+    checked, item_problems = check_items(bindings, params.get("update_password") or "always", region, warnings,
+                                         params.get("number_check") or "valid", words)
     problems.extend(item_problems)
     if problems:
         raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
@@ -256,7 +290,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         changing = [t for t, patch in patches if patch]
         refusal = _safety.guard_refusal(limit, phones, [(t.outcome.extension or "id %d" % t.outcome.extension_id,
                                                          managed_view(t.current or {}, patch, region=region), patch)
-                                                        for t, patch in patches if patch])
+                                                        for t, patch in patches if patch], words)
         if refusal:
             raise InputError(refusal)
         if params.get("backup"):

@@ -19,7 +19,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClie
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     NotFound, ProtocolError, TelphinError, TransientError)
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
-    DEFAULT_REGION, check_region, require_phonenumbers)
+    DEFAULT_REGION, accept_hint, check_region, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, desired_state, managed_view, masked, merged, plan_patch, secret_values, unapplied_keys)
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
@@ -156,11 +156,11 @@ def not_found(outcome: PhoneOutcome, exc: NotFound) -> NotFound:
                     api_status=exc.api_status)
 
 
-def number_region(params: Mapping[str, Any], items: List[Any]) -> str:
+def number_region(params: Mapping[str, Any], items: List[Any], option: str = "default_region") -> str:
     """``default_region``, checked; phonenumbers is required (one line if missing) once an item sets a number."""
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in items):
         require_phonenumbers()
-    return check_region(params.get("default_region") or DEFAULT_REGION)
+    return check_region(params.get("default_region") or DEFAULT_REGION, option)
 
 
 def run_extension_phone(client: ApiClient, params: Mapping[str, Any], check_mode: bool,
@@ -168,7 +168,8 @@ def run_extension_phone(client: ApiClient, params: Mapping[str, Any], check_mode
     """``telphin.pbx.extension_phone``: one extension, one GET, a PUT only when something differs."""
     region = number_region(params, [params])
     warnings: List[str] = []
-    desired = desired_state(params, params.get("update_password") or "always", region, warnings)
+    desired = desired_state(params, params.get("update_password") or "always", region, warnings,
+                            params.get("number_check") or "valid", accept_hint(None, "number_check: possible"))
     for warning in warnings:
         warn(warning)
     if params.get("extension_name") is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 
@@ -30,6 +30,25 @@ class NumberError(InputError):
     """A value that is not a possible phone number; the message names the value and the reason."""
 
 
+class InvalidNumber(NumberError):
+    """A possible number that is not valid where it is read (no operator has been assigned it there): refused
+    unless the user accepts it (``number_check: possible``); ``e164`` and ``warning`` are what accepting it gives."""
+
+    def __init__(self, message: str, e164: str, warning: str) -> None:
+        super().__init__(message)
+        self.e164 = e164
+        self.warning = warning
+
+
+NUMBER_CHECKS = ("valid", "possible")
+
+
+def accept_hint(item_key: Optional[str], run_option: str) -> str:
+    """How to accept a number refused as not valid: per item (``item_key``, a bulk item) and for the run."""
+    per_item = "number_check: possible on the item, or " if item_key else ""
+    return "if the number is right as written, accept it with %s%s" % (per_item, run_option)
+
+
 class MissingLibrary(InputError):
     """``phonenumbers`` is not installed for the Python that runs the engine: a one-line error, no traceback."""
 
@@ -40,13 +59,13 @@ def require_phonenumbers() -> None:
                              "with %s -m pip install '%s'" % (sys.executable, sys.executable, LIBRARY))
 
 
-def check_region(value: Any) -> str:
+def check_region(value: Any, option: str = "default_region") -> str:
     """A two-letter region libphonenumber knows (``RU``, ``by`` -> ``BY``); without the library, any two letters."""
     region = value.strip().upper() if isinstance(value, str) else ""
     known = phonenumbers.SUPPORTED_REGIONS if phonenumbers is not None else ()
     if not (region in known or (phonenumbers is None and len(region) == 2 and region.isalpha() and region.isascii())):
-        raise NumberError("default_region %r is not a region phonenumbers knows: give a two-letter ISO 3166 code "
-                          "such as RU, BY or KZ" % (value,))
+        raise NumberError("%s %r is not a region phonenumbers knows: give a two-letter ISO 3166 code "
+                          "such as RU, BY or KZ" % (option, value))
     return region
 
 
@@ -66,22 +85,23 @@ _POSSIBLE_REASONS = {
 }
 
 
-def parse_number(value: Any, region: str) -> Tuple[Optional[str], Optional[str]]:
-    """``(E.164, warning)`` for a user value; ``(None, None)`` for ``""``/``None`` (unbound).
+def parse_number(value: Any, region: str) -> Optional[str]:
+    """The E.164 form of a user value; ``None`` for ``""``/``None`` (unbound).
 
     Refuses (``NumberError``) a non-string (YAML turns ``+79876543210`` into an integer without its
     ``+`` and ``0201234567`` into an octal one), control characters, an extension, and numbers
     libphonenumber calls impossible, with its reason. A possible number that no operator has been
-    assigned (not valid) is accepted with a warning.
+    assigned where it is read (not valid) raises ``InvalidNumber``: a number of another country written
+    without its country code reads as a wrong number of ``region``.
     """
     if value is None:
-        return None, None
+        return None
     if not isinstance(value, str):
         raise NumberError("external_number %s is %s, not a string: quote the number in YAML (for example "
                           "external_number: \"+79876543210\"), or YAML may change it (a leading + is dropped, a "
                           "leading 0 makes an octal number)" % (_shown(value), _KINDS.get(type(value), "not text")))
     if value.strip(" ") == "":
-        return None, None
+        return None
     if any(unicodedata.category(ch)[0] == "C" for ch in value):
         raise NumberError("external_number %s is not a phone number: it contains control characters" % _shown(value))
     require_phonenumbers()
@@ -100,9 +120,40 @@ def parse_number(value: Any, region: str) -> Tuple[Optional[str], Optional[str]]
         raise NumberError("external_number %s (%s) is not a possible phone number: %s (phonenumbers: %s; "
                           "default_region %s)" % (_shown(value), e164, _POSSIBLE_REASONS.get(name, name), name, region))
     if not phonenumbers.is_valid_number(number):
-        return e164, ("external_number %s (%s) is a possible number but not a valid one: no operator of %s has been "
-                      "assigned it; check it" % (_shown(value), e164, _region_of(number)))
-    return e164, None
+        raise _invalid(value, number, e164, region)
+    return e164
+
+
+def _invalid(value: str, number: Any, e164: str, region: str) -> InvalidNumber:
+    """The refusal of a possible number that is not valid: for one written without its country code, the
+    region it was read in and the E.164 forms it is valid in elsewhere."""
+    warning = ("external_number %s (%s) is a possible number but not a valid one: no operator of %s has been "
+               "assigned it; check it" % (_shown(value), e164, _region_of(number)))
+    if value.lstrip(" (").startswith("+"):
+        return InvalidNumber("external_number %s (%s) is not a valid number: no operator of %s has been assigned "
+                             "it" % (_shown(value), e164, _region_of(number)), e164, warning)
+    elsewhere = _valid_elsewhere(value)
+    return InvalidNumber("external_number %s is not a valid number of region %s (read there as %s): write it in "
+                         "E.164, with + and its country code%s" % (
+                             _shown(value), region, e164,
+                             ", such as %s" % " or ".join("%s if it is a number of %s" % (n, r) for n, r in elsewhere)
+                             if elsewhere else ""),
+                         e164, warning)
+
+
+def _valid_elsewhere(value: str, shown: int = 2) -> List[Tuple[str, str]]:
+    """The E.164 forms ``value`` is valid as when read in other regions, each with the region it belongs to;
+    the forms valid in the most regions first (a +1 number is read so in every country of the NANP)."""
+    found: Dict[str, List[Any]] = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            found.setdefault(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), []).append(number)
+    ranked = sorted(found.items(), key=lambda kv: -len(kv[1]))[:shown]
+    return [(e164, phonenumbers.region_code_for_number(numbers[0])) for e164, numbers in ranked]
 
 
 def current_number(value: Any, region: str) -> Any:

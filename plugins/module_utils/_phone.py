@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
-    DEFAULT_REGION, MissingLibrary, current_number, parse_number)
+    DEFAULT_REGION, InvalidNumber, MissingLibrary, current_number, parse_number)
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import MASK, is_secret_key
 
 
@@ -89,15 +89,12 @@ def _printable(value: Any) -> str:
     return repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:60]) + "..."
 
 
-def normalize_number(value: Any, region: str = DEFAULT_REGION, warnings: Optional[List[str]] = None) -> Optional[str]:
+def normalize_number(value: Any, region: str = DEFAULT_REGION) -> Optional[str]:
     """``8 (987) 654-32-10`` -> ``+79876543210`` (E.164, by ``_numbers``); ``""``/``None`` -> ``None`` (unbound).
 
-    A possible number that is not valid is kept and its warning appended to ``warnings``.
+    A possible number that is not valid raises ``InvalidNumber`` (``desired_state`` may accept it).
     """
-    number, warning = parse_number(value, region)
-    if warning and warnings is not None:
-        warnings.append(warning)
-    return number
+    return parse_number(value, region)
 
 
 EVERY_COUNTRY = "*"
@@ -181,11 +178,11 @@ def normalize_password(name: str, value: Any) -> Optional[str]:
     return str(value)
 
 
-def normalize(name: str, value: Any, region: str = DEFAULT_REGION, warnings: Optional[List[str]] = None) -> Any:
+def normalize(name: str, value: Any, region: str = DEFAULT_REGION) -> Any:
     """The comparable form of ``value`` for field ``name`` (a key of ``FIELDS``); numbers of ``region``."""
     f = FIELDS[name]
     normalizers: Dict[str, Callable[[Any], Any]] = {
-        "number": lambda v: normalize_number(v, region, warnings),
+        "number": lambda v: normalize_number(v, region),
         "countries": normalize_countries,
         "bool": lambda v: normalize_bool(name, v),
         "int": lambda v: normalize_int(name, v),
@@ -216,11 +213,13 @@ def normalize_current(name: str, value: Any, region: str = DEFAULT_REGION) -> An
 
 
 def desired_state(values: Mapping[str, Any], update_password: str = "always", region: str = DEFAULT_REGION,
-                  warnings: Optional[List[str]] = None) -> Dict[str, Any]:
+                  warnings: Optional[List[str]] = None, number_check: str = "valid", accept: str = "") -> Dict[str, Any]:
     """The normalised values of the PhoneProperties keys the user set (``None`` = not set).
 
     ``external_number: ""`` (unbind) and ``geo_list: []`` (the provider's default) become ``None`` here, which is a
     managed value.
+    A number that is possible but not valid is refused, with ``accept`` (how to accept it) added, unless
+    ``number_check`` is ``possible``: then it is kept and its warning goes to ``warnings``.
     Raises ``InputError`` listing every bad key at once.
     """
     desired: Dict[str, Any] = {}
@@ -230,9 +229,16 @@ def desired_state(values: Mapping[str, Any], update_password: str = "always", re
         if value is None or (name == "password" and update_password != "always"):
             continue
         try:
-            desired[name] = normalize(name, value, region, warnings)
+            desired[name] = normalize(name, value, region)
         except MissingLibrary:
             raise
+        except InvalidNumber as exc:
+            if number_check != "possible":
+                problems.append("%s; %s" % (exc, accept) if accept else str(exc))
+                continue
+            desired[name] = exc.e164
+            if warnings is not None:
+                warnings.append(exc.warning)
         except InputError as exc:
             problems.append(str(exc))
     if problems:

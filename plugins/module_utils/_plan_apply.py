@@ -29,6 +29,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, is_masked_key, normalize_current
 from ansible_collections.telphin.pbx.plugins.module_utils._results import bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
 # ``_bulk``'s checks of bindings, which a plan's entries go through too: (api, client id, items, region, warn) ->
@@ -99,7 +100,7 @@ def refused(problems: List[str]) -> InputError:
 
 def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, limit: Optional[_safety.ChangeLimit],
                check_mode: bool, parallel: int, on_secret: OnSecret, warn: Callable[[str], None],
-               check_bindings: CheckBindings) -> Dict[str, Any]:
+               check_bindings: CheckBindings, words: Words = MODULE) -> Dict[str, Any]:
     """``extension_phones`` with ``apply_plan``: the plan's changes, each only where the phone did not move."""
     plan = load(params.get("apply_plan"), client_id,
                 _safety.signing_key(client.settings.app_secret or client.settings.access_token))
@@ -126,7 +127,7 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
     if problems:
         raise refused(problems)
     refusal = _safety.guard_refusal(limit, phones, [
-        (t.outcome.extension or "id %d" % t.outcome.extension_id, t.planned or {}, t.desired) for t in targets])
+        (t.outcome.extension or "id %d" % t.outcome.extension_id, t.planned or {}, t.desired) for t in targets], words)
     if refusal:
         raise InputError(refusal)
     tick = Ticks()

@@ -23,17 +23,22 @@ def is_id(value: Any) -> bool:
     return isinstance(value, (int, str)) and not isinstance(value, bool) and _ID.fullmatch(str(value)) is not None
 
 
-def check_client_id(value: Any) -> str:
+def check_client_id(value: Any, option: str = "client_id") -> str:
     """A tenant id or ``@me``; unset (None or "") is ``DEFAULT_CLIENT_ID``."""
     text = str(DEFAULT_CLIENT_ID if value in (None, "") else value).strip()
     if not _CLIENT_ID.match(text):
-        raise InputError("client_id %r is not a client id: give a number or @me" % (value,))
+        raise InputError("%s %r is not a client id: give a number or @me" % (option, value))
     return text
 
 
 def check_extension_name(value: Any) -> str:
-    """A short (``100``) or full (``000*100``) extension name; anything path-like is refused."""
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    """A short (``100``) or full (``000*100``) extension name; anything path-like is refused, and so is an
+    integer: YAML reads ``extension: 0101`` as the octal number 65, and nothing tells it from ``65``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise InputError("extension %s is an integer, not a string: quote the name in YAML (for example extension: "
+                         "\"0101\"), or YAML may change it (a leading 0 makes an octal number: 0101 is read as 65)"
+                         % value)
+    text = value.strip() if isinstance(value, str) else None
     if not text or not _EXT_NAME.match(text):
         raise InputError("extension %r is not an extension name: give a short name such as 100 or a full "
                          "name such as 000*100" % (value,))

@@ -27,6 +27,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAUL
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
 from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import yaml_scalar
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
 
 PLAN_FORMAT = "telphin.pbx.plan/1"
 SHOWN = 5           # changes named in a guard refusal
@@ -39,9 +40,13 @@ class SafetyError(InputError):
 
 
 # -- blast-radius guard ---------------------------------------------------------------------------
+FLOOR = 2           # the fewest phones a percentage allows: an hourly run on a small tenant binds one or two
+
+
 @dataclass(frozen=True)
 class ChangeLimit:
-    """``max_changes``: a count, or a percentage of the tenant's phone extensions (rounded up)."""
+    """``max_changes``: a count, or a percentage of the tenant's phone extensions (rounded up, and never fewer
+    than ``FLOOR`` phones unless it is 0%)."""
 
     count: Optional[int] = None
     percent: Optional[float] = None
@@ -49,16 +54,20 @@ class ChangeLimit:
     def allowed(self, phones: int) -> int:
         if self.count is not None:
             return self.count
+        return max(self.share(phones), FLOOR) if self.percent else self.share(phones)
+
+    def share(self, phones: int) -> int:
         return int(math.ceil((self.percent or 0) * phones / 100.0 - 1e-9))
 
-    def describe(self, phones: int) -> str:
+    def describe(self, phones: int, words: Words = MODULE) -> str:
         if self.count is not None:
-            return "max_changes %d" % self.count
-        return "max_changes %s%% of %d phone extension(s) = %d" % (
-            ("%g" % self.percent), phones, self.allowed(phones))
+            return "%s %d" % (words("max_changes"), self.count)
+        return "%s %s%% of %d phone extension(s) = %d%s" % (
+            words("max_changes"), ("%g" % self.percent), phones, self.allowed(phones),
+            " (a share allows at least %d)" % FLOOR if self.allowed(phones) > self.share(phones) else "")
 
 
-def parse_max_changes(value: Any) -> Optional[ChangeLimit]:
+def parse_max_changes(value: Any, words: Words = MODULE) -> Optional[ChangeLimit]:
     """``None`` (no guard), a non-negative integer, or a percentage string such as ``"20%"``."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
@@ -71,21 +80,25 @@ def parse_max_changes(value: Any) -> Optional[ChangeLimit]:
         match = _PERCENT.match(value)
         if match and float(match.group(1)) <= 100:
             return ChangeLimit(percent=float(match.group(1)))
-    raise SafetyError("max_changes %r is not a limit: give a number of phones (such as 10) or a percentage of the "
-                      "tenant's phone extensions from 0%% to 100%% (such as \"20%%\")" % (value,))
+    raise SafetyError("%s %r is not a limit: give a number of phones (such as 10) or a percentage of the "
+                      "tenant's phone extensions from 0%% to 100%% (such as \"20%%\")" % (words("max_changes"), value))
 
 
 def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[Tuple[str, Mapping[str, Any],
-                                                                                     Mapping[str, Any]]]) -> Optional[str]:
-    """The refusal message when ``changes`` (label, before, after) exceed ``limit``, else ``None``."""
+                                                                                     Mapping[str, Any]]],
+                  words: Words = MODULE) -> Optional[str]:
+    """The refusal message when ``changes`` (label, before, after) exceed ``limit``, else ``None``; ``words``
+    name the options (the role's variables when the role runs)."""
     if limit is None or len(changes) <= limit.allowed(phones):
         return None
     shown = ["%s: %s" % (label, _change_text(before, after)) for label, before, after in changes[:SHOWN]]
     more = len(changes) - len(shown)
     return ("refused by the blast-radius guard, nothing was written: this run would change %d phone(s), above %s. "
-            "Check the bindings (a bad merge or an emptied file changes many phones at once); if the change is "
-            "intended, raise max_changes for this run. %s:\n- %s%s"
-            % (len(changes), limit.describe(phones), "First %d" % len(shown) if len(shown) < len(changes) else "They are",
+            "Check %s (a bad merge or an emptied file changes many phones at once); if the change is intended, "
+            "allow it for this run with %s. %s:\n- %s%s"
+            % (len(changes), limit.describe(phones, words), words("bindings"),
+               words.for_this_run("max_changes", len(changes)),
+               "First %d" % len(shown) if len(shown) < len(changes) else "They are",
                "\n- ".join(shown),
                "\n- ... and %d more" % more if more else ""))
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, plan_patch
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
 
 DEFAULT_PARALLEL = 4
 MAX_PARALLEL = 6
@@ -39,12 +40,12 @@ class Target:
         return {k: v for k, v in patch.items() if not (FIELDS[k].write_only or FIELDS[k].secret)}
 
 
-def check_parallel(value: Any) -> int:
+def check_parallel(value: Any, words: Words = MODULE) -> int:
     """The number of requests sent at once; unset is ``DEFAULT_PARALLEL``."""
     parallel = DEFAULT_PARALLEL if value is None else int(value)
     if not 1 <= parallel <= MAX_PARALLEL:
-        raise InputError("parallel must be between 1 and %d (the API allows few simultaneous requests), got %d"
-                         % (MAX_PARALLEL, parallel))
+        raise InputError("%s must be between 1 and %d (the API allows few simultaneous requests), got %d"
+                         % (words("parallel"), MAX_PARALLEL, parallel))
     return parallel
 
 

@@ -59,8 +59,9 @@ options:
         code is a number of O(default_region), so with V(RU) V(8 987 654-32-10), V(+7 987 654 32 10) and
         V(79876543210) are all V(+79876543210), and a number the API stores in another form causes no change.
       - A number the library calls impossible (too short, too long, an unknown country code, not a number) and a
-        number with an extension are refused with the library's reason; a possible number that no operator has been
-        assigned is accepted with a warning.
+        number with an extension are refused with the library's reason. A possible number that is not valid where it
+        is read (no operator has been assigned it; often a number of another country written without its country
+        code, such as V((512\) 555-0110) with V(RU)) is refused unless O(number_check=possible).
       - An empty string V("") unbinds the number.
       - Give a string, quoted in YAML. An integer is refused, because unquoted YAML drops a leading V(+) and reads
         a leading V(0) as an octal number (V(0201234567) would become V(33896823)).
@@ -73,6 +74,14 @@ options:
         written the way another country dials them.
     type: str
     default: RU
+  number_check:
+    description:
+      - V(valid) refuses an O(external_number) that is not a valid number where it is read, naming the region and
+        the E.164 forms it is valid in elsewhere.
+      - V(possible) accepts it with a warning, for a number of a range too new for the C(phonenumbers) library.
+    type: str
+    choices: [valid, possible]
+    default: valid
   label:
     description: Display name sent on outgoing calls.
     type: str

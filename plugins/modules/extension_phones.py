@@ -58,7 +58,8 @@ options:
       - The module checks the items itself, all of them before any request, and fails listing every problem with
         the index of its item (such as C(bindings[3])). Unknown keys are refused with the other problems, so a
         typo cannot pass silently; no key passes through to the API unchecked.
-      - The same external number may not be given to two listed extensions, nor one extension listed twice.
+      - The same external number may not be given to two listed extensions, nor one extension listed twice (also as
+        V(100) and V(000*100), or by name and by id); every such pair is reported with both items.
       - SIP O(bindings[].password) values are masked in all output; see O(update_password).
     type: list
     elements: dict
@@ -66,8 +67,8 @@ options:
     suboptions:
       extension:
         description:
-          - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)); a string (an integer is
-            read as its digits).
+          - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)), as a quoted string: an
+            integer is refused, since YAML reads V(extension: 0101) as the octal number 65.
           - Exactly one of O(bindings[].extension) and O(bindings[].extension_id) is required.
         type: str
       extension_id:
@@ -80,8 +81,15 @@ options:
           - External (mobile) number bound to the terminal, as M(telphin.pbx.extension_phone)'s
             O(telphin.pbx.extension_phone#module:external_number).
           - Parsed and compared in E.164 with O(default_region); V("") unbinds.
-          - Give a quoted string; an unquoted (integer) number is refused, as are impossible numbers.
+          - Give a quoted string; an unquoted (integer) number is refused, as are impossible numbers and, unless
+            O(bindings[].number_check) or O(number_check) is V(possible), numbers not valid where they are read.
+          - V(null) (the key left empty in YAML) leaves the number as it is.
         type: str
+      number_check:
+        description:
+          - O(number_check) for this item only.
+        type: str
+        choices: [valid, possible]
       label:
         description: Display name sent on outgoing calls.
         type: str
@@ -185,6 +193,17 @@ options:
       - The default V(RU) is the provider's home country.
     type: str
     default: RU
+  number_check:
+    description:
+      - V(valid) refuses an item's C(external_number) that is not a valid number where it is read (no operator has
+        been assigned it there; often a number of another country written without its country code, such as
+        V((512\) 555-0110) with V(default_region=RU)); the message names the region and the E.164 forms the number
+        is valid in elsewhere.
+      - V(possible) accepts such numbers with a warning, for a range too new for the C(phonenumbers) library;
+        O(bindings[].number_check) does it for one item.
+    type: str
+    choices: [valid, possible]
+    default: valid
   report_unchanged:
     description:
       - List unchanged extensions in RV(results) too. By default RV(results) holds only the extensions that changed,

@@ -14,6 +14,7 @@ Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the er
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
@@ -26,11 +27,13 @@ from ansible.utils.vars import merge_hash
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
     SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
 
 
 def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool,
-                      invocation: bool = True) -> Dict[str, Any]:
-    """What module ``name`` would return for ``args``, computed in this process.
+                      invocation: bool = True, words: Optional[Words] = None) -> Dict[str, Any]:
+    """What module ``name`` would return for ``args``, computed in this process; ``words`` name the options in
+    its messages (the role's variables when the ``phone_bindings`` role runs it).
 
     Validation, messages, ``invocation`` and masking follow the module (``TelphinModule``): ``no_log`` options
     and secret keys inside ``bindings`` items are masked by key in ``invocation``, and those values, every token
@@ -44,20 +47,21 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
     warnings: List[str] = []
     result: Dict[str, Any]
     try:
+        shape = list_shape_error(params, words)
         validation = ArgumentSpecValidator(spec.argument_spec, **spec.validator_kwargs()).validate(dict(params))
         params = validation.validated_parameters
         secrets |= validation._no_log_values | nested_secrets(params)
-        if validation.error_messages:
-            msg = validation.errors.msg
-            if isinstance(validation.errors[0], UnsupportedError):
+        if shape or validation.error_messages:
+            msg = shape or validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError) and not shape:
                 msg = "Unsupported parameters for (%s) module: %s" % (action, msg)
-            result = {"failed": True, "msg": msg}
+            result = {"failed": True, "msg": renamed(msg, words, spec.argument_spec) if words else msg}
         else:
             missing = missing_library()
             if missing:
                 result = {"failed": True, "changed": False, "msg": missing}
             else:
-                result, found = execute(name, params, check_mode, warnings.append)
+                result, found = execute(name, params, check_mode, warnings.append, words)
                 secrets |= found
     except Exception as exc:  # pylint: disable=broad-except
         # Ansible would show an action plugin's exception with its text, which may hold what a server sent:
@@ -69,6 +73,33 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
     if invocation:
         result["invocation"] = {"module_args": masked_params(params, spec.argument_spec)}
     return masked_result(result, no_log_values(secrets))
+
+
+def list_shape_error(params: Mapping[str, Any], words: Optional[Words]) -> Optional[str]:
+    """The message for ``bindings`` given as a mapping (ansible-core's own names only the types): the shape."""
+    if not isinstance(params.get("bindings"), Mapping):
+        return None
+    option = (words or MODULE)("bindings")
+    return ("%s is a mapping; it must be a list, one item per extension, for example:\n"
+            "%s:\n  - extension: \"100\"\n    external_number: \"+79876543210\"\n"
+            "  - extension: \"101\"\n    external_number: \"\"   # unbind" % (option, option))
+
+
+def renamed(msg: str, words: Words, options: Mapping[str, Any]) -> str:
+    """ansible-core's validation message with the options it quotes (``'max_changes'``) named as ``words`` do."""
+    return re.sub(r"'([a-z_]+)'", lambda m: "'%s'" % words(m.group(1)) if m.group(1) in options else m.group(0), msg)
+
+
+def with_host_in_diffs(result: Dict[str, Any], host: Optional[str]) -> Dict[str, Any]:
+    """``result`` with the inventory host (the tenant) named in each diff header: ``--diff`` prints the headers
+    before the host's status line, and many tenants have an extension 100. Not for ``localhost``."""
+    diffs = result.get("diff")
+    if host and host != "localhost" and diffs:
+        for diff in diffs if isinstance(diffs, list) else [diffs]:
+            for key in ("before_header", "after_header"):
+                if isinstance(diff, dict) and isinstance(diff.get(key), str):
+                    diff[key] = "%s: %s" % (host, diff[key])
+    return result
 
 
 def plain(value: Any) -> Any:
@@ -125,13 +156,19 @@ class TelphinAction(ActionBase):
             result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
-            return result
+            return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
         environment: Dict[str, Any] = {}
         self._compute_environment_string(environment)
         with _environment(environment):
             result.update(run_on_controller(self.MODULE, self._task.action, self._task.args,
-                                            bool(self._task.check_mode), inject_invocation(task_vars)))
-        return result
+                                            bool(self._task.check_mode), inject_invocation(task_vars),
+                                            ROLE if self.in_role() else None))
+        return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
+
+    def in_role(self) -> bool:
+        """Whether the task is the ``phone_bindings`` role's: its messages then name the role's variables."""
+        role = getattr(self._task, "_role", None)
+        return role is not None and role.get_name(include_role_fqcn=True) == ROLE_NAME
 
     def runs_on_controller(self) -> bool:
         """A local connection without ``become`` or ``async``: the module would run on this machine anyway."""

@@ -152,8 +152,13 @@ CASES: List[Case] = [
     Case("ambiguous_name", "ambiguous extension", "extension 100 is ambiguous: it matches 010*100, 099*100",
          args=phone(extension_name="100", label="x")),
     Case("duplicate_in_bulk", "duplicate extension",
-         "bindings[1] (extension 010*101): extension 010*101 is listed twice", module="telphin.pbx.extension_phones",
+         "bindings[1] (extension 010*101) names the same extension as bindings[0] (extension 101): list it once",
+         module="telphin.pbx.extension_phones",
          args=bulk({"extension": "101", "label": "a"}, {"extension": "010*101", "label": "b"})),
+    Case("duplicate_by_id", "duplicate extension",
+         "bindings[1] (extension_id 3) names the same extension as bindings[0] (extension 102) (010*102, id 3): list "
+         "it once", module="telphin.pbx.extension_phones",
+         args=bulk({"extension": "102", "label": "a"}, {"extension_id": 3, "label": "b"})),
     Case("foreign_extension", "unknown extension", "GET /extension/22/phone/: HTTP 403 access_denied",
          args=phone(extension_id=22, label="x")),
     Case("foreign_client", "unknown extension", "GET /client/1004/extension/: HTTP 403 access_denied",
@@ -287,9 +292,34 @@ CASES: List[Case] = [
 ]
 
 ROLE_CASES: List[Case] = [
-    # phone_bindings is checked by the module (the role's argument spec would template the list a second time)
-    Case("role_bindings_not_list", "role: wrong type", "Elements value for option 'bindings' is of type",
+    # phone_bindings is checked by the module (type raw in the role's argument spec), in the role's words
+    Case("role_bindings_not_list", "role: wrong type", "Elements value for option 'phone_bindings' is of type",
          host_vars={"phone_bindings": "oops"}),
+    Case("role_bindings_dict", "role: wrong type",
+         "phone_bindings is a mapping; it must be a list, one item per extension, for example:\nphone_bindings:\n"
+         "  - extension: \"100\"\n    external_number: \"+79876543210\"\n",
+         host_vars={"phone_bindings": {"101": NUMBER}}),
+    Case("role_extension_int", "role: bulk item", "phone_bindings[0]: extension 65 is an integer, not a string: quote "
+         "the name in YAML (for example extension: \"0101\"), or YAML may change it (a leading 0 makes an octal "
+         "number: 0101 is read as 65)", host_vars={"phone_bindings": [{"extension": 0o101, "external_number": NUMBER}]}),
+    Case("role_listed_twice", "role: duplicate extension",
+         "phone_bindings[2] (extension 010*101) names the same extension as phone_bindings[0] (extension 101): list "
+         "it once", host_vars={"phone_bindings": [{"extension": "101", "external_number": NUMBER},
+                                                   {"extension": "102", "label": "x"},
+                                                   {"extension": "010*101", "label": "y"}]}),
+    Case("role_null_number", "role: bulk item", "phone_bindings[0] (extension 101): sets no phone property: "
+         "external_number is empty (null), which leaves the number as it is; to unbind it give external_number: \"\"",
+         host_vars={"phone_bindings": [{"extension": "101", "external_number": None}]}),
+    Case("role_number_of_another_country", "role: malformed number",
+         "phone_bindings[0] (extension 101): external_number '(512) 555-0110' is not a valid number of region RU (read "
+         "there as +75125550110): write it in E.164, with + and its country code, such as +15125550110 if it is a "
+         "number of US or +435125550110 if it is a number of AT; if the number is right as written, accept it with "
+         "number_check: possible on the item, or -e phone_bindings_number_check=possible",
+         host_vars={"phone_bindings": [{"extension": "101", "external_number": "(512) 555-0110"}]}),
+    Case("role_max_changes_bad", "role: bad choice", "- phone_bindings_max_changes 'lots' is not a limit",
+         host_vars={"phone_bindings_max_changes": "lots"}),
+    Case("role_parallel_range", "role: bad choice", "- phone_bindings_parallel must be between 1 and 6",
+         host_vars={"phone_bindings_parallel": 9}),
     Case("role_parallel_not_int", "role: wrong type", "argument 'phone_bindings_parallel' is of type",
          host_vars={"phone_bindings_parallel": "many"}),
     Case("role_update_password_choice", "role: bad choice",
@@ -299,7 +329,7 @@ ROLE_CASES: List[Case] = [
          host_vars={"phone_bindings_unbind_unlisted": "perhaps"}),
     Case("role_validate_certs_not_bool", "role: wrong type", "argument 'telphin_validate_certs' is of type",
          host_vars={"telphin_validate_certs": "maybe"}),
-    Case("role_typo_key", "role: bulk item", "bindings[1] (extension 102): unknown key(s) extenal_number",
+    Case("role_typo_key", "role: bulk item", "phone_bindings[1] (extension 102): unknown key(s) extenal_number",
          host_vars={"phone_bindings": [{"extension": "101", "external_number": NUMBER},
                                        {"extension": "102", "extenal_number": "+79001234568"}]}),
     Case("role_number_twice", "role: ambiguous number", "external number +79001234567 is given to 2 extensions",
@@ -307,16 +337,16 @@ ROLE_CASES: List[Case] = [
                                        {"extension_id": 3, "external_number": NUMBER}]}),
     Case("role_no_secret", "role: credentials", "parameters are required together: app_id, app_secret",
          credentials=False, host_vars={"telphin_app_id": "role_no_secret"}),
-    Case("role_empty_prune", "role: empty list", "bindings is empty and unbind_unlisted is true",
+    Case("role_empty_prune", "role: empty list", "phone_bindings is empty and phone_bindings_unbind_unlisted is true",
          host_vars={"phone_bindings": [], "phone_bindings_unbind_unlisted": True}),
     Case("role_reserve_negative", "role: bad choice", "quota_reserve must be 0 or more",
          host_vars={"telphin_quota_reserve": -1}),
-    Case("role_client_path", "role: path-like name", "client_id '../1002' is not a client id",
+    Case("role_client_path", "role: path-like name", "telphin_client_id '../1002' is not a client id",
          host_vars={"telphin_client_id": "../1002"}),
     Case("role_bundle_conflict", "role: bundle conflict", "bundle conflict on synchronised key geo_list",
          host_vars={"phone_bindings": [{"extension": "101", "geo_list": ["RU"]},
                                        {"extension": "102", "geo_list": ["BY"]}]}),
-    Case("role_non_phone", "role: non-phone extension", "bindings[0] (extension 500): extension 010*500 is a queue "
+    Case("role_non_phone", "role: non-phone extension", "phone_bindings[0] (extension 500): extension 010*500 is a queue "
          "extension", host_vars={"phone_bindings": [{"extension": "500", "external_number": NUMBER}]}),
 ]
 

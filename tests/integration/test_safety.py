@@ -52,7 +52,7 @@ def test_numbers_in_any_form_are_one_number_and_cause_no_put(emulator_factory, p
                 {"extension": "102", "external_number": "79000010002"},
                 {"extension": "103", "external_number": "+7 (900) 001-00-03"},
                 {"extension": "104", "external_number": "8 (900) 001-00-99"},
-                {"extension": "105", "external_number": "+7 123 456 78 90"}]       # possible, not valid
+                {"extension": "105", "external_number": "+7 123 456 78 90", "number_check": "possible"}]  # not valid
     run = playbook(module_play(bulk_task(bindings), emu.url, SECRET))
     assert run.rc == 0, run.output
     assert put_bodies(emu) == {5: {"external_number": "+79000010099"}, 6: {"external_number": "+71234567890"}}
@@ -141,7 +141,9 @@ def test_guard_refuses_before_any_write_and_counts_unbinds(emulator_factory, pla
         emu.requests(clear=True)
         run = playbook("telphin.pbx.rollout_bindings", inv, *args)
         assert run.rc != 0
-        assert "this run would change 8 phone(s), above max_changes 50% of 10 phone extension(s) = 5" in run.stdout
+        assert "this run would change 8 phone(s), above phone_bindings_max_changes 50% of 10 phone extension(s) = 5. " \
+            "Check phone_bindings" in run.stdout
+        assert "allow it for this run with -e phone_bindings_max_changes=8." in run.stdout
         assert '010*102: external_number "+79000010002" -> null' in run.stdout.replace('\\"', '"')   # 2.16 escapes
         assert "... and 3 more" in run.stdout
         assert api_calls(emu.requests(), "PUT") == []
@@ -160,7 +162,7 @@ def test_guard_default_of_the_role_is_20_percent_rounded_up(emulator_factory, pl
     del inv["all"]["children"]["telphin_tenants"]["vars"]["phone_bindings_max_changes"]   # the test suites' lift
     run = playbook("telphin.pbx.rollout_bindings", inv)
     assert run.rc != 0
-    assert "would change 3 phone(s), above max_changes 20% of 10 phone extension(s) = 2" in run.stdout
+    assert "would change 3 phone(s), above phone_bindings_max_changes 20% of 10 phone extension(s) = 2" in run.stdout
     assert api_calls(emu.requests(), "PUT") == []
     inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"] = wanted[:2]
     run = playbook("telphin.pbx.rollout_bindings", inv)
@@ -168,10 +170,37 @@ def test_guard_default_of_the_role_is_20_percent_rounded_up(emulator_factory, pl
     assert len(api_calls(emu.requests(), "PUT")) == 2
 
 
+def test_the_guard_lets_a_small_tenant_bind_two_new_phones_and_names_the_one_run_override(emulator_factory, playbook):
+    # 20% of 3 phones is 1: an hourly run binding two new staff members was refused, naming max_changes
+    emu = emulator_factory(tenant_world(tenants=1, phones=3))
+    wanted = [{"extension": str(100 + i), "external_number": desired_number(1, i)} for i in range(3)]
+    inv = tenant_inventory(emu.url, {1: wanted[:2]})
+    del inv["all"]["children"]["telphin_tenants"]["vars"]["phone_bindings_max_changes"]   # the role's default, 20%
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    assert len(api_calls(emu.requests(), "PUT")) == 2
+
+    emu.requests(clear=True)
+    inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"] = [
+        dict(w, external_number=desired_number(1, 10 + i)) for i, w in enumerate(wanted)]     # a bad merge: all 3
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc != 0 and api_calls(emu.requests(), "PUT") == []
+    text = " ".join(run.stdout.replace('\\"', '"').split())
+    assert "this run would change 3 phone(s), above phone_bindings_max_changes 20% of 3 phone extension(s) = 2 (a " \
+        "share allows at least 2). Check phone_bindings (a bad merge or an emptied file changes many phones at " \
+        "once); if the change is intended, allow it for this run with -e phone_bindings_max_changes=3." in text
+    assert " max_changes" not in text.replace("phone_bindings_max_changes", "")
+
+    run = playbook("telphin.pbx.rollout_bindings", inv, "-e", "phone_bindings_max_changes=3")
+    assert run.rc == 0, run.output
+    assert len(api_calls(emu.requests(), "PUT")) == 3
+
+
 def test_max_changes_is_checked(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     run = playbook(module_play(bulk_task([{"extension": "100", "label": "x"}], max_changes="lots"), emu.url, SECRET))
-    assert "max_changes 'lots' is not a limit" in run.results["bulk"]["msg"]
+    assert run.results["bulk"]["msg"].splitlines()[1] == "- max_changes 'lots' is not a limit: give a number of " \
+        "phones (such as 10) or a percentage of the tenant's phone extensions from 0% to 100% (such as \"20%\")"
     assert emu.requests() == []
 
 

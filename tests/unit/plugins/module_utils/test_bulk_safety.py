@@ -58,9 +58,26 @@ def test_a_number_stored_in_national_form_is_the_same_number():
     assert result["results"][0]["before"] == {"external_number": "+79000000002"}          # shown in E.164
 
 
-def test_a_possible_but_invalid_number_is_written_with_a_warning():
+def test_a_number_not_valid_where_it_is_read_is_refused_before_any_request():
+    with pytest.raises(InputError) as refused:
+        run([], bindings=[{"extension": "100", "external_number": "(512) 555-0110"},
+                          {"extension": "101", "external_number": "+7 123 456 78 90"}])
+    assert str(refused.value).splitlines()[1:] == [
+        "- bindings[0] (extension 100): external_number '(512) 555-0110' is not a valid number of region RU (read "
+        "there as +75125550110): write it in E.164, with + and its country code, such as +15125550110 if it is a "
+        "number of US or +435125550110 if it is a number of AT; if the number is right as written, accept it with number_check: possible on the item, or "
+        "number_check: possible in the task",
+        "- bindings[1] (extension 101): external_number '+7 123 456 78 90' (+71234567890) is not a valid number: no "
+        "operator of country code +7 has been assigned it; if the number is right as written, accept it with "
+        "number_check: possible on the item, or number_check: possible in the task"]
+
+
+@pytest.mark.parametrize("per_item", [True, False])
+def test_a_not_valid_number_is_written_with_a_warning_when_accepted(per_item):
+    item = {"extension": "100", "external_number": "+7 123 456 78 90"}
+    options = {"number_check": "possible"}
     result, warnings = run([token(), *LIST, get(54), put(54, {"external_number": "+71234567890"})],
-                           bindings=[{"extension": "100", "external_number": "+7 123 456 78 90"}])
+                           bindings=[dict(item, **options) if per_item else item], **({} if per_item else options))
     assert result["changed"]
     assert warnings == ["bindings[0] (extension 100): external_number '+7 123 456 78 90' (+71234567890) is a "
                         "possible number but not a valid one: no operator of country code +7 has been assigned "

@@ -209,11 +209,39 @@ def test_bulk_refuses_every_local_problem_before_any_request():
 def test_bulk_refuses_resolution_problems_after_the_list_and_writes_nothing():
     with pytest.raises(InputError) as err:
         bulk([token(), *LIST], bindings=[{"extension": "100", "external_number": "+79000000001"},
-                                         {"extension": "000*100", "label": "dup"},
+                                         {"extension_id": 54, "label": "dup"},
                                          {"extension": "999", "label": "x"},
                                          {"extension": "200", "label": "queue"}])
     text = str(err.value)
-    assert "listed twice" in text and "999 does not exist" in text and "queue extension" in text
+    assert "- bindings[1] (extension_id 54) names the same extension as bindings[0] (extension 100) (000*100, id 54): " \
+        "list it once" in text
+    assert "999 does not exist" in text and "queue extension" in text
+
+
+def test_every_extension_listed_twice_is_refused_in_one_pass_with_both_items_before_any_request():
+    # 100 and 000*100 are one extension of the tenant (or 100 is ambiguous): no need to read the list to know
+    with pytest.raises(InputError) as err:
+        bulk([], bindings=[{"extension": "100", "external_number": "+79000000001"},
+                           {"extension": "101", "label": "a"},
+                           {"extension": "000*100", "label": "dup"},
+                           {"extension": "101", "label": "b"},
+                           {"extension": "001*105", "label": "not listed twice"},
+                           {"extension_id": 7, "label": "c"}, {"extension_id": "7", "label": "d"},
+                           {"extension": 101, "label": "unquoted"}])
+    assert str(err.value).splitlines()[1:] == [
+        "- bindings[7]: extension 101 is an integer, not a string: quote the name in YAML (for example extension: "
+        "\"0101\"), or YAML may change it (a leading 0 makes an octal number: 0101 is read as 65)",
+        "- bindings[2] (extension 000*100) names the same extension as bindings[0] (extension 100): list it once",
+        "- bindings[3] (extension 101) names the same extension as bindings[1] (extension 101): list it once",
+        "- bindings[6] (extension_id 7) names the same extension as bindings[5] (extension_id 7): list it once"]
+
+
+def test_an_empty_external_number_says_that_an_empty_string_unbinds():
+    with pytest.raises(InputError) as err:
+        bulk([], bindings=[{"extension": "100", "external_number": None}])
+    assert str(err.value).splitlines()[1] == (
+        "- bindings[0] (extension 100): sets no phone property: external_number is empty (null), which leaves the "
+        "number as it is; to unbind it give external_number: \"\"")
 
 
 def test_bulk_bundle_conflict_reads_the_bundle_list_once_and_refuses():

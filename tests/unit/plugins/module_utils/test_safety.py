@@ -13,6 +13,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import (
     PLAN_FORMAT, ChangeLimit, SafetyError, backup_path, backup_text, fingerprint, guard_refusal, load_plan,
     parse_max_changes, plan_document, write_backup, write_private)
+from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
 
 WHEN = datetime.datetime(2026, 11, 29, 18, 0, 5)
 
@@ -31,10 +32,24 @@ def test_bad_max_changes_are_refused(value):
         parse_max_changes(value)
 
 
-@pytest.mark.parametrize("percent, phones, allowed", [(20, 10, 2), (20, 4, 1), (20, 11, 3), (0, 50, 0), (100, 7, 7),
-                                                      (12.5, 8, 1), (50, 0, 0)])
+@pytest.mark.parametrize("percent, phones, allowed", [(20, 10, 2), (20, 11, 3), (0, 50, 0), (100, 7, 7), (20, 30, 6),
+                                                      (12.5, 24, 3)])
 def test_a_percentage_is_of_the_phone_extensions_rounded_up(percent, phones, allowed):
     assert ChangeLimit(percent=percent).allowed(phones) == allowed
+
+
+@pytest.mark.parametrize("percent, phones", [(20, 3), (20, 4), (12.5, 8), (50, 0), (1, 150)])
+def test_a_percentage_allows_at_least_two_phones(percent, phones):
+    # 20% of a 3-phone tenant is 1: an hourly run binding two new staff members would be refused
+    assert ChangeLimit(percent=percent).allowed(phones) == 2
+    assert ChangeLimit(count=1).allowed(phones) == 1        # a count is exact
+    assert ChangeLimit(percent=0).allowed(phones) == 0       # 0% still allows nothing
+
+
+def test_small_tenants_two_changes_pass_three_are_refused():
+    assert guard_refusal(ChangeLimit(percent=20), 3, changes(2)) is None
+    msg = guard_refusal(ChangeLimit(percent=20), 3, changes(3))
+    assert "above max_changes 20% of 3 phone extension(s) = 2 (a share allows at least 2)." in msg
 
 
 def changes(count):
@@ -55,6 +70,14 @@ def test_guard_refusal_counts_and_names_the_first_five():
     assert '- 000*100: external_number "+79000000000" -> null' in msg
     assert "000*104" in msg and "000*105" not in msg and msg.endswith("- ... and 3 more")
     assert "above max_changes 0." in guard_refusal(ChangeLimit(count=0), 10, changes(1))
+    assert "intended, allow it for this run with max_changes: 8 in the task." in msg
+
+
+def test_guard_refusal_in_the_roles_words_names_its_variable_and_the_one_run_override():
+    msg = guard_refusal(ChangeLimit(percent=20), 10, changes(8), ROLE)
+    assert "above phone_bindings_max_changes 20% of 10 phone extension(s) = 2. Check phone_bindings (" in msg
+    assert "allow it for this run with -e phone_bindings_max_changes=8. First 5:" in msg
+    assert "phone_bindings_max_changes 'x' is not a limit" in str(pytest.raises(SafetyError, parse_max_changes, "x", ROLE).value)
 
 
 def test_backup_text_is_phone_bindings_yaml_without_secrets():

@@ -28,7 +28,8 @@ def doc(name: str, part: str = "DOCUMENTATION") -> Any:
 
 def test_bindings_item_keys_are_documented_as_the_engine_takes_them():
     suboptions: Dict[str, Dict[str, Any]] = doc("extension_phones")["options"]["bindings"]["suboptions"]
-    assert set(suboptions) == set(FIELDS) | {"extension", "extension_id"}
+    assert set(suboptions) == set(FIELDS) | {"extension", "extension_id", "number_check"}
+    assert suboptions["number_check"]["choices"] == glue.SPECS["extension_phones"].options["number_check"]["choices"]
     assert suboptions["extension"]["type"] == "str" and suboptions["extension_id"]["type"] == "int"
     for name, field in FIELDS.items():
         option = suboptions[name]
@@ -44,15 +45,15 @@ def test_every_documented_item_key_is_accepted_and_an_unknown_one_refused():
               "geo_list": ["RU"], "password": "Sip-Doc-1"}
     kinds = {"int": 1, "bool": True}
     for name, option in doc("extension_phones")["options"]["bindings"]["suboptions"].items():
-        if name in ("extension", "extension_id"):
+        if name in ("extension", "extension_id", "number_check"):
             continue
         value = values.get(name, kinds.get(option["type"], "x"))
         for ref in ({"extension": "100"}, {"extension_id": 7}):
             checked, problems = check_items([dict(ref, **{name: value})], "always")
             assert problems == [] and name in checked[0]["desired"], (name, problems)
     _checked, problems = check_items([{"extension": "100", "label": "Desk", "lable": "typo"}], "always")
-    assert problems == ["bindings[0] (extension 100): unknown key(s) lable; the keys are extension, extension_id and "
-                        "the phone properties of telphin.pbx.extension_phone"]
+    assert problems == ["bindings[0] (extension 100): unknown key(s) lable; the keys are extension, extension_id, "
+                        "number_check and the phone properties of telphin.pbx.extension_phone"]
 
 
 @pytest.mark.parametrize("name", MODULES)

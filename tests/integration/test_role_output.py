@@ -1,0 +1,111 @@
+"""The phone_bindings role as an operator meets it: a play of their own, and the output of a drift report over
+many tenants (totals first, only what needs a look, whatever the display settings)."""
+
+from __future__ import annotations
+
+import re
+
+from harness import api_calls, desired_number, tenant_world
+from tests.reliability.lib import tenant_inventory
+
+T, P = 30, 4
+DRIFTED = (3, 12, 27)          # a phone changed out of band
+REFUSED = 5                    # a binding names an extension the tenant lacks: refused before any write
+BROKEN = 10                    # the API refuses one phone's GET: the tenant fails after the others were checked
+UNQUOTED = 20                  # an unquoted extension name: refused before any request, so no quota figure
+
+
+def world():
+    data = tenant_world(tenants=T, phones=P, bound=P)
+    for n in DRIFTED:
+        data["clients"][n - 1]["extensions"][1]["phone"]["external_number"] = "+7999000%04d" % n
+    return data
+
+
+def inventory(url, **host_vars):
+    inv = tenant_inventory(url, {n: [{"extension": str(100 + i), "external_number": desired_number(n, i)}
+                                     for i in range(P)] for n in range(1, T + 1)}, **host_vars)
+    inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant%d" % REFUSED]["phone_bindings"].append(
+        {"extension": "199", "external_number": "+79161234567"})
+    inv["all"]["children"]["telphin_tenants"]["hosts"]["tenant%d" % UNQUOTED]["phone_bindings"][0]["extension"] = 100
+    return inv
+
+
+def section(stdout: str, task: str) -> str:
+    """The output of one task: from its banner to the next banner or the recap."""
+    after_banner = stdout.split(" : " + task + "]", 1)[1].split("\n", 1)[1]
+    return re.split(r"\n(?:TASK|PLAY RECAP) ", after_banner, maxsplit=1)[0]
+
+
+def test_a_drift_report_over_many_tenants_leads_with_totals_and_lists_only_what_needs_a_look(emulator_factory,
+                                                                                              playbook):
+    emu = emulator_factory(world())
+    broken_id = (BROKEN - 1) * (P + 1) + 1
+    emu.set_faults([{"match": {"method": "GET", "path": "/extension/%d/phone/" % broken_id}, "action": "status",
+                     "status": 400}])
+    # AWX users often hide ok results; the summary and the drift must show all the same
+    run = playbook("telphin.pbx.rollout_bindings", inventory(emu.url), "--check", "--diff",
+                   env={"ANSIBLE_DISPLAY_OK_HOSTS": "false"})
+    assert run.rc == 2, run.output
+    assert api_calls(emu.requests(), "PUT") == []
+    summary = section(run.stdout, "Summarise the tenants")
+    lines = re.findall(r'^        "(.*)",?$', summary, re.M)
+    assert lines == [
+        "30 tenant(s) in check mode: 3 to change (3 phone(s)), 24 in sync, 3 failed; %d requests"
+        % ((T - 2) * 7 + 3),          # a token, 2 list pages, 4 phones; the refused tenant stops after the list
+        "tenant10: 4 phones looked at, 0 to change, 3 unchanged, 1 failed, 0 not processed; 7 requests, quota left 99995",
+        "tenant12: 4 phones looked at, 1 to change, 3 unchanged, 0 failed, 0 not processed; 7 requests, quota left 99994",
+        "tenant20: failed before any change (its error is above); 0 requests, quota left unknown",
+        "tenant27: 4 phones looked at, 1 to change, 3 unchanged, 0 failed, 0 not processed; 7 requests, quota left 99994",
+        "tenant3: 4 phones looked at, 1 to change, 3 unchanged, 0 failed, 0 not processed; 7 requests, quota left 99994",
+        "tenant5: failed before any change (its error is above); 3 requests, quota left 99998",
+        "24 tenant(s) in sync not listed (-e phone_bindings_summary_all=true lists every tenant)"]
+    assert summary.lstrip().startswith("changed: [tenant1] => {")
+    # each failure is told where it happened, not again in the summary
+    assert "extension 199 does not exist" in run.stdout and "extension 199" not in summary
+    assert "HTTP 400" in run.stdout and "HTTP 400" not in summary
+    # each drift names its tenant in the diff headers; no line for the plans task of an ordinary run
+    for n in DRIFTED:
+        assert "--- before: tenant%d: extension 0%d0*101 (id %d) phone" % (n, n, (n - 1) * (P + 1) + 2) in run.stdout
+    assert "skipping" not in run.stdout and "ok: [" not in run.stdout
+
+    emu.clear_faults()
+    everyone = playbook("telphin.pbx.rollout_bindings", inventory(emu.url, phone_bindings_summary_all=True),
+                        "--check")
+    lines = re.findall(r'^        "(tenant\d+): ', section(everyone.stdout, "Summarise the tenants"), re.M)
+    assert lines == sorted("tenant%d" % n for n in range(1, T + 1))
+
+
+def test_in_sync_the_summary_is_ok_and_only_counts(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=3, phones=P, bound=P))
+    inv = tenant_inventory(emu.url, {n: [{"extension": str(100 + i), "external_number": desired_number(n, i)}
+                                         for i in range(P)] for n in (1, 2, 3)})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    summary = section(run.stdout, "Summarise the tenants")
+    assert summary.lstrip().startswith("ok: [tenant1] => {")
+    assert re.findall(r'^        "(.*)",?$', summary, re.M) == [
+        "3 tenant(s): 0 changed (0 phone(s)), 3 in sync, 0 failed; 21 requests",
+        "3 tenant(s) in sync not listed (-e phone_bindings_summary_all=true lists every tenant)"]
+    assert "changed=0" in run.stdout and "changed=1" not in run.stdout
+
+
+PLAY_WITHOUT_CONNECTION = """\
+- name: My own play, without connection local
+  hosts: telphin_tenants
+  gather_facts: false
+  roles:
+    - role: telphin.pbx.phone_bindings
+"""
+
+
+def test_the_role_runs_on_the_controller_in_a_play_that_does_not_say_connection_local(emulator_factory, playbook):
+    # Such a play tried SSH to every tenant host: UNREACHABLE, and no summary.
+    emu = emulator_factory(tenant_world(tenants=2, phones=P))
+    inv = tenant_inventory(emu.url, {n: [{"extension": "100", "external_number": desired_number(n, 0)}]
+                                     for n in (1, 2)})
+    run = playbook(PLAY_WITHOUT_CONNECTION, inv, env={"ANSIBLE_SSH_EXECUTABLE": "/bin/false"})
+    assert run.rc == 0, run.output
+    assert "UNREACHABLE" not in run.output
+    assert len(api_calls(emu.requests(), "PUT")) == 2
+    assert "tenant1: 1 phones looked at, 1 changed" in run.stdout
