@@ -77,7 +77,8 @@ def test_a_plan_claiming_more_phones_cannot_pass_the_guard_the_live_count_decide
     plan = plan_of(*[change(54 + i, {"label": "Desk"}, {"label": "Hacked %d" % i}) for i in range(3)], phones=100)
     with pytest.raises(InputError) as err:
         apply([token(), *LIST], plan, max_changes="20%")
-    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 1" in str(err.value)
+    assert "would change 3 phone(s), above max_changes 20% of 4 phone extension(s) = 2 (a share allows at least 2)" \
+        in str(err.value)
 
 
 @pytest.mark.parametrize("after, says", [
