@@ -67,8 +67,8 @@ options:
     suboptions:
       extension:
         description:
-          - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)), as a quoted string: an
-            integer is refused, since YAML reads V(extension: 0101) as the octal number 65.
+          - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)), as a quoted string. An
+            integer is refused, since YAML reads an unquoted V(0101) as the octal number 65.
           - Exactly one of O(bindings[].extension) and O(bindings[].extension_id) is required.
         type: str
       extension_id:

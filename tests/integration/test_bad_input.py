@@ -305,8 +305,8 @@ ROLE_CASES: List[Case] = [
     Case("role_listed_twice", "role: duplicate extension",
          "phone_bindings[2] (extension 010*101) names the same extension as phone_bindings[0] (extension 101): list "
          "it once", host_vars={"phone_bindings": [{"extension": "101", "external_number": NUMBER},
-                                                   {"extension": "102", "label": "x"},
-                                                   {"extension": "010*101", "label": "y"}]}),
+                                                  {"extension": "102", "label": "x"},
+                                                  {"extension": "010*101", "label": "y"}]}),
     Case("role_null_number", "role: bulk item", "phone_bindings[0] (extension 101): sets no phone property: "
          "external_number is empty (null), which leaves the number as it is; to unbind it give external_number: \"\"",
          host_vars={"phone_bindings": [{"extension": "101", "external_number": None}]}),

@@ -37,8 +37,8 @@ def section(stdout: str, task: str) -> str:
     return re.split(r"\n(?:TASK|PLAY RECAP) ", after_banner, maxsplit=1)[0]
 
 
-def test_a_drift_report_over_many_tenants_leads_with_totals_and_lists_only_what_needs_a_look(emulator_factory,
-                                                                                              playbook):
+def test_a_drift_report_over_many_tenants_leads_with_totals_and_lists_only_what_needs_a_look(
+        emulator_factory, playbook):
     emu = emulator_factory(world())
     broken_id = (BROKEN - 1) * (P + 1) + 1
     emu.set_faults([{"match": {"method": "GET", "path": "/extension/%d/phone/" % broken_id}, "action": "status",
