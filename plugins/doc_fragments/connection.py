@@ -70,24 +70,16 @@ options:
     type: path
   timeout:
     description:
-      - Seconds one attempt of a request may take in all, from its start to the last byte of the reply.
-      - "The deadline covers connecting (through a proxy, with the TLS handshake), sending the request and receiving
-        the status line, the headers and the body: at the deadline the connection is shut down and the attempt
-        fails as a timeout, even while the server is still sending, so a server that trickles its reply byte by
-        byte cannot hold a run. Outside it are only the name lookup of the host and, for a host name with several
-        addresses, the tries of further addresses after one that does not answer (each bounded by O(timeout))."
-      - A timeout is retried like a connection error (see the notes). After the retries of a PUT run out, the
-        phone is read to decide whether the change was applied.
+      - Seconds one attempt of a request may take in all, connecting and the whole reply included; a timeout is
+        retried (see the notes). What the deadline covers is in the collection's troubleshooting guide.
     type: float
     default: 30
   quota_reserve:
     description:
       - Requests of the tenant's hourly quota to leave to its live integrations (CRM, call center).
-      - Before each request the last C(X-RateLimit-Remaining) seen for the tenant, less the requests still in
-        flight, is checked, and the run stops with an error, saying when the quota resets, rather than take the
-        remaining count below this reserve. The first request to a tenant has no figure to check and is always sent.
-      - V(0) uses the whole quota. Either way an exhausted quota (HTTP 429 C(rate_limit_exceeded)) fails at once,
-        without retries.
+      - The run stops with an error, saying when the quota resets, rather than take C(X-RateLimit-Remaining) below
+        this reserve. V(0) uses the whole quota; an exhausted quota (HTTP 429) fails at once, without retries. See
+        the collection's guide to quota and costs.
     type: int
     default: 0
   allow_plain_http:
@@ -107,21 +99,11 @@ options:
     type: str
 notes:
   - One OAuth token per set of credentials per run (a task run, or an inventory refresh), never one per request.
-    A token that served requests and is then refused with 401 (revoked or expired) is renewed and the refused
-    request repeated, also the requests in flight at the time.
-  - The token endpoint refusing O(app_id)/O(app_secret) (its HTTP 400, 401 or 403) stops the run at once. A
-    fresh token the API refuses before it served a request (revoked before its first use, or the app's user
-    blocked) is renewed too, at most 4 times in a row and within 30 seconds of the first such refusal; a
-    request that gets through ends the count. The fifth, or one refused later, stops the run; the message
-    says whether any request of the run had succeeded. A run that stops after reaching items still returns
-    a result per item (the rest listed as not processed). One request refused 7 times, with tokens that
-    served other requests, fails alone.
-  - Connection errors and timeouts, HTTP 502/503/504, an HTTP 500 on a GET or a token request and the API's
-    "concurrent request" 429 are retried up to 4 times with jittered exponential backoff, honouring
-    C(Retry-After) (at most 30 seconds), within 60 seconds (no attempt starts later), so a request with its
-    retries ends at most 60 seconds plus O(timeout) after its first attempt started (a token request or a repeat
-    after a 401 aside); each retry counts in
-    C(requests.retried) of the results.
+    A token refused with 401 after it served requests is renewed and the refused requests repeated. The token
+    endpoint refusing O(app_id)/O(app_secret) stops the run at once.
+  - Connection errors, timeouts, HTTP 502/503/504, an HTTP 500 on a GET or a token request and the API's
+    "concurrent request" 429 are retried (5 attempts within 60 seconds, honouring C(Retry-After)); each retry
+    counts in C(requests.retried) of the results. The collection's troubleshooting guide has the details.
   - Error messages say what failed in the collection's words (method, API path without the query, HTTP status,
     the API's or OAuth's error code when it is one of the documented ones, and what to do). They never quote the
     server's reply (its C(message), C(error_description) or body), which may repeat what was sent.

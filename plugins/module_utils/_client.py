@@ -25,8 +25,8 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    AuthenticationError, ProtocolError, ProxyAuthFailure, ProxyRefused, TelphinError, TLSError, TLSFailure,
-    TransientError, TransportFailure)
+    AuthenticationError, HostUnknown, NameFailure, ProtocolError, ProxyAuthFailure, ProxyRefused, TelphinError,
+    TLSError, TLSFailure, TransientError, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._quota import ConcurrencyGate, Quota, QuotaMeter
 from ansible_collections.telphin.pbx.plugins.module_utils._replies import (
     OAUTH_ERRORS, PROXY_407, Response, decode_reply, error_for)
@@ -167,7 +167,10 @@ class ApiClient:
             except ProxyAuthFailure:
                 raise ProxyRefused(PROXY_407 % (method, _path(url)), http_status=407) from None
             except TLSFailure as exc:
-                raise TLSError("TLS verification of %s failed (%s)" % (_host(url), exc)) from None
+                raise tls_error(url, exc) from None
+            except NameFailure as exc:
+                raise HostUnknown("%s %s: the host name %s does not resolve (%s)" % (method, _path(url), _host(url), exc)
+                                  ) from None
             except TransportFailure as exc:
                 problem, wait = "%s (%s)" % (exc, _host(url)), None
             else:
@@ -240,6 +243,19 @@ class ApiClient:
     def _count(self, kind: str) -> None:
         with self._lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
+
+
+def tls_error(url: str, failure: TLSFailure) -> TLSError:
+    """The error for a failed TLS handshake: what to do depends on why (``validate_certs`` helps only when the
+    certificate could not be verified)."""
+    if failure.not_tls:
+        return TLSError("%s does not speak TLS (%s): an https:// URL on a port that serves plain HTTP?" % (_host(url), failure),
+                        hint="give the provider's https:// address and port, or http:// for a test server on this machine "
+                             "(allow_plain_http for one elsewhere)")
+    if failure.verification:
+        return TLSError("TLS verification of %s failed (%s)" % (_host(url), failure))
+    return TLSError("the TLS handshake with %s failed (%s)" % (_host(url), failure),
+                    hint="check that api_url (and token_url) name the provider's HTTPS host and port")
 
 
 def _host(url: str) -> str:

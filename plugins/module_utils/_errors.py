@@ -105,6 +105,12 @@ class TLSError(TelphinError):
     hint = "give the CA certificate with ca_path, or set validate_certs: false for a test server"
 
 
+class HostUnknown(TelphinError):
+    """The host name of a URL does not resolve (the name server says it does not exist); retrying cannot help."""
+
+    hint = "check the host name in api_url (and token_url)"
+
+
 class ProtocolError(TelphinError):
     """The server replied with something that is not the API's JSON (HTML, truncated JSON, wrong shape)."""
 
@@ -122,7 +128,17 @@ class TransportFailure(Exception):
 
 
 class TLSFailure(TransportFailure):
-    """The transport could not verify the server's certificate."""
+    """The TLS handshake failed: the server's certificate could not be verified (``verification``), or the
+    server does not speak TLS there (``not_tls``: a plain-http server behind an https URL), or another reason."""
+
+    def __init__(self, reason: str, verification: bool = True, not_tls: bool = False) -> None:
+        super().__init__(reason)
+        self.verification = verification
+        self.not_tls = not_tls
+
+
+class NameFailure(TransportFailure):
+    """The host name does not resolve (not a temporary failure of the name server)."""
 
 
 class ProxyAuthFailure(TransportFailure):
@@ -143,4 +159,4 @@ def code_trace(exc: BaseException) -> str:
 
 
 # Errors after which every further request of the run would fail the same way: the run stops.
-RUN_STOPPERS = (QuotaExhausted, QuotaReserveReached, AuthenticationError, AccessDenied, TLSError)
+RUN_STOPPERS = (QuotaExhausted, QuotaReserveReached, AuthenticationError, AccessDenied, TLSError, HostUnknown)

@@ -14,17 +14,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 import traceback
 import zlib
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
 
 from ansible_collections.telphin.pbx.plugins.module_utils._deadline import Watchdog
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
-    ProtocolError, ProxyAuthFailure, TLSFailure, TransportFailure)
+    NameFailure, ProtocolError, ProxyAuthFailure, TLSFailure, TransportFailure)
 from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 
@@ -197,7 +198,11 @@ def _failure(exc: BaseException, timeout: float) -> TransportFailure:
     """The ``TransportFailure`` for a urllib3 error, in words that hold nothing the server sent."""
     exceptions = urllib3.exceptions
     if isinstance(exc, exceptions.SSLError):
-        return TLSFailure(_reason(exc))
+        reason = _reason(exc)
+        return TLSFailure(reason, verification=reason.startswith("certificate verify failed"),
+                          not_tls=any(r in reason for r in _NOT_TLS))
+    if _unknown_name(exc):
+        return NameFailure(_reason(exc))
     if isinstance(exc, exceptions.ProxyError):
         code = re.search(r"Tunnel connection failed: (\d{3})\b", str(exc))
         if code and code.group(1) == "407":
@@ -209,6 +214,18 @@ def _failure(exc: BaseException, timeout: float) -> TransportFailure:
     if isinstance(exc, exceptions.ReadTimeoutError):
         return TransportFailure("no complete reply within %s s (timeout)" % timeout)
     return TransportFailure(_reason(exc))
+
+
+# What OpenSSL says when the other end answers a TLS handshake with something else (plain HTTP, most often).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+            "record layer failure", "wrong version number", "packet length too long")
+# getaddrinfo's "no such name" (not EAI_AGAIN, a name server that did not answer in time: that one is retried)
+_NO_SUCH_NAME = tuple(getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n))
+
+
+def _unknown_name(exc: BaseException) -> bool:
+    """Whether ``exc`` (urllib3 wraps it) comes from a host name the name server says does not exist."""
+    return any(isinstance(err, socket.gaierror) and err.errno in _NO_SUCH_NAME for err in _chain(exc))
 
 
 def _read_body(resp: Any, watchdog: Watchdog, where: str) -> bytes:
@@ -311,13 +328,7 @@ _PHRASES = {
 def _reason(exc: BaseException) -> str:
     """What went wrong, in words that hold nothing a server sent: the system's text for an OS error (errno), TLS
     verification's reason, or fixed words for the exception's kind, found along the chain urllib3 wraps."""
-    todo: List[Optional[BaseException]] = [exc]
-    seen: List[BaseException] = []
-    while todo and len(seen) < 16:
-        err = todo.pop(0)
-        if err is None or any(err is s for s in seen):
-            continue
-        seen.append(err)
+    for err in _chain(exc):
         if isinstance(err, ssl.SSLCertVerificationError) and getattr(err, "verify_message", None):
             return "certificate verify failed: %s" % err.verify_message
         if isinstance(err, ssl.SSLError):
@@ -326,6 +337,18 @@ def _reason(exc: BaseException) -> str:
             return str(err.strerror)
         if err.__class__.__name__ in _PHRASES:
             return _PHRASES[err.__class__.__name__]
+    return exc.__class__.__name__
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it wraps (its arguments, cause and context), each once, at most 16."""
+    todo: List[Optional[BaseException]] = [exc]
+    seen: List[BaseException] = []
+    while todo and len(seen) < 16:
+        err = todo.pop(0)
+        if err is None or any(err is s for s in seen):
+            continue
+        seen.append(err)
+        yield err
         todo.extend(arg for arg in err.args if isinstance(arg, BaseException))
         todo.extend((err.__cause__, err.__context__))
-    return exc.__class__.__name__

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.telphin.pbx.plugins.module_utils import _transport as client_mod
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import TransportFailure
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, HostUnknown, TLSError, TransportFailure
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 
 
@@ -175,3 +175,46 @@ def test_ca_choice_follows_requests_order(monkeypatch: pytest.MonkeyPatch) -> No
 def test_the_client_uses_this_transport_by_default() -> None:
     client = ApiClient(ConnectionSettings(api_url="https://pbx.example.net", access_token="t"))
     assert isinstance(client.transport, client_mod.Urllib3Transport)
+
+
+@pytest.mark.parametrize("validate_certs", [True, False])
+def test_https_against_a_plain_http_server_says_it_does_not_speak_tls(server: Recorder, validate_certs: bool) -> None:
+    # It advised validate_certs: false, even when it was false already.
+    url = server.url.replace("http://", "https://")
+    client = ApiClient(ConnectionSettings(api_url=url, access_token="t", validate_certs=validate_certs))
+    with pytest.raises(TLSError) as err:
+        client.request("GET", "/client/@me/extension/")
+    message = str(err.value)
+    assert message.startswith("%s does not speak TLS (TLS error " % url)
+    assert message.endswith(": an https:// URL on a port that serves plain HTTP?: give the provider's https:// address "
+                            "and port, or http:// for a test server on this machine (allow_plain_http for one "
+                            "elsewhere)")
+    assert "validate_certs" not in message
+    assert client.report()["requests"]["retried"] == 0 and server.seen == []
+
+
+def test_a_host_name_that_does_not_resolve_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A typo in api_url was retried 5 times (4 s per tenant): a name that does not exist stays so.
+    lookups: List[str] = []
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    client = ApiClient(ConnectionSettings(api_url="https://apiproxy.telphin.ru.invalid", access_token="t"))
+    with pytest.raises(HostUnknown) as err:
+        client.request("GET", "/client/@me/extension/")
+    assert str(err.value) == ("GET /client/@me/extension/: the host name https://apiproxy.telphin.ru.invalid does not "
+                              "resolve (Name or service not known): check the host name in api_url (and token_url)")
+    assert lookups == ["apiproxy.telphin.ru.invalid"] and client.report()["requests"]["retried"] == 0
+    assert isinstance(err.value, RUN_STOPPERS)
+
+
+def test_a_name_server_that_does_not_answer_in_time_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(TransportFailure, match="^Temporary failure in name resolution$"):
+        Urllib3Transport().send("GET", "https://pbx.example.net/x", headers={}, timeout=2)
