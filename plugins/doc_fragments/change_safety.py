@@ -20,8 +20,9 @@ options:
         Each phone that would get a PUT counts, the unbinds of unlisted phones with O(unbind_unlisted) too; a phone
         whose only change is a write-only C(password) does not.
       - When more would change, the task fails before any write, saying how many, listing the first five with
-        their before and after values, and naming the value that allows the change for one run. Check mode applies the same guard. With O(apply_plan), the plan's changes
-        are counted against the number of phones the plan was made for.
+        their before and after values, and naming the value that allows the change for one run. Check mode applies
+        the same guard. With O(apply_plan), the plan's changes are counted against the number of phones the plan was
+        made for.
       - Unset, there is no limit. The role C(telphin.pbx.phone_bindings) sets V("20%") by default.
     type: raw
   backup:
