@@ -26,6 +26,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClie
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError, code_trace, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import is_masked_key, phone_argspec
+from ansible_collections.telphin.pbx.plugins.module_utils._probe import run_api_info
 from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info, run_extension_phone_info
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
@@ -141,6 +142,10 @@ SPECS: Dict[str, ModuleSpec] = {
                  "type": {"type": "str"},
                  "name": {"type": "str"}, "extension_id": {"type": "int"}},
         run=lambda client, params, check_mode, on_secret, warn: run_extension_info(client, params)),
+    "api_info": ModuleSpec(
+        options={"client_id": {"type": "str", "default": "@me"},
+                 "bundle_listing": {"type": "bool", "default": True}},
+        run=lambda client, params, check_mode, on_secret, warn: run_api_info(client, params, on_secret)),
 }
 
 

@@ -41,6 +41,7 @@ KNOWN_EXTENSION_TYPES = ("phone", "queue", "ivr", "fax", "conference")
 _EXTENSION_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 Item = Dict[str, Any]
+OnPage = Callable[[int, int, int], None]
 
 
 def client_path(client_id: Any) -> str:
@@ -101,8 +102,9 @@ class TelphinApi:
         self.client = client
 
     def pages(self, path: str, expected: str, params: Optional[Mapping[str, Any]] = None,
-              valid: Callable[[Any], bool] = _has_id) -> List[Item]:
-        """Every item of a paged list, each page read once; ``expected`` is what a bad reply is told it lacks.
+              valid: Callable[[Any], bool] = _has_id, on_page: Optional[OnPage] = None) -> List[Item]:
+        """Every item of a paged list, each page read once; ``expected`` is what a bad reply is told it lacks;
+        ``on_page(page, per_page asked, rows)`` is told of each page read (``api_info`` reports the paging).
 
         Page size: ``per_page`` is ``PER_PAGE``, or the size this client's provider accepted earlier in the run
         (``client.per_page``). A first page refused with 400 or 422 is asked again with the next of
@@ -131,6 +133,8 @@ class TelphinApi:
             if not isinstance(batch, list) or not all(valid(i) for i in batch):
                 raise ProtocolError("GET %s page %d: %s" % (path, page, expected))
             ids = [str(i["id"]) for i in batch]
+            if on_page is not None:
+                on_page(page, per_page, len(batch))
             if page == 1:
                 size, first_ids = len(batch), ids
             elif batch and size != per_page and page == 2 and ids == first_ids:
@@ -184,14 +188,14 @@ class TelphinApi:
         items = self.pages(path, "expected a JSON array of clients with a numeric id", valid=_numeric_id)
         return sorted((_tenant(i, "GET %s" % path) for i in items), key=lambda c: c["id"])
 
-    def extensions(self, client_id: Any, ext_type: Optional[str] = None) -> List[Item]:
+    def extensions(self, client_id: Any, ext_type: Optional[str] = None, on_page: Optional[OnPage] = None) -> List[Item]:
         """Every extension of a tenant (paged), optionally of one ``type`` (any type name: the provider decides;
         ``InputError`` for one that is not a lower-case word)."""
         if ext_type is not None and not _EXTENSION_TYPE.match(str(ext_type)):
             raise InputError("extension type %r is not a type name such as %s (lower-case letters, digits, _ and -)"
                              % (str(ext_type)[:40], ", ".join(KNOWN_EXTENSION_TYPES)))
         return self.pages(extensions_path(client_id), "expected a JSON array of extensions",
-                          {"type": ext_type} if ext_type else None)
+                          {"type": ext_type} if ext_type else None, on_page=on_page)
 
     def phone(self, extension_id: int) -> Item:
         """``GET /extension/{id}/phone/``: the phone properties, every key the API returns."""

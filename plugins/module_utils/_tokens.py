@@ -49,6 +49,19 @@ def token_from_reply(data: Any) -> Optional[str]:
     return token if isinstance(token, str) and token else None
 
 
+MAX_LIFETIME = 10 * 365 * 86400     # an expires_in beyond this (ten years) is not a lifetime
+
+
+def token_lifetime(data: Any) -> Optional[int]:
+    """The ``expires_in`` of a token endpoint reply in whole seconds, or None when it states none that makes sense."""
+    value = data.get("expires_in") if isinstance(data, dict) else None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+        value = int(value.strip())
+    if isinstance(value, float):
+        value = int(value) if 0 < value <= MAX_LIFETIME else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_LIFETIME else None
+
+
 class TokenKeeper:
     """The current token, shared by the worker threads of one client; ``fetch`` asks the token endpoint."""
 

@@ -26,7 +26,7 @@ ENV = {"ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS}
 PATHS = {"controller": "local", "module": "remote_stand_in"}
 
 REGISTERED = ["check", "apply", "again", "single", "info_one", "info_all", "extensions", "engine_refused",
-              "spec_refused", "unsupported", "half_pair", "by_alias", "insecure", "from_environment"]
+              "spec_refused", "unsupported", "half_pair", "by_alias", "insecure", "probe", "from_environment"]
 
 ENV_PLAY = "Credentials from the task environment (TELPHIN_APP_SECRET)"
 TASKS = """\
@@ -105,6 +105,10 @@ TASKS = """\
         validate_certs: false
         name: "100"
       register: insecure
+    - name: What this provider does (api_info, in check mode too)
+      telphin.pbx.api_info:
+      check_mode: true
+      register: probe
 """
 ENV_TASKS = """\
     - name: Read with the secret from the environment
@@ -148,7 +152,9 @@ def normalised(result: Any) -> Any:
     the order of the extensions a parallel read returns, and ``invocation`` (which ansible-core versions keep
     or strip differently per path; its masking is checked below)."""
     if isinstance(result, dict):
-        out = {k: normalised(v) for k, v in result.items() if k not in ("reset", "invocation")}
+        out = {k: normalised(v) for k, v in result.items() if k not in ("reset", "invocation", "clock", "line")}
+        if isinstance(out.get("summary"), list):    # api_info: the clock and the quota window's countdown
+            out["summary"] = [s for s in out["summary"] if not s.startswith(("clock:", "quota:"))]
         if isinstance(out.get("phones"), list):
             out["phones"] = sorted(out["phones"], key=lambda p: p["extension_id"])
         return out
@@ -161,7 +167,7 @@ def tasks_with_a_payload(output: str) -> List[str]:
     """Names of the tasks whose ``-vvv`` output shows an AnsiballZ payload being executed."""
     found = []
     for section in output.split("TASK [")[1:]:
-        if re.search(r"EXEC .*AnsiballZ_extension_\w+\.py", section):
+        if re.search(r"EXEC .*AnsiballZ_(extension_\w+|api_info)\.py", section):
             found.append(section.split("]", 1)[0])
     return found
 
@@ -212,6 +218,13 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
     assert r["by_alias"]["extension_name"] == "010*103" and r["by_alias"]["phone"] == r["info_one"]["phone"]
     assert any("validate_certs is false" in w for w in r["insecure"]["warnings"])
     assert r["from_environment"]["extensions"][0]["id"] == 1
+    probe = r["probe"]["api_info"]         # run after the writes above: read only, the documented 6 requests
+    assert r["probe"]["changed"] is False and probe["requests"] == r["probe"]["requests"]["total"] == 6
+    assert probe["tenant"]["by_type"] == {"phone": 4, "queue": 1} and probe["findings"] == ["unmanaged_phone_keys"]
+    for side in (controller, module):
+        assert re.match(r"^client 1001: app_id/app_secret, token 3600 s \| quota \d+/100000 left \| per_page 500 "
+                        r"\(cap not provable\) \| bundles listed \| phone keys \+1 -0 \| clock [+-][01] s \| "
+                        r"6 requests, no write \| findings: unmanaged_phone_keys$", side["probe"]["line"])
     # both paths return ``invocation`` or neither (ansible-core 2.21: only with INJECT_INVOCATION on)
     assert ("invocation" in controller["apply"]) is ("invocation" in module["apply"])
     for side in (controller, module):   # where ansible-core keeps ``invocation``, its secrets are masked

@@ -364,6 +364,11 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         assert victim.read_text() == "" and "Planned" in (workdir / "plans" / "tenant1.plan.json").read_text()
         exported += files_text(workdir / "plans") + [(str(victim), victim.read_text())]
 
+        # 4d. the check_api playbook (its output is meant for support requests), with every finding in words
+        runs["check_api"] = ansible.run("telphin.pbx.check_api", inv, "-vvvv", env=env)
+        assert runs["check_api"].rc == 0, runs["check_api"].output[-2000:]
+        assert runs["check_api"].stdout.count("6 requests, no write | findings: unmanaged_phone_keys") == 2
+
         # 5. the rollout through ansible-runner, artifacts kept
         runner_dir, runner_status = run_with_ansible_runner(workdir, emu, path)
 
