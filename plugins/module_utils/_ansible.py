@@ -113,6 +113,7 @@ SPECS: Dict[str, ModuleSpec] = {
                  "parallel": {"type": "int", "default": 4},
                  "update_password": _update_password(),
                  "report_unchanged": {"type": "bool", "default": False},
+                 "bundle_listing": {"type": "bool", "default": True},
                  "default_region": {"type": "str", "default": "RU"},
                  "number_check": _number_check(),
                  "max_changes": {"type": "raw"},

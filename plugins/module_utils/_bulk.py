@@ -37,6 +37,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target
 MAX_BINDINGS = 20000
 
 
+BUNDLES_NOT_ASKED = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
+
+
 def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int, on_secret: OnSecret,
                           warn: Callable[[str], None]) -> None:
     """On an API that lists no bundles, after the writes: read back the phones whose synchronised keys this run
@@ -165,10 +168,11 @@ def _listed_twice(checked: List[Dict[str, Any]]) -> List[str]:
 
 
 def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
-                 warn: Callable[[str], None]) -> Tuple[List[Target], bool, int]:
+                 warn: Callable[[str], None], list_bundles: bool = True) -> Tuple[List[Target], bool, int]:
     """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind; also
-    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list), and
-    how many phone extensions the tenant has (what a ``max_changes`` percentage is of)."""
+    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list: the
+    provider's, or not asked with ``list_bundles`` false), and how many phone extensions the tenant has (what a
+    ``max_changes`` percentage is of)."""
     index = ExtensionIndex(api.extensions(client_id))
     problems: List[str] = []
     targets: Dict[int, Target] = {}
@@ -188,7 +192,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
         listed[ext_id] = entry["where"]
         targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
     bundles = None
-    if any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
+    if list_bundles and any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
         bundles = api.bundles(client_id)
         if bundles is None:
             warn("this API does not list bundles (GET %s is answered 400, 404, 405 or 501): bundle conflicts of synchronised keys cannot be "
@@ -273,13 +277,14 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if not checked and not unbind_unlisted:
         return bulk_result([], check_mode, report_unchanged)
     api = TelphinApi(client)
-    targets, read_back, phones = plan_targets(api, client_id, checked, unbind_unlisted, warn)
+    list_bundles = params.get("bundle_listing") is not False
+    targets, read_back, phones = plan_targets(api, client_id, checked, unbind_unlisted, warn, list_bundles)
     tick = Ticks()
     # An item that sets only a password under update_password: never is listed with nothing to change: no request.
     looked_at = [t for t in targets if t.desired]
     # The guard needs every phone read before the first write only when it could refuse.
     guarded = limit is not None and limit.allowed(phones) < len(looked_at)
-    extra: Dict[str, Any] = {}
+    extra: Dict[str, Any] = {"bundle_listing": BUNDLES_NOT_ASKED} if read_back and not list_bundles else {}
     if not guarded and not params.get("backup") and not plan_path:
         for_each(looked_at, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                      region=region), parallel)

@@ -211,6 +211,16 @@ options:
         whole); RV(summary) counts every extension either way.
     type: bool
     default: false
+  bundle_listing:
+    description:
+      - Whether to ask the provider for the tenant's bundle list when an item sets a synchronised key.
+      - Set it to V(false) for a provider known not to list bundles (the finding C(no_bundle_listing) of
+        M(telphin.pbx.api_info) or the playbook C(telphin.pbx.check_api)). The request and its warning are skipped;
+        the conflicts are looked for after the writes as on such a provider, and RV(bundle_listing) says so.
+      - On a provider that does list bundles, V(false) gives up refusing a bundle conflict before any write.
+      - The role M(telphin.pbx.phone_bindings) passes the host variable C(telphin_bundle_listing).
+    type: bool
+    default: true
 requirements:
   - phonenumbers >= 8.12, when an item sets C(external_number)
 notes:
@@ -346,6 +356,13 @@ diff:
     fails before the phones are looked at (a refused item or option, an unknown extension, O(max_changes))
   type: list
   elements: dict
+bundle_listing:
+  description: >-
+    Said when O(bundle_listing=false) skipped the bundle list for an item's synchronised key: bundle conflicts are
+    looked for after the writes.
+  returned: when O(bundle_listing=false) and an item sets a synchronised key
+  type: str
+  sample: "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
 requests:
   description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
   returned: >-

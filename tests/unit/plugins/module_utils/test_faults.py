@@ -461,6 +461,23 @@ def test_without_a_bundle_listing_agreeing_members_pass_after_the_read_back():
     assert outcome["summary"] == {"total": 2, "changed": 1, "unchanged": 1, "failed": 0, "skipped": 0}
 
 
+def test_bundle_listing_false_skips_the_request_and_its_warning_and_still_reads_back():
+    # issue 23: a provider known (api_info's no_bundle_listing) not to list bundles; said in the result, not warned
+    outcome, client, warnings = bulk([
+        token(), *LIST,
+        Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono"),
+        Call("GET", "/extension/55/phone/", reply=dict(PHONE, record_format="wav_mono")),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono"))],
+        bindings=[{"extension": "100", "record_format": "wav_mono"}, {"extension": "101", "record_format": "wav_mono"}],
+        bundle_listing=False)
+    assert not isinstance(outcome, RunFailed) and warnings == []
+    assert outcome["bundle_listing"] == "not asked (bundle_listing: false): bundle conflicts are looked for after " \
+        "the writes" and client.report()["requests"]["GET"] == 5
+    outcome, client, warnings = bulk([token(), *LIST, Call("GET", "/extension/56/phone/", reply=PHONE)],
+                                     bindings=[{"extension": "102", "label": "Reception"}], bundle_listing=False)
+    assert "bundle_listing" not in outcome and warnings == []     # no synchronised key: nothing to say
+
+
 def test_a_member_read_unchanged_before_another_member_wrote_a_different_value_is_read_back_too():
     # 101 is read first and already holds its value; then 100's write sets mp3_stereo on both. Reading back
     # only 100 would report 101 "unchanged" while the API holds another value.
