@@ -59,7 +59,7 @@ options:
     description:
       - Whether to ask the provider for the tenant's bundle list.
       - Set it to V(false) for a provider known not to list bundles (a finding C(no_bundle_listing) of an earlier
-        run). The request is then skipped and the result says so (RV(api_info.bundles.asked) is V(false)).
+        run). The request is then skipped and the result says so (C(bundles.asked) is V(false) in RV(api_info)).
     type: bool
     default: true
 notes:

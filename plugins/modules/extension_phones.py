@@ -218,7 +218,7 @@ options:
         M(telphin.pbx.api_info) or the playbook C(telphin.pbx.check_api)). The request and its warning are skipped;
         the conflicts are looked for after the writes as on such a provider, and RV(bundle_listing) says so.
       - On a provider that does list bundles, V(false) gives up refusing a bundle conflict before any write.
-      - The role M(telphin.pbx.phone_bindings) passes the host variable C(telphin_bundle_listing).
+      - The role C(telphin.pbx.phone_bindings) passes the host variable C(telphin_bundle_listing).
     type: bool
     default: true
 requirements:

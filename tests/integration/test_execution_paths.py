@@ -180,8 +180,9 @@ def run_path(playbook, path: str) -> Tuple[Dict[str, Any], List[Tuple[str, str]]
         assert run.rc == 0, run.output[-4000:]
         requests = sorted((r["method"], r["path"]) for r in emu.requests())
         state = phones(emu.state())
-    assert sorted(run.results) == sorted(REGISTERED)
-    return run.results, requests, state, run
+        results = json.loads(json.dumps(run.results).replace(emu.url, "<api_url>"))  # each path has its emulator
+    assert sorted(results) == sorted(REGISTERED)
+    return results, requests, state, run
 
 
 def test_both_paths_give_the_same_results_requests_and_state(playbook):

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS
 from ansible_collections.telphin.pbx.plugins.module_utils._probe import FINDINGS, run_api_info, server_time
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import token_lifetime
-from scripted import Call, ScriptedTransport, make_client, quota_headers, token
+from scripted import Call, ScriptedTransport, make_client, quota_headers
 
 ROOT = Path(__file__).resolve().parents[4]
 TOKEN = "tok-the-secret-token-1"
