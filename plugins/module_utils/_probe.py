@@ -31,10 +31,11 @@ from ansible_collections.telphin.pbx.plugins.module_utils._api import (
     REFUSED_PAGE_SIZE, TelphinApi, bundles_path, extensions_path)
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, secret_values
+from ansible_collections.telphin.pbx.plugins.module_utils._replies import Response
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import check_client_id
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import API_PREFIX
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import token_lifetime
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Response, Transport
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Transport
 from ansible_collections.telphin.pbx.plugins.module_utils._version import COLLECTION_VERSION
 
 SHORT_TOKEN = 300       # a token lifetime below this many seconds is a finding: a longer run renews its token
