@@ -273,9 +273,9 @@ def one_line(info: Mapping[str, Any]) -> str:
     keys = "phone keys +%d -%d" % (len(phone["unmanaged_keys"]), len(phone["missing_keys"])) \
         if phone["extension_id"] else "no phone read"
     skew = "clock %+d s" % info["clock"]["skew_seconds"] if info["clock"]["skew_seconds"] is not None else "no Date"
-    return "client %s: %s, %s | quota %s | %s | %s | %s | %s | %d requests, no write | findings: %s" % (
+    return "client %s: %s, %s | %s | %s | %s | %s | %s | %d requests, no write | findings: %s" % (
         info["tenant"]["client_id"], auth["credential"], token,
-        "%s/%s left" % (quota_["remaining"], quota_["limit"]) if quota_["headers"] else "no rate-limit headers",
+        "quota %s/%s left" % (quota_["remaining"], quota_["limit"]) if quota_["headers"] else "no rate-limit headers",
         pages, listed, keys, skew, info["requests"], ", ".join(info["findings"]) or "none")
 
 
