@@ -22,7 +22,7 @@ help:
 	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
 	@echo "                      .venv-2.21 (newest ansible-core, on Python 3.13 or 3.12: PYTHON_NEWEST=... to choose)"
 	@echo "make test             units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all"
-	@echo "                      sanity-2.21 lint changelog-lint release-check quickstart-test"
+	@echo "                      sanity-2.21 lint changelog-lint release-check import-layers quickstart-test"
 	@echo "make units            pytest tests/unit tests/emulator_tests with ansible-core 2.19 (.venv, Python 3.11)"
 	@echo "make units-2.16       the same with ansible-core 2.16"
 	@echo "make units-2.21       the same with ansible-core 2.21"
