@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harness import api_calls, desired_number, tenant_world
+from harness import api_calls, desired_number, play, tenant_world
 from tests.reliability.lib import tenant_inventory
 
 T, P = 30, 4
@@ -90,13 +90,8 @@ def test_in_sync_the_summary_is_ok_and_only_counts(emulator_factory, playbook):
     assert "changed=0" in run.stdout and "changed=1" not in run.stdout
 
 
-PLAY_WITHOUT_CONNECTION = """\
-- name: My own play, without connection local
-  hosts: telphin_tenants
-  gather_facts: false
-  roles:
-    - role: telphin.pbx.phone_bindings
-"""
+PLAY_WITHOUT_CONNECTION = play("- role: telphin.pbx.phone_bindings", "My own play, without connection local",
+                               hosts="telphin_tenants", connection=None, interpreter=False, section="roles")
 
 
 def test_the_role_runs_on_the_controller_in_a_play_that_does_not_say_connection_local(emulator_factory, playbook):
