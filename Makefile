@@ -5,36 +5,50 @@ SHELL := bash
 
 PYTHON ?= python3
 VENV := .venv
-VENV216 := .venv-2.16
-# Newest ansible-core: its controller needs Python 3.12+ (hacking/find-python looks on PATH and in pyenv).
-VENV221 := .venv-2.21
-NEWEST_PYTHONS := 3.13 3.12
-PYTHON_NEWEST ?=
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -q
 # Tools (ansible-playbook, ansible-test, ansible-lint, ...) come from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv test units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity sanity-all \
-	sanity-2.21 lint import-layers changelog-lint docs-lint release-check release test-targets quickstart quickstart-test reliability clean
+# The test matrix, the one source of `make test`, .ci/run and the GitHub workflow (.github/workflows/ci.yml, which
+# tests/integration/test_matrix.py checks against `make -s matrix`): every supported ansible-core, with the Python
+# its venv runs on. 2.19 is .venv (Python 3.11, with the tools); every other core has .venv-<core>, built with
+# hacking/find-python (PATH, then pyenv) or the interpreter named by PYTHON_FOR_<core>=/path/to/python.
+CORES := 2.16 2.17 2.18 2.19 2.20 2.21
+CORE_PYTHON_2.16 := 3.11
+CORE_PYTHON_2.17 := 3.10
+CORE_PYTHON_2.18 := 3.12
+CORE_PYTHON_2.19 := 3.11
+CORE_PYTHON_2.20 := 3.12
+CORE_PYTHON_2.21 := 3.13
+# Integration (real ansible-playbook runs, about 5 min a core here) on the oldest, one between and the newest:
+# on every core .ci/run would pass 45 min on a 2-core machine (docs/testing.md has the figures). `make
+# integration-all` runs it on every core.
+INTEGRATION_CORES := 2.16 2.19 2.21
+venv_of = $(if $(filter 2.19,$(1)),$(VENV),.venv-$(1))
+OTHER_CORES := $(filter-out 2.19,$(CORES))
+
+.PHONY: help venv test matrix units units-all integration integration-all sanity sanity-all lint import-layers changelog-lint \
+	docs-lint fragment-check workflow-lint release-check release test-targets quickstart quickstart-test reliability clean \
+	$(foreach c,$(CORES),units-$(c) integration-$(c) sanity-$(c))
 
 help:
-	@echo "make venv             create .venv (test tools), .venv-2.16 (oldest supported ansible-core) and"
-	@echo "                      .venv-2.21 (newest ansible-core, on Python 3.13 or 3.12: PYTHON_NEWEST=... to choose)"
-	@echo "make test             units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all"
-	@echo "                      sanity-2.21 lint changelog-lint release-check import-layers quickstart-test"
+	@echo "make venv             create .venv (test tools, ansible-core 2.19 on Python 3.11) and a venv for every other"
+	@echo "                      ansible-core of the matrix: $(foreach c,$(OTHER_CORES),.venv-$(c) (Python $(CORE_PYTHON_$(c))))"
+	@echo "make test             $(TEST_TARGETS)"
 	@echo "make units            pytest tests/unit tests/emulator_tests with ansible-core 2.19 (.venv, Python 3.11)"
-	@echo "make units-2.16       the same with ansible-core 2.16"
-	@echo "make units-2.21       the same with ansible-core 2.21"
-	@echo "make integration      pytest tests/integration with ansible-core 2.19 (.venv, Python 3.11)"
-	@echo "make integration-2.16 pytest tests/integration with ansible-core 2.16"
-	@echo "make integration-2.21 pytest tests/integration with ansible-core 2.21"
+	@echo "make units-<core>     the same with ansible-core <core>, one of $(CORES); units-all: on each"
+	@echo "make integration     pytest tests/integration with ansible-core 2.19 (.venv, Python 3.11)"
+	@echo "make integration-<core>  the same with ansible-core <core>; integration-all: on each"
 	@echo "make sanity           ansible-test sanity on Python 3.11 (hacking/ansible-test-sanity.sh)"
-	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13)"
-	@echo "make sanity-2.21      ansible-test sanity of ansible-core 2.21 (on the Python of .venv-2.21)"
+	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13) = sanity-2.19"
+	@echo "make sanity-<core>    ansible-test sanity of ansible-core <core> (on the Python of its venv)"
+	@echo "make matrix           print the test matrix as JSON (what the GitHub workflow must run)"
 	@echo "make lint             ansible-lint, production profile"
 	@echo "make import-layers    import-linter: the layers of plugins/ (.importlinter), drawn in docs/architecture.md"
 	@echo "make changelog-lint   antsibull-changelog lint"
+	@echo "make fragment-check   a change to plugins/ roles/ playbooks/ meta/ since the last release has a fragment"
+	@echo "make workflow-lint    check-jsonschema: .github/workflows/ against GitHub's workflow schema"
 	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
 	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
@@ -44,7 +58,7 @@ help:
 	@echo "make quickstart-test  make quickstart from a copy of the checkout with only Python 3.11 (then 3.10) on PATH"
 	@echo "make clean            remove test output and caches (not the venvs)"
 
-venv: $(VENV)/.stamp $(VENV216)/.stamp $(VENV221)/.stamp
+venv: $(foreach c,$(CORES),$(call venv_of,$(c))/.stamp)
 
 $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offline-bootstrap
 	$(PYTHON) -m venv $(VENV)
@@ -52,80 +66,87 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 	hacking/ansible-test-offline-bootstrap $(PY)
 	touch $@
 
-# .venv-2.16 and .venv-2.21 hold what tests/unit, tests/emulator_tests and tests/integration need, with the ranges of
+# .venv-<core> holds what tests/unit, tests/emulator_tests and tests/integration need, with the ranges of
 # requirements-test.txt: requests (the tests' own HTTP client; the collection needs urllib3), hypothesis (unit
-# tests), ansible-runner (the integration tests that run a playbook the way AWX does).
-$(VENV216)/.stamp: requirements.txt
-	$(PYTHON) -m venv $(VENV216)
-	$(VENV216)/bin/python -m pip install -q 'ansible-core>=2.16,<2.17' 'pytest>=8,<10' 'pyyaml>=6,<7' \
+# tests), ansible-runner (the integration tests that run a playbook the way AWX does); ansible-test comes with
+# ansible-core. (.venv-quickstart has its own explicit rule, which wins over this pattern.)
+.venv-%/.stamp: requirements.txt hacking/find-python hacking/ansible-test-offline-bootstrap
+	@[ -n "$(CORE_PYTHON_$*)" ] || { echo "ansible-core $* is not in the matrix (CORES: $(CORES))" >&2; exit 1; }
+	py="$(PYTHON_FOR_$*)"; [ -n "$$py" ] || py=$$(hacking/find-python $(CORE_PYTHON_$*)); \
+	echo ".venv-$*: $$py"; rm -rf .venv-$*; "$$py" -m venv .venv-$*
+	next=$$(echo $* | awk -F. '{ print $$1 "." $$2 + 1 }'); \
+	.venv-$*/bin/python -m pip install -q "ansible-core>=$*,<$$next" 'pytest>=8,<10' 'pyyaml>=6,<7' \
 		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' -r requirements.txt
+	hacking/ansible-test-offline-bootstrap .venv-$*/bin/python
 	touch $@
 
-$(VENV221)/.stamp: requirements.txt hacking/find-python hacking/ansible-test-offline-bootstrap
-	py="$(PYTHON_NEWEST)"; [ -n "$$py" ] || py=$$(hacking/find-python $(NEWEST_PYTHONS)); \
-	echo "$(VENV221): $$py"; rm -rf $(VENV221); "$$py" -m venv $(VENV221)
-	$(VENV221)/bin/python -m pip install -q 'ansible-core>=2.21,<2.22' 'pytest>=8,<10' 'pyyaml>=6,<7' \
-		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' -r requirements.txt
-	hacking/ansible-test-offline-bootstrap $(VENV221)/bin/python
-	touch $@
-
-TEST_TARGETS := units units-2.16 units-2.21 integration integration-2.16 integration-2.21 sanity-all sanity-2.21 lint \
-	changelog-lint release-check import-layers quickstart-test
+# One target per check and core, so .ci/run can time each.
+TEST_TARGETS := $(foreach c,$(CORES),units-$(c)) $(foreach c,$(INTEGRATION_CORES),integration-$(c)) \
+	$(foreach c,$(CORES),sanity-$(c)) lint import-layers changelog-lint fragment-check workflow-lint release-check \
+	quickstart-test
 test: $(TEST_TARGETS)
 
 test-targets:  # for .ci/run, which times each
 	@echo $(TEST_TARGETS)
 
+matrix:  # for tests/integration/test_matrix.py and whoever writes a CI configuration
+	@list() { local sep=; printf '['; for c in "$$@"; do printf '%s"%s"' "$$sep" "$$c"; sep=', '; done; printf ']'; }; \
+	printf '{"python": {'; sep=; for p in $(foreach c,$(CORES),$(c)=$(CORE_PYTHON_$(c))); do \
+		printf '%s"%s": "%s"' "$$sep" "$${p%=*}" "$${p#*=}"; sep=', '; done; \
+	printf '}, "units": %s, "sanity": %s, "integration": %s}\n' "$$(list $(CORES))" "$$(list $(CORES))" \
+		"$$(list $(INTEGRATION_CORES))"
+
 UNIT_TESTS := tests/unit tests/emulator_tests
+.SECONDEXPANSION:
 
-units: venv
-	$(PYTEST) $(UNIT_TESTS)
+units: units-2.19
+units-all: $(foreach c,$(CORES),units-$(c))
+$(foreach c,$(CORES),units-$(c)): units-%: $$(call venv_of,$$*)/.stamp
+	$(call venv_of,$*)/bin/python -m pytest -q $(UNIT_TESTS)
 
-units-2.16: venv
-	$(VENV216)/bin/python -m pytest -q $(UNIT_TESTS)
+integration: integration-2.19
+integration-all: $(foreach c,$(CORES),integration-$(c))
+$(foreach c,$(CORES),integration-$(c)): integration-%: $$(call venv_of,$$*)/.stamp
+	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(call venv_of,$*)/bin $(call venv_of,$*)/bin/python -m pytest -q tests/integration
 
-units-2.21: venv
-	$(VENV221)/bin/python -m pytest -q $(UNIT_TESTS)
-
-integration: venv
-	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) tests/integration
-
-integration-2.16: venv
-	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV216)/bin $(VENV216)/bin/python -m pytest -q tests/integration
-
-integration-2.21: venv
-	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV221)/bin $(VENV221)/bin/python -m pytest -q tests/integration
-
-sanity: venv
+sanity: $(VENV)/.stamp
 	hacking/ansible-test-sanity.sh
 
-sanity-all: venv
+sanity-all: $(VENV)/.stamp
 	SANITY_PYTHON=all hacking/ansible-test-sanity.sh
 
-sanity-2.21: venv
-	SANITY_VENV=$(CURDIR)/$(VENV221) SANITY_PYTHON=$$($(VENV221)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
-		hacking/ansible-test-sanity.sh
+# 2.19's sanity runs the compile and import tests on every Python found; each other core's on its venv's Python.
+sanity-2.19: sanity-all
+$(foreach c,$(OTHER_CORES),sanity-$(c)): sanity-%: .venv-$$*/.stamp
+	SANITY_VENV=$(CURDIR)/.venv-$* SANITY_PYTHON=$(CORE_PYTHON_$*) hacking/ansible-test-sanity.sh
 
-lint: venv
+lint: $(VENV)/.stamp
 	ansible-lint
 
-import-layers: venv  # the import contracts of .importlinter (layers, no circle, no controller code on the target)
+import-layers: $(VENV)/.stamp  # the import contracts of .importlinter (layers, no circle, no controller code on the target)
 	hacking/lint-imports.sh
 
-changelog-lint: venv
+changelog-lint: $(VENV)/.stamp
 	antsibull-changelog lint
 
-docs-lint: venv
+# A change to plugins/, roles/, playbooks/ or meta/ since the last release commit needs a changelog fragment.
+fragment-check:
+	hacking/fragment-check
+
+workflow-lint: $(VENV)/.stamp
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+docs-lint: $(VENV)/.stamp
 	antsibull-docs lint-collection-docs --plugin-docs .
 
-release-check: venv
+release-check: $(VENV)/.stamp
 	hacking/release-check.sh
 
 release: venv
 	@[ -n "$(VERSION)" ] || { echo "usage: make release VERSION=x.y.z (docs/releasing.md)" >&2; exit 1; }
 	hacking/release.sh $(VERSION)
 
-reliability: venv
+reliability: $(VENV)/.stamp
 	rm -rf tests/output/reliability
 	TELPHIN_RELIABILITY_FULL=1 TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) \
 		tests/integration/test_chaos.py tests/integration/test_bad_input.py tests/integration/test_secrets.py \
@@ -147,7 +168,7 @@ quickstart: $(QUICKSTART_VENV)/.stamp
 	hacking/quickstart.sh
 
 # `make quickstart` in a copy of the checkout with one Python on PATH (3.11, 3.10), no pyenv, an empty HOME.
-quickstart-test: venv
+quickstart-test: $(VENV)/.stamp
 	$(PYTEST) tests/quickstart
 
 clean:

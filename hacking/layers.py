@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Draw the import layers of .importlinter in docs/architecture.md, between its "layers" markers.
 
 The drawing is made from the contracts import-linter checks (`make import-layers`), so the documented layers are

@@ -183,13 +183,38 @@ seealso:
 '''
 
 EXAMPLES = r'''
+# Each inventory source is a file of its own; the first two are shown as comments, so that the examples are
+# one YAML document.
+#
 # dealer.telphin.yml: every tenant of the dealer whose trusted app is in TELPHIN_APP_ID / TELPHIN_APP_SECRET
 # (and TELPHIN_API_URL for a white-label provider). Then:
 #   ansible-inventory -i dealer.telphin.yml --graph
 #   ansible-playbook -i dealer.telphin.yml telphin.pbx.rollout_bindings
-plugin: telphin.pbx.tenants
-source: dealer
----
+#
+#   plugin: telphin.pbx.tenants
+#   source: dealer
+#
+# tenants.telphin.yml: an explicit list; acme with its own app (secret encrypted with
+#   ansible-vault encrypt_string --name app_secret), globex through the dealer's app from the environment.
+# With export_credentials, the role uses acme's app too.
+#
+#   plugin: telphin.pbx.tenants
+#   source: list
+#   export_credentials: true
+#   tenants:
+#     - name: acme
+#       client_id: "1001"
+#       app_id: acme-app
+#       app_secret: !vault |
+#         $ANSIBLE_VAULT;1.1;AES256
+#         62313365396662343061393464336163383764373764613633653634306231386433626436623361
+#         6134333665353966363534333632666535333761666131620a663537646436643839616531643561
+#         63396265333966386166373632626539326166353965363262633030333630313338646335303630
+#         3438626666666137650a353638643435666633633964366338633066623234616432373231333331
+#         6564
+#     - name: globex
+#       client_id: "1002"
+#
 # inventory/telphin.yml: the dealer's tenants with their phone extensions, grouped by time zone and size,
 # read at most once an hour (the cache directory must be writable)
 plugin: telphin.pbx.tenants
@@ -210,26 +235,6 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/telphin-inventory
 cache_timeout: 3600
----
-# tenants.telphin.yml: an explicit list; acme with its own app (secret encrypted with
-#   ansible-vault encrypt_string --name app_secret), globex through the dealer's app from the environment.
-# With export_credentials, the role uses acme's app too.
-plugin: telphin.pbx.tenants
-source: list
-export_credentials: true
-tenants:
-  - name: acme
-    client_id: "1001"
-    app_id: acme-app
-    app_secret: !vault |
-      $ANSIBLE_VAULT;1.1;AES256
-      62313365396662343061393464336163383764373764613633653634306231386433626436623361
-      6134333665353966363534333632666535333761666131620a663537646436643839616531643561
-      63396265333966386166373632626539326166353965363262633030333630313338646335303630
-      3438626666666137650a353638643435666633633964366338633066623234616432373231333331
-      6564
-  - name: globex
-    client_id: "1002"
 '''
 
 import os

@@ -104,7 +104,7 @@ def problem(path: Path, kind: str, target: str) -> str:
         if target.startswith("mailto:"):
             return ""
         return public_url_problem(target)
-    name, _, anchor = target.partition("#")
+    name, anchor = (target.split("#", 1) + [""])[:2]
     if not name:
         resolved = path
     else:
@@ -154,7 +154,7 @@ def test_a_broken_link_is_found(tmp_path, text, suffix, target, expected):
     path.write_text("Probe\n=====\n\n" + text + "\n")
     try:
         found = list(links(path))
-        assert [t for _, t in found] == [target]
+        assert [link[1] for link in found] == [target]
         assert expected in problem(path, *found[0])
     finally:
         path.unlink()
