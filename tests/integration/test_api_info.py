@@ -109,3 +109,24 @@ def test_api_info_data_for_a_provider_that_differs_everywhere(emulator_factory, 
     assert "no_bundle_listing" not in known["api_info"]["findings"] and known["requests"]["total"] == 7
     assert len([r for r in log if "extensions_bundle" in r["path"]]) == 1
     assert TENANT_SECRET % 1 not in run.output and not any(t in run.output for t in emu.tokens())
+
+
+def test_a_rollout_told_bundle_listing_false_skips_the_request_and_the_warning(emulator_factory, playbook):
+    """The finding no_bundle_listing acted on: telphin_bundle_listing: false (the role passes it to extension_phones)."""
+    emu = emulator_factory(tenant_world(tenants=1, phones=4), variant="no-bundle-listing")
+    bindings = [{"extension": "100", "record_enabled": True}, {"extension": "101", "record_enabled": True}]
+    warned = playbook("telphin.pbx.rollout_bindings", tenant_inventory(emu.url, {1: bindings}))
+    assert warned.rc == 0 and "this API does not list bundles" in warned.output, warned.output[-3000:]
+    assert len([r for r in emu.requests(clear=True) if "extensions_bundle" in r["path"]]) == 1
+    bindings[0]["record_enabled"] = bindings[1]["record_enabled"] = False
+    told = playbook("telphin.pbx.rollout_bindings", tenant_inventory(emu.url, {1: bindings},
+                                                                     telphin_bundle_listing=False), "-v")
+    assert told.rc == 0, told.output[-3000:]
+    assert "this API does not list bundles" not in told.output and "WARNING" not in told.output.replace(
+        "[WARNING]: Collection", "")
+    assert "not asked (bundle_listing: false)" in told.stdout
+    log = emu.requests()
+    assert [r for r in log if "extensions_bundle" in r["path"]] == []
+    assert len([r for r in log if r["method"] == "PUT"]) == 2
+    assert sorted(r["path"] for r in log if r["method"] == "GET" and r["path"].endswith("/phone/")) == \
+        ["/api/ver1.0/extension/%d/phone/" % i for i in (1, 1, 2, 2)]     # read, then read back after the writes
