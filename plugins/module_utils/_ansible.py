@@ -31,7 +31,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_exte
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
-from ansible_collections.telphin.pbx.plugins.module_utils._words import Words
+from ansible_collections.telphin.pbx.plugins.module_utils._words import CONNECTION, Words
 
 Warn = Callable[[str], None]
 # (client, validated params, check mode, secret sink, warn[, words=]) -> result
@@ -211,7 +211,9 @@ def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn,
     try:
         settings = ConnectionSettings.from_params(params)
     except TelphinError as exc:
-        return {"failed": True, "changed": False, "msg": str(exc)}, set()
+        # its messages name connection options only (never a server's text): in the role, its variables
+        return {"failed": True, "changed": False,
+                "msg": words.in_text(str(exc), CONNECTION) if words is not None else str(exc)}, set()
     if settings.plain_http:
         warn(PLAIN_HTTP_WARNING)
     if not settings.validate_certs:

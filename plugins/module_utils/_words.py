@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+import re
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 
 class Words:
@@ -21,6 +22,13 @@ class Words:
     def __call__(self, option: str) -> str:
         return self.names.get(option, option)
 
+    def in_text(self, text: str, options: Iterable[str]) -> str:
+        """``text`` (a message of the engine's own words, no server text) with ``options`` named as these words do."""
+        names = sorted((o for o in options if o in self.names), key=len, reverse=True)
+        if not names:
+            return text
+        return re.sub(r"\b(%s)\b" % "|".join(map(re.escape, names)), lambda m: self(m.group(1)), text)
+
     def for_this_run(self, option: str, value: Any) -> str:
         if self.extra_vars:
             return "-e %s=%s" % (self(option), value)
@@ -31,9 +39,9 @@ MODULE = Words()
 
 _ROLE_OPTIONS = ("unbind_unlisted", "parallel", "update_password", "report_unchanged", "default_region",
                  "number_check", "max_changes", "backup")
-_CONNECTION = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
+CONNECTION = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
                "timeout", "quota_reserve")
 ROLE_NAME = "telphin.pbx.phone_bindings"
 ROLE = Words(dict({"bindings": "phone_bindings", "client_id": "telphin_client_id"},
-                  **{o: "phone_bindings_" + o for o in _ROLE_OPTIONS}, **{o: "telphin_" + o for o in _CONNECTION}),
+                  **{o: "phone_bindings_" + o for o in _ROLE_OPTIONS}, **{o: "telphin_" + o for o in CONNECTION}),
              extra_vars=True)

@@ -339,7 +339,7 @@ ROLE_CASES: List[Case] = [
          credentials=False, host_vars={"telphin_app_id": "role_no_secret"}),
     Case("role_empty_prune", "role: empty list", "phone_bindings is empty and phone_bindings_unbind_unlisted is true",
          host_vars={"phone_bindings": [], "phone_bindings_unbind_unlisted": True}),
-    Case("role_reserve_negative", "role: bad choice", "quota_reserve must be 0 or more",
+    Case("role_reserve_negative", "role: bad choice", "telphin_quota_reserve must be 0 or more",
          host_vars={"telphin_quota_reserve": -1}),
     Case("role_client_path", "role: path-like name", "telphin_client_id '../1002' is not a client id",
          host_vars={"telphin_client_id": "../1002"}),

@@ -10,6 +10,7 @@ from cores import ASK_FOR_INVOCATION, INVOCATION_ON_REQUEST
 from scripted import Call, ScriptedTransport, make_client, token
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _ansible as glue
+from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _action
 
 CONN = {"api_url": "https://api.test", "app_id": "app-1", "app_secret": "s3cret-app"}
@@ -255,3 +256,16 @@ def test_an_unexpected_exception_shows_its_type_and_place_never_its_text_on_both
         text = json.dumps(result)
         assert "server-said" not in text and "s3cret-app" not in text and "invalid literal" not in text
     assert "_raise_with_server_text" in here["exception"]     # the code path is kept (the module's: core's choice)
+
+
+def test_in_the_role_a_connection_problem_names_the_roles_variables(transport):
+    # The role passes its telphin_* variables as the connection options: the message names those.
+    args = dict(CONN, quota_reserve=-1, bindings=[{"extension": "100", "label": "x"}])
+    role = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones", args, False, words=ROLE)
+    module = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones", args, False)
+    assert role["msg"] == "telphin_quota_reserve must be 0 or more"
+    assert module["msg"] == "quota_reserve must be 0 or more"
+    role = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones",
+                                     {"bindings": [{"extension": "100", "label": "x"}]}, False, words=ROLE)
+    assert role["msg"].startswith("no API credentials: set telphin_app_id and telphin_app_secret (or TELPHIN_APP_ID "
+                                  "and TELPHIN_APP_SECRET), or telphin_access_token (TELPHIN_ACCESS_TOKEN)")
