@@ -21,8 +21,8 @@ options:
         whose only change is a write-only C(password) does not.
       - When more would change, the task fails before any write, saying how many, listing the first five with
         their before and after values, and naming the value that allows the change for one run. Check mode applies
-        the same guard. With O(apply_plan), the plan's changes are counted against the number of phones the plan was
-        made for.
+        the same guard. With O(apply_plan), the plan's changes are counted against the tenant's phone extensions as
+        this run reads them, not the number the plan records.
       - Unset, there is no limit. The role C(telphin.pbx.phone_bindings) sets V("20%") by default.
     type: raw
   backup:
@@ -74,5 +74,7 @@ options:
         the C(after) values is V(unchanged).
       - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
         applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
+      - A number that is not valid, which the check run accepted with O(number_check=possible), is refused unless
+        this run sets O(number_check=possible) too (a plan's entry carries no O(number_check)).
     type: raw
 '''

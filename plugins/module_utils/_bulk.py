@@ -15,6 +15,7 @@ read first, then the guard decides and the backup is written, and only then the 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
@@ -98,7 +99,8 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
     problems: List[str] = []
     checked: List[Dict[str, Any]] = []
     numbers: Dict[str, List[str]] = {}
-    accept = accept_hint("number_check", words.for_this_run("number_check", "possible"))
+    # a plan's entry (``label``) cannot carry number_check: only the run's is named
+    accept = accept_hint(None if label else "number_check", words.for_this_run("number_check", "possible"))
     for index, item in enumerate(bindings):
         where = "%s[%d]" % (label or words("bindings"), index)
         if not isinstance(item, Mapping):
@@ -213,12 +215,17 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
 
 
 def check_plan(api: TelphinApi, client_id: str, items: List[Dict[str, Any]], region: str,
-               warn: Callable[[str], None]) -> Tuple[List[Target], int]:
+               warn: Callable[[str], None], number_check: str = "valid",
+               words: Words = MODULE) -> Tuple[List[Target], int]:
     """A plan's entries (as ``bindings`` items) through the checks of bindings: ``check_items``, then against the
-    extension list and the bundles (``plan_targets``); the targets and the tenant's number of phone extensions."""
-    checked, problems = check_items(items, "always", region, label="changes")
+    extension list and the bundles (``plan_targets``); the targets and the tenant's number of phone extensions.
+    ``number_check``: the apply run's (a plan's entry carries none), which must accept a not-valid number too."""
+    warnings: List[str] = []
+    checked, problems = check_items(items, "always", region, warnings, number_check, words, label="changes")
     if problems:
         raise refused(problems)
+    for warning in warnings:
+        warn(warning)
     targets, _read_back, phones = plan_targets(api, client_id, checked, False, warn)
     return targets, phones
 
@@ -250,8 +257,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                              % (len(problems), "\n- ".join(problems)))
-        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn, check_plan,
-                          words)
+        return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn,
+                          partial(check_plan, number_check=params.get("number_check") or "valid", words=words), words)
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
         require_phonenumbers()      # one line, not one problem per item
     region = _checked(problems, lambda p: number_region(p, [], words("default_region")), params, DEFAULT_REGION)

@@ -152,3 +152,16 @@ def test_the_plans_text_holds_no_template_markup_and_decodes_to_the_plan():
     assert json.loads(text) == plan
     result = apply([token(), *LIST, get(54, label=hostile), put(54, {"label": "{{ also }}"})], text)
     assert result["changed"]
+
+
+# -- a number the check run accepted as not valid (number_check: possible) ---------------------------------------
+def test_a_plan_with_an_accepted_not_valid_number_applies_when_the_apply_run_accepts_such_numbers_too():
+    plan = plan_of(change(54, {"external_number": None}, {"external_number": "+71234567890"}))
+    with pytest.raises(InputError) as refused:
+        apply([], plan)       # refused before any request
+    assert "is not a valid number" in str(refused.value)
+    assert "on the item" not in str(refused.value)      # a plan's entry cannot carry number_check
+    assert "number_check: possible in the task" in str(refused.value)
+    result = apply([token(), *LIST, get(54), put(54, {"external_number": "+71234567890"})], plan,
+                   number_check="possible")
+    assert result["changed"] and result["results"][0]["extension_id"] == 54
