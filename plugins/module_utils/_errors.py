@@ -91,7 +91,10 @@ def reset_text(seconds: Optional[int]) -> str:
     """When the quota resets, for the quota errors' messages (``X-RateLimit-Reset``: seconds from now)."""
     if seconds is None:
         return "at the top of the next hour (the API sent no X-RateLimit-Reset)"
-    at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    try:
+        at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    except OverflowError:       # the server's figure, past what a calendar holds
+        return "in %d s" % seconds
     return "in %d s (at %s UTC)" % (seconds, at.strftime("%Y-%m-%d %H:%M:%S"))
 
 

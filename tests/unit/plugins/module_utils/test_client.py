@@ -154,6 +154,17 @@ def test_quota_429_fails_fast_with_the_reset_time():
     assert client.report()["quota"] == {"limit": 1000, "remaining": 0, "reset": 1234}
 
 
+@pytest.mark.parametrize("reset", [10 ** 12, 2 ** 53, -(10 ** 12)])
+def test_quota_429_with_a_reset_no_calendar_holds_still_fails_as_the_quota(reset):
+    # X-RateLimit-Reset is the server's: one past year 9999 is said in seconds, not an unexpected OverflowError
+    transport, client = run(token(), Call("GET", "/user/", status=429,
+                                          reply={"status": "rate_limit_exceeded", "message": "limit"},
+                                          headers=quota_headers(0, reset=reset)))
+    with pytest.raises(QuotaExhausted, match=r"not retried: the quota resets in %d s$" % reset):
+        client.get("/user/")
+    transport.assert_done()
+
+
 def test_quota_reserve_stops_before_the_reserve_is_touched():
     transport, client = run(token(), Call("GET", "/user/", reply=USER, headers=quota_headers(11)),
                             Call("GET", "/user/", reply=USER, headers=quota_headers(10)), quota_reserve=10)
