@@ -228,6 +228,10 @@ CASES: List[Case] = [
     Case("api_url_closed_port", "api_url", "POST /oauth/token failed after 5 attempt(s): Connection refused (http://",
          api_url="closed",
          args=phone(extension_id=2, label="x")),
+    # https:// on a port that serves plain HTTP: no advice to set validate_certs: false (it is false already)
+    Case("api_url_https_on_http", "api_url", "): an https:// URL on a port that serves plain HTTP?: give the "
+         "provider's https:// address and port, or http:// for a test server on this machine (allow_plain_http for "
+         "one elsewhere)", api_url="https_on_http", args=phone(extension_id=2, label="x", validate_certs=False)),
     Case("api_url_html_server", "api_url", "replied HTTP 200 with HTML instead of the API's JSON", api_url="html",
          args=phone(extension_id=2, label="x")),
     # malformed replies (emulator faults on paths only these cases use)
@@ -516,6 +520,7 @@ def catalogue(tmp_path_factory):
     trickle = TrickleSite()
     threading.Thread(target=trickle.serve_forever, daemon=True).start()
     urls = {"closed": "http://127.0.0.1:%d" % closed_port(), "html": "http://127.0.0.1:%d" % site.server_address[1],
+            "https_on_http": "https://127.0.0.1:%d" % site.server_address[1],
             "trickle": "http://127.0.0.1:%d" % trickle.server_address[1]}
     planted = plant_links(workdir / "planted")
     with Emulator(world()) as emu:
