@@ -25,6 +25,7 @@ The token endpoint's form and reply (OAuth 2 client credentials grant) are ``tok
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any, Callable, Dict, Optional, Set
@@ -50,12 +51,13 @@ def token_from_reply(data: Any) -> Optional[str]:
 
 
 MAX_LIFETIME = 10 * 365 * 86400     # an expires_in beyond this (ten years) is not a lifetime
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 def token_lifetime(data: Any) -> Optional[int]:
     """The ``expires_in`` of a token endpoint reply in whole seconds, or None when it states none that makes sense."""
     value = data.get("expires_in") if isinstance(data, dict) else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):     # ASCII digits: str.isdigit takes "²" too
         value = int(value.strip())
     if isinstance(value, float):
         value = int(value) if 0 < value <= MAX_LIFETIME else None

@@ -202,3 +202,5 @@ def test_server_time_and_token_lifetime_take_only_what_makes_sense():
     assert server_time(None) is None and server_time("yesterday") is None and server_time("x" * 100) is None
     assert [token_lifetime({"expires_in": v}) for v in (3600, "60", 1.5, 0, -1, True, float("inf"), "9" * 20)] == \
         [3600, 60, 1, None, None, None, None, None]
+    # str.isdigit() takes these for digits and int() refuses one of them: never an unexpected ValueError
+    assert [token_lifetime({"expires_in": v}) for v in ("\u00b2", "\u0663", "1\u00b9")] == [None, None, None]
