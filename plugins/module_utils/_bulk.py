@@ -27,7 +27,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
     DEFAULT_REGION, NUMBER_CHECKS, accept_hint, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
-    FIELDS, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
+    FIELDS, MASK, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id, short_name)
@@ -39,6 +39,11 @@ MAX_BINDINGS = 20000
 
 
 BUNDLES_NOT_ASKED = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
+
+
+def _shown(key: str, value: Any, form: Callable[[Any], str] = str) -> str:
+    """A synchronised key's value as a message shows it (``form``): a secret one (the conference PIN) masked."""
+    return MASK if FIELDS[key].secret and value not in (None, "") else form(value)
 
 
 def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int, on_secret: OnSecret,
@@ -68,16 +73,18 @@ def find_bundle_conflicts(api: TelphinApi, targets: List[Target], parallel: int,
         lost = plan_patch(held, {k: v for k, v in target.desired.items() if k in SYNCED_KEYS})
         problems = []
         for key, want in sorted(lost.items()):
+            want, got = _shown(key, want), _shown(key, held.get(key))
+            got_quoted = _shown(key, held.get(key), repr)
             by = [w.label for w in writes if w is not outcome and key in w.written and
                   not plan_patch(held, {key: w.written[key]})]
             if by:
                 outcome.conflict = True
                 problems.append("bundle conflict on synchronised key %s: %s was given %s, but the write of %s to %s "
                                 "set it here too: they are members of one bundle (this API does not list bundles)"
-                                % (key, outcome.label, want, held.get(key), " and ".join(by)))
+                                % (key, outcome.label, want, got, " and ".join(by)))
             else:
-                problems.append("after this run's writes the phone shows %s=%r, not %s: changed by another client "
-                                "meanwhile?" % (key, held.get(key), want))
+                problems.append("after this run's writes the phone shows %s=%s, not %s: changed by another client "
+                                "meanwhile?" % (key, got_quoted, want))
         if problems:
             outcome.status, outcome.error = "failed", "; ".join(problems)
             outcome.after = managed_view(held, target.desired, written=outcome.written)

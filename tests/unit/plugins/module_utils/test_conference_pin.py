@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import masked_params, nested_secrets
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import MASK, phone_argspec
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import inputs_fingerprint
 from scripted import Call, token
@@ -85,3 +85,16 @@ def test_the_pin_is_a_no_log_option_and_masked_inside_bindings():
     params = {"bindings": [{"extension": "100", "conference_pin": OLD}]}
     assert masked_params(params)["bindings"][0]["conference_pin"] != OLD
     assert nested_secrets(params) == {OLD}
+
+
+def test_a_pin_read_back_after_the_writes_is_not_shown():
+    # a provider that lists no bundles: the phones whose synchronised keys were written are read back; the PIN
+    # found there (changed by another client meanwhile) fails the item without quoting either PIN
+    calls = [token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", status=404, reply={}),
+             get(54, conference_pin=OLD), put(54, {"conference_pin": NEW}), get(54, conference_pin="7777")]
+    with pytest.raises(RunFailed) as failed:
+        run(calls, bindings=[{"extension": "100", "conference_pin": NEW}])
+    error = failed.value.result["results"][0]["error"]
+    assert error.startswith("after this run's writes the phone shows conference_pin=%s, not %s" % (MASK, MASK))
+    no_pin(str(failed.value), json.dumps(failed.value.result))
+    assert "7777" not in str(failed.value) + json.dumps(failed.value.result)
