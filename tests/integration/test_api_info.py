@@ -130,3 +130,14 @@ def test_a_rollout_told_bundle_listing_false_skips_the_request_and_the_warning(e
     assert len([r for r in log if r["method"] == "PUT"]) == 2
     assert sorted(r["path"] for r in log if r["method"] == "GET" and r["path"].endswith("/phone/")) == \
         ["/api/ver1.0/extension/%d/phone/" % i for i in (1, 1, 2, 2)]     # read, then read back after the writes
+
+
+def test_check_api_prints_one_line_for_a_tenant_whose_probe_fails(emulator_factory, playbook):
+    emu = emulator_factory(tenant_world(tenants=2, phones=2))
+    wrong = "Wrong-Secret-Of-Tenant-2"
+    run = playbook("telphin.pbx.check_api", tenant_inventory(emu.url, {1: [], 2: []}, {1: TENANT_SECRET % 1, 2: wrong}))
+    assert run.rc != 0
+    out = " ".join(run.stdout.split())
+    assert "tenant1: client 1001: app_id/app_secret" in out
+    assert "tenant2: the probe failed: the token endpoint refused app_id 'tenant2-app'" in out
+    assert wrong not in run.output and TENANT_SECRET % 1 not in run.output and writes(emu.requests()) == []
