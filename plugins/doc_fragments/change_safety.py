@@ -73,7 +73,8 @@ options:
         is reported V(stale) and not written, and the task fails after applying the others; one that already holds
         the C(after) values is V(unchanged).
       - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
-        applied as it is. O(max_changes), O(backup) and check mode apply as to a normal run.
+        applied as it is. O(max_changes), O(backup), O(bundle_listing) (with the read-back after the writes when no
+        bundle list was read) and check mode apply as to a normal run.
       - A number that is not valid, which the check run accepted with O(number_check=possible), is refused unless
         this run sets O(number_check=possible) too (a plan's entry carries no O(number_check)).
     type: raw

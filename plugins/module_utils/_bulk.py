@@ -222,19 +222,19 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
 
 
 def check_plan(api: TelphinApi, client_id: str, items: List[Dict[str, Any]], region: str,
-               warn: Callable[[str], None], number_check: str = "valid",
-               words: Words = MODULE) -> Tuple[List[Target], int]:
+               warn: Callable[[str], None], number_check: str = "valid", words: Words = MODULE,
+               list_bundles: bool = True) -> Tuple[List[Target], bool, int]:
     """A plan's entries (as ``bindings`` items) through the checks of bindings: ``check_items``, then against the
-    extension list and the bundles (``plan_targets``); the targets and the tenant's number of phone extensions.
-    ``number_check``: the apply run's (a plan's entry carries none), which must accept a not-valid number too."""
+    extension list and the bundles (``plan_targets``); the targets, whether to read back after the writes and the
+    tenant's number of phone extensions. ``number_check`` and ``list_bundles`` (``bundle_listing``): the apply
+    run's (a plan's entry carries none), which must accept a not-valid number too."""
     warnings: List[str] = []
     checked, problems = check_items(items, "always", region, warnings, number_check, words, label="changes")
     if problems:
         raise refused(problems)
     for warning in warnings:
         warn(warning)
-    targets, _read_back, phones = plan_targets(api, client_id, checked, False, warn)
-    return targets, phones
+    return plan_targets(api, client_id, checked, False, warn, list_bundles)
 
 
 def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
@@ -265,7 +265,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                              % (len(problems), "\n- ".join(problems)))
         return apply_plan(client, params, client_id, limit, check_mode, parallel, on_secret, warn,
-                          partial(check_plan, number_check=params.get("number_check") or "valid", words=words), words)
+                          partial(check_plan, number_check=params.get("number_check") or "valid", words=words,
+                                  list_bundles=params.get("bundle_listing") is not False), words, find_bundle_conflicts)
     if any(isinstance(i, Mapping) and str(i.get("external_number") or "").strip() for i in bindings):
         require_phonenumbers()      # one line, not one problem per item
     region = _checked(problems, lambda p: number_region(p, [], words("default_region")), params, DEFAULT_REGION)

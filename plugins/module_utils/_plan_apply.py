@@ -13,7 +13,8 @@ every extension id must be a phone extension of the task's tenant in its extensi
 counts the tenant's phones in that list, not the plan's ``phones``.
 
 Requests: one token, the extension list (each page once), [the bundle list when synchronised keys are
-planned], one GET per phone of the plan, one PUT per phone that still holds its "before" values.
+planned, unless ``bundle_listing`` is false], one GET per phone of the plan, one PUT per phone that still holds
+its "before" values; [when no bundle list was read, the read-back of a normal run after its writes].
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, 
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
 # ``_bulk``'s checks of bindings, which a plan's entries go through too: (api, client id, items, region, warn) ->
-# (targets, number of the tenant's phone extensions), or an ``InputError`` naming every bad item.
-CheckBindings = Callable[[TelphinApi, str, List[Dict[str, Any]], str, Callable[[str], None]], Tuple[List[Target], int]]
+# (targets, whether to read back after the writes, number of the tenant's phone extensions), or an ``InputError``
+# naming every bad item.
+CheckBindings = Callable[[TelphinApi, str, List[Dict[str, Any]], str, Callable[[str], None]],
+                         Tuple[List[Target], bool, int]]
+# ``_bulk.find_bundle_conflicts``: (api, targets, parallel, on_secret, warn), the read-back after the writes.
+ReadBack = Callable[[TelphinApi, List[Target], int, OnSecret, Callable[[str], None]], None]
 
 
 def load(source: Any, client_id: str, key: bytes) -> Dict[str, Any]:
@@ -100,7 +105,8 @@ def refused(problems: List[str]) -> InputError:
 
 def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, limit: Optional[_safety.ChangeLimit],
                check_mode: bool, parallel: int, on_secret: OnSecret, warn: Callable[[str], None],
-               check_bindings: CheckBindings, words: Words = MODULE) -> Dict[str, Any]:
+               check_bindings: CheckBindings, words: Words = MODULE,
+               read_back: Optional[ReadBack] = None) -> Dict[str, Any]:
     """``extension_phones`` with ``apply_plan``: the plan's changes, each only where the phone did not move."""
     plan = load(params.get("apply_plan"), client_id,
                 _safety.signing_key(client.settings.app_secret or client.settings.access_token))
@@ -114,7 +120,7 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
     changes = plan["changes"]
     api = TelphinApi(client)
     # The extension list (one read) says which ids are phones of this tenant, and how many phones it has.
-    targets, phones = check_bindings(api, client_id, plan_items(changes), region, warn)
+    targets, reads_back, phones = check_bindings(api, client_id, plan_items(changes), region, warn)
     problems: List[str] = []
     by_id = {t.outcome.extension_id: t for t in targets}
     for index, change in enumerate(changes):
@@ -140,5 +146,7 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
             [(t.outcome.extension or str(t.outcome.extension_id), t.current or {}, t.desired) for t in writable])
     for_each(writable, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                 current=t.current, region=region), parallel)
+    if reads_back and read_back is not None and not check_mode:
+        read_back(api, targets, parallel, on_secret, warn)
     return bulk_result([t.outcome for t in targets], check_mode, bool(params.get("report_unchanged")), extra,
                        plan=True)

@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
 from scripted import Call, ScriptedTransport, make_client, token
 from tests.reliability.lib import sign_plan
 
@@ -165,3 +165,31 @@ def test_a_plan_with_an_accepted_not_valid_number_applies_when_the_apply_run_acc
     result = apply([token(), *LIST, get(54), put(54, {"external_number": "+71234567890"})], plan,
                    number_check="possible")
     assert result["changed"] and result["results"][0]["extension_id"] == 54
+
+
+# -- bundle_listing: false (a provider known not to list bundles) holds for an apply run too ----------------------
+def test_an_apply_run_told_bundle_listing_false_sends_no_bundle_request_and_reads_back_as_a_normal_run_does():
+    plan = plan_of(change(54, {"record_enabled": False}, {"record_enabled": True}))     # a synchronised key
+    warnings = []
+    transport = ScriptedTransport(token(), *LIST, get(54), put(54, {"record_enabled": True}),
+                                  get(54, record_enabled=True))      # the read-back that looks for bundle conflicts
+    client = make_client(transport)
+    result = run_extension_phones(client, {"apply_plan": plan, "parallel": 1, "bundle_listing": False}, False,
+                                  client.secrets.add, warnings.append)
+    transport.assert_done()
+    assert result["changed"] and warnings == []
+
+
+def test_an_apply_run_on_an_api_that_lists_no_bundles_reads_back_as_its_warning_says():
+    plan = plan_of(change(54, {"record_enabled": False}, {"record_enabled": True}),
+                   change(55, {"record_enabled": False}, {"record_enabled": True}))
+    warnings = []
+    transport = ScriptedTransport(token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", status=404, reply={}),
+                                  get(54), get(55), put(54, {"record_enabled": True}), put(55, {"record_enabled": True}),
+                                  get(54, record_enabled=True), get(55, record_enabled=False))   # 55 lost it again
+    client = make_client(transport)
+    with pytest.raises(RunFailed) as failed:
+        run_extension_phones(client, {"apply_plan": plan, "parallel": 1}, False, client.secrets.add, warnings.append)
+    transport.assert_done()
+    assert any("read back after the writes instead" in w for w in warnings)
+    assert "after this run's writes the phone shows record_enabled=False, not True" in str(failed.value)
