@@ -40,7 +40,7 @@ MODULE = Words()
 _ROLE_OPTIONS = ("unbind_unlisted", "parallel", "update_password", "report_unchanged", "default_region",
                  "number_check", "max_changes", "backup")
 CONNECTION = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
-               "timeout", "quota_reserve")
+              "timeout", "quota_reserve")
 ROLE_NAME = "telphin.pbx.phone_bindings"
 ROLE = Words(dict({"bindings": "phone_bindings", "client_id": "telphin_client_id"},
                   **{o: "phone_bindings_" + o for o in _ROLE_OPTIONS}, **{o: "telphin_" + o for o in CONNECTION}),
