@@ -153,16 +153,20 @@ def desired_bindings(world: Dict[str, Any], tenant: int, per_tenant: int, rng: r
         else:
             number = number_for(tenant, index, variant)
         key = ("extension", ext["name"]) if index % 5 else ("extension_id", ext["id"])
-        bindings.append({key[0]: key[1], "external_number": number})
+        item = {key[0]: key[1], "external_number": number}
+        if draw < 0.25 and current and variant == 0:
+            item["number_check"] = "possible"       # the world's numbers are random: not all are valid numbers
+        bindings.append(item)
     return bindings
 
 
 def inventory(emu: Emulator, world: Dict[str, Any], bindings: Dict[int, List[Dict[str, Any]]],
               **host_vars: Any) -> Dict[str, Any]:
-    """The tenants of ``bindings`` with their apps' secrets from ``world``, the module timeout, 4 in parallel and
-    every unchanged binding reported; ``host_vars`` win."""
+    """The tenants of ``bindings`` with their apps' secrets from ``world``, the module timeout, 4 in parallel,
+    every unchanged binding and every tenant's summary line reported; ``host_vars`` win."""
     secrets = {a["app_id"]: a["app_secret"] for a in world["apps"]}
-    defaults = {"telphin_timeout": MODULE_TIMEOUT, "phone_bindings_parallel": 4, "phone_bindings_report_unchanged": True}
+    defaults = {"telphin_timeout": MODULE_TIMEOUT, "phone_bindings_parallel": 4, "phone_bindings_report_unchanged": True,
+                "phone_bindings_summary_all": True}     # a summary line per tenant, also in sync (summary_lines)
     return tenant_inventory(emu.url, bindings, {n: secrets["tenant%d-app" % n] for n in bindings},
                             **dict(defaults, **host_vars))
 
