@@ -33,6 +33,7 @@ SMALLER_PAGE_SIZES = (200, 30)  # then, while a provider refuses the size (400/4
 REFUSED_PAGE_SIZE = (400, 422)
 MAX_LIST_ROWS = 50000           # one list longer than this is refused: a server that never ends a list
 MAX_LIST_PAGES = 2000           # the same for pages (a server sending one row per page)
+MAX_LIST_CHARS = 64 << 20       # the same for the decoded size of all its pages (each page is bounded by the transport)
 NOT_SUPPORTED = (400, 404, 405, 501)    # the bundle listing's answers that mean "this provider lists none"
 
 # Extension types: the four every source shows and the conference type the vendor's pages mention (its name on the
@@ -122,8 +123,10 @@ class TelphinApi:
         server ignores ``per_page`` too, so it does not page this list) means page 1 was the whole list;
         otherwise rows may be missing: a ``ProtocolError``, not an endless loop or a silent cut. A list of more
         than ``MAX_LIST_ROWS`` rows or ``MAX_LIST_PAGES`` pages (a server that keeps sending full pages of new
-        rows) is a ``ProtocolError`` too.
+        rows), or of more than ``MAX_LIST_CHARS`` decoded characters in all (a server sending huge rows), is a
+        ``ProtocolError`` too.
         """
+        chars_before = self.client.reply_chars
         per_page, batch = self._first_page(path, params)
         items: List[Item] = []
         seen = set()
@@ -149,6 +152,9 @@ class TelphinApi:
             items.extend(fresh)
             if not batch or len(batch) < size:
                 return items
+            if self.client.reply_chars - chars_before > MAX_LIST_CHARS:
+                raise ProtocolError("GET %s: %d pages of this list came to more than %d MiB; stopped (a list of "
+                                    "phones is a few MB at most)" % (path, page, MAX_LIST_CHARS >> 20))
             if len(items) > MAX_LIST_ROWS or page > MAX_LIST_PAGES:
                 raise ProtocolError("GET %s: the list does not end: %d full pages of new rows read, more than one list "
                                     "may have (%d rows or %d pages); stopped"

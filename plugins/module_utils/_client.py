@@ -64,6 +64,7 @@ class ApiClient:
         self._gate = ConcurrencyGate(pool_size, clock)
         self.secrets = set(s for s in (settings.app_secret, settings.access_token) if s)
         self.per_page: Optional[int] = None     # the list page size the provider accepted (set by _api.pages)
+        self.reply_chars = 0                    # decoded characters of every reply so far (_api.pages bounds a list)
 
     # -- public API -------------------------------------------------------------------------------
     def get(self, path: str, params: Optional[Mapping[str, Any]] = None) -> Any:
@@ -103,6 +104,8 @@ class ApiClient:
                     http_status=401, api_status=resp.api_status())
             self.tokens.renew(used, "%s %s" % (method, path), resp.api_status())
             resp, used = self._exchange(method, url, params=params, json_body=body)
+        with self._lock:
+            self.reply_chars += len(resp.text)
         if resp.status >= 400:
             raise error_for(method, path, resp, sorted(str(k) for k in body) if isinstance(body, Mapping) else ())
         return decode_reply(method, path, resp)

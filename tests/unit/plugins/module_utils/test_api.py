@@ -261,6 +261,26 @@ def test_a_list_that_never_ends_is_a_protocol_error_after_the_row_bound(monkeypa
     transport.assert_done()
 
 
+# Regression (review): rows and pages were bounded, not bytes: pages of one huge row each (every reply under the
+# transport's per-reply bound) were all kept, up to MAX_LIST_PAGES x 8 MiB.
+def test_a_list_of_huge_rows_is_a_protocol_error_after_the_size_bound_quoting_nothing(monkeypatch):
+    monkeypatch.setattr(_api, "MAX_LIST_CHARS", 3000)
+    huge = [page(n, [{"id": 700 + n, "name": "x-secret-" + "y" * 1000}]) for n in (1, 2, 3)]
+    transport, api = api_for(*huge)
+    with pytest.raises(ProtocolError, match=r"GET /client/1001/extension/: 3 pages of this list came to more than") \
+            as error:
+        api.extensions("1001")
+    assert "secret" not in str(error.value) and "yyy" not in str(error.value)
+    transport.assert_done()
+
+
+def test_a_list_just_under_the_size_bound_is_read_to_its_end(monkeypatch):
+    monkeypatch.setattr(_api, "MAX_LIST_CHARS", 3000)
+    transport, api = api_for(page(1, [{"id": 701, "name": "y" * 1000}]), page(2, []))
+    assert len(api.extensions("1001")) == 1
+    transport.assert_done()
+
+
 def test_a_list_of_exactly_the_row_bound_is_read_to_its_end(monkeypatch):
     monkeypatch.setattr(_api, "MAX_LIST_ROWS", 2 * PER_PAGE)
     transport, api = api_for(page(1, rows(0, PER_PAGE)), page(2, rows(PER_PAGE, PER_PAGE)), page(3, []))
