@@ -5,7 +5,10 @@ What a hand-written script that knows the API would do, and nothing more, per te
 
 1. one token (``POST /oauth/token``, client credentials);
 2. the extension list, ``per_page=500``, each page once, until an empty page or one shorter than the first
-   (the provider may cap ``per_page``: a list shorter than 500 ends with an empty page);
+   (the provider may cap ``per_page``: a list shorter than 500 ends with an empty page) -- the collection's
+   termination rule, so both send the same list requests. The collection also steps ``per_page`` down when a
+   provider refuses 500 (400/422) and bounds the pages and rows it reads; against the emulator, which accepts
+   500, neither costs a request, so the floor leaves them out;
 3. one ``GET /extension/{id}/phone/`` per binding;
 4. one ``PUT /extension/{id}/phone/`` with ``{"external_number": ...}`` per binding that differs.
 
@@ -21,7 +24,8 @@ short name + ``external_number``).
 
     python benchmarks/floor.py --inventory INVENTORY_DIR [--parallel 4] [--forks 5]
 
-Prints one JSON object: per-tenant and total request counts, changed and unchanged counts.
+Prints one JSON object: per-tenant and total request counts, changed and unchanged counts. ``rollout.py`` runs it
+as its own process and counts its CPU like an Ansible variant's (user + system time of the process).
 """
 
 from __future__ import annotations

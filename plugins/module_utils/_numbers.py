@@ -185,3 +185,21 @@ def _reason_name(reason: int) -> str:
 def _region_of(number: Any) -> str:
     region = phonenumbers.region_code_for_number(number)
     return "region %s" % region if region and region != "ZZ" else "country code +%d" % number.country_code
+
+
+# A mobile, a fixed-line and a toll-free number: checking them loads the region's metadata and compiles the patterns
+# that parsing and checking its numbers use (libphonenumber compiles them on first use, in each process).
+_WARM_UP_SAMPLES = ("+7 916 123-45-67", "8 495 123-45-67", "8 800 123-45-67")
+
+
+def warm_up(region: str = DEFAULT_REGION) -> None:
+    """Load ``region``'s metadata and compile its patterns now, in this process, so that every process forked from
+    it finds them ready (Ansible's main process loads the action plugins before it forks a worker per tenant)."""
+    if phonenumbers is None:
+        return
+    for sample in _WARM_UP_SAMPLES:
+        try:
+            parse_number(sample, region)
+            current_number(sample, region)
+        except InputError:
+            pass

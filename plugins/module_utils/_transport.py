@@ -60,8 +60,13 @@ class Urllib3Transport(Transport):
 
     def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, pool_size: int = 4) -> None:
         pool: Dict[str, Any] = {"num_pools": 2, "maxsize": max(pool_size, 1), "retries": False}
+        self.ca_certs: Optional[str] = None      # the CA bundle verifying the server (None: the system store)
         if validate_certs:
-            pool.update(cert_reqs="CERT_REQUIRED", ca_certs=ca_path or default_ca_bundle())
+            ca_certs = self.ca_certs = ca_path or default_ca_bundle()
+            context = tls_context(ca_certs)
+            # the process's context, its CAs loaded once; else urllib3 loads the bundle for each new connection
+            pool.update({"cert_reqs": "CERT_REQUIRED", "ssl_context": context} if context is not None
+                        else {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_certs})
         else:
             pool.update(cert_reqs="CERT_NONE")
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -299,6 +304,49 @@ def _proxy_manager(proxy: str, pool_args: Dict[str, Any]) -> Any:
     bare = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
     return _watched(urllib3.ProxyManager(bare, proxy_headers=urllib3.make_headers(proxy_basic_auth=auth),
                                          **pool_args))
+
+
+_TLS_CONTEXTS: Dict[Tuple[Optional[str], int, int], Any] = {}
+_TLS_LOCK = threading.Lock()
+
+
+def _new_tls_lock() -> None:
+    global _TLS_LOCK  # pylint: disable=global-statement  # a child of a fork must not inherit a held lock
+    _TLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_tls_lock)
+
+
+def tls_context(ca_certs: Optional[str]) -> Optional[ssl.SSLContext]:
+    """The verifying TLS context of this process for the CA bundle ``ca_certs`` (None: the system store), made once.
+
+    Loading a bundle costs more CPU than a request (tens of milliseconds for certifi's), and urllib3 loads it for
+    each new connection unless it is given a context. The context is urllib3's own (its protocol floor and
+    ciphers); urllib3 still requires the certificate and checks the host name. None when the bundle cannot be
+    loaded: the connection then fails as urllib3 reports it, with the usual message.
+    """
+    if URLLIB3_IMPORT_ERROR:
+        return None
+    try:
+        stat = os.stat(ca_certs) if ca_certs else None
+    except OSError:
+        return None
+    key = (ca_certs, stat.st_mtime_ns, stat.st_size) if stat else (None, 0, 0)   # a bundle replaced: made again
+    with _TLS_LOCK:
+        if key not in _TLS_CONTEXTS:
+            from urllib3.util.ssl_ import create_urllib3_context
+            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            try:
+                if ca_certs:
+                    context.load_verify_locations(cafile=ca_certs)
+                else:
+                    context.load_default_certs()
+            except (OSError, ValueError, ssl.SSLError):
+                return None
+            _TLS_CONTEXTS[key] = context
+        return _TLS_CONTEXTS[key]
 
 
 def default_ca_bundle() -> Optional[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -27,7 +27,15 @@ from ansible.utils.vars import merge_hash
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
     SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
+from ansible_collections.telphin.pbx.plugins.plugin_utils._role import role_options
+
+# Ansible's main process imports this (through the action plugins: its strategies load a task's action plugin
+# before they queue the task) and then forks a worker per host and task: what is loaded here is loaded once.
+warm_up()
+tls_context(default_ca_bundle())
 
 
 def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool,
@@ -151,24 +159,39 @@ class TelphinAction(ActionBase):
     def run(self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
+        in_role = self.in_role()
+        args: Mapping[str, Any] = self._task.args
+        if in_role and self.MODULE == "extension_phones":     # the role's task: its options from its variables
+            args = plain(role_options(args, self._variable(task_vars or {}),
+                                      str((task_vars or {}).get("inventory_hostname", "")),
+                                      bool(self._task.check_mode)))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
-            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            result = merge_hash(result, self._execute_module(module_args=dict(args), task_vars=task_vars,
+                                                             wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
         environment: Dict[str, Any] = {}
         self._compute_environment_string(environment)
         with _environment(environment):
-            result.update(run_on_controller(self.MODULE, self._task.action, self._task.args,
+            result.update(run_on_controller(self.MODULE, self._task.action, args,
                                             bool(self._task.check_mode), inject_invocation(task_vars),
-                                            ROLE if self.in_role() else None))
+                                            ROLE if in_role else None))
         return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
 
     def in_role(self) -> bool:
         """Whether the task is the ``phone_bindings`` role's: its messages then name the role's variables."""
         role = getattr(self._task, "_role", None)
         return role is not None and role.get_name(include_role_fqcn=True) == ROLE_NAME
+
+    def _variable(self, task_vars: Mapping[str, Any]) -> Callable[[str, Any], Any]:
+        """``lookup(name, default)``: the variable templated (a plain value costs no template compile)."""
+        def lookup(name: str, default: Any) -> Any:
+            if name not in task_vars:
+                return default
+            return self._templar.template(task_vars[name])
+        return lookup
 
     def runs_on_controller(self) -> bool:
         """A local connection without ``become`` or ``async``: the module would run on this machine anyway."""

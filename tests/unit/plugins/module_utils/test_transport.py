@@ -157,7 +157,11 @@ def test_refused_connection_and_slow_reply_are_told_apart(server: Recorder) -> N
 
 def test_ca_choice_follows_requests_order(monkeypatch: pytest.MonkeyPatch) -> None:
     def ca_of(transport: Urllib3Transport) -> Any:
-        return transport.manager("https://pbx.example.net/").connection_pool_kw.get("ca_certs")
+        pool = transport.manager("https://pbx.example.net/").connection_pool_kw
+        # a bundle that loads is in the process's TLS context; one that does not goes to urllib3 (which reports it)
+        assert pool.get("ca_certs") in (None, transport.ca_certs)
+        assert (pool.get("ssl_context") is None) == (pool.get("ca_certs") is not None)
+        return transport.ca_certs
 
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/curl.pem")
     assert ca_of(Urllib3Transport()) == "/etc/ssl/curl.pem"

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, telphin.pbx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The options of the ``phone_bindings`` role's bulk call, read from its variables by the action plugin.
+
+Every Ansible worker compiles each template of its task again (one worker per tenant, no compile cache), and
+those compiles were most of the role's own cost per tenant. So the role's task carries no template: its action
+plugin reads the tenant's ``telphin_*`` and ``phone_bindings*`` variables here, templating a value only when
+it is one (the role's ``phone_bindings_backup_dir`` default, a vaulted or templated secret).
+
+Private to the collection's plugins: no stable API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
+
+_MISSING = object()
+# option: the variable the role reads it from, when set (the names its messages use, and one the messages never name)
+VARIABLES = dict(ROLE.names, bundle_listing="telphin_bundle_listing")
+
+Lookup = Callable[[str, Any], Any]
+
+
+def role_options(base: Mapping[str, Any], lookup: Lookup, host: str, check_mode: bool,
+                 now: Optional[datetime] = None) -> Dict[str, Any]:
+    """The bulk call's options for tenant ``host``: ``base`` (the task's arguments, with any ``module_defaults``
+    of the play), then every variable of the role that is set (``_words.ROLE`` names them: ``phone_bindings``,
+    ``telphin_client_id``, the ``telphin_*`` connection and the ``phone_bindings_*`` settings), then the options
+    the role derives (backup file name, plan path, plan to apply).
+
+    ``lookup(name, default)`` is the templated value of variable ``name`` (``default`` when undefined); it is
+    called only for the variables that are needed.
+    """
+    def get(name: str, default: Any = _MISSING) -> Any:
+        return lookup(name, default)
+
+    options = dict(base)
+    for option, variable in VARIABLES.items():     # the connection and the settings: those that are set
+        value = get(variable)
+        if value is not _MISSING:
+            options[option] = value
+    for option, default in (("client_id", "@me"), ("bindings", [])):     # as the task's own arguments did
+        if get(ROLE(option)) is _MISSING:
+            options[option] = default
+    plan_dir = get("phone_bindings_plan_dir", "")
+    if _true(get("phone_bindings_backup", False)):
+        stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d@%H:%M:%S")
+        options["backup_options"] = {"dir_path": get("phone_bindings_backup_dir", None),
+                                     "filename": "%s_phone_bindings.%s.yml" % (host, stamp)}
+    if check_mode and plan_dir:
+        options["plan_path"] = "%s/%s.plan.json" % (plan_dir, host)
+    if _true(get("phone_bindings_apply_plan", False)):
+        plans = get("telphin_plans", {})
+        if isinstance(plans, Mapping) and host in plans:
+            options["apply_plan"] = plans[host]
+        else:
+            options["apply_plan"] = "%s/%s.plan.json" % (plan_dir, host) if plan_dir else ""
+    return options
+
+
+def _true(value: Any) -> bool:
+    """Jinja's ``| bool``, as the role's task applied it."""
+    return boolean(value, strict=False)
