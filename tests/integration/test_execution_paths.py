@@ -19,7 +19,7 @@ import pytest
 
 from harness import Run, api_calls, desired_number, play, tenant_world
 from tests.emulator import Emulator
-from tests.reliability.lib import TENANT_SECRET, phones
+from tests.reliability.lib import TENANT_SECRET, phones, tenant_inventory
 
 CONNECTION_PLUGINS = str(Path(__file__).parent / "connection_plugins")
 ENV = {"ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS}
@@ -281,3 +281,47 @@ def test_delegation_and_the_implicit_localhost_pick_the_path(playbook, tenant_co
     if tenant_connection == "remote_stand_in":
         on_module_path.append("On the tenant host itself")
     assert tasks_with_a_payload(run.output) == on_module_path
+
+
+def run_role(playbook, path: str, tmp_path: Path
+             ) -> Tuple[Run, Run, List[Tuple[str, str]], Dict[Any, Any], List[str]]:
+    """``rollout_bindings`` for two tenants through ``path``: a check run that writes plans, then an apply run with
+    backups; the role's task holds no template, its action plugin reads the tenants' variables."""
+    with Emulator(tenant_world(tenants=2, phones=4, bound=2)) as emu:
+        bindings = {n: [{"extension": str(100 + i), "external_number": desired_number(n, i)} for i in range(3)]
+                    + [{"extension": "103", "label": "Desk %d" % n, "password": "Sip-Role-%d" % n}] for n in (1, 2)}
+        inventory = tenant_inventory(emu.url, bindings, telphin_timeout=10, telphin_quota_reserve=5,
+                                     phone_bindings_update_password="never", phone_bindings_max_changes="100%",
+                                     phone_bindings_plan_dir=str(tmp_path / path / "plans"),
+                                     phone_bindings_backup_dir=str(tmp_path / path / "backup"))
+        extra = {"ansible_connection": PATHS[path]}
+        check = playbook("telphin.pbx.rollout_bindings", inventory, "--check", "-vvv", env=ENV, extra_vars=extra)
+        assert check.rc == 0, check.output[-4000:]
+        apply = playbook("telphin.pbx.rollout_bindings", inventory, "-vvv", env=ENV,
+                         extra_vars=dict(extra, phone_bindings_backup=True))
+        assert apply.rc == 0, apply.output[-4000:]
+        requests = sorted((r["method"], r["path"]) for r in emu.requests())
+        state = {(c["id"], e["name"].rsplit("*", 1)[-1]): e["phone"] for c in emu.state()["clients"]
+                 for e in c["extensions"] if "phone" in e}
+    files = sorted(str(p.relative_to(tmp_path / path)).split("_phone_bindings.")[0]
+                   for p in (tmp_path / path).rglob("*") if p.is_file())
+    return check, apply, requests, state, files
+
+
+def test_the_role_reads_its_variables_on_both_paths(playbook, tmp_path):
+    ctl_check, ctl_apply, ctl_requests, ctl_state, ctl_files = run_role(playbook, "controller", tmp_path)
+    mod_check, mod_apply, mod_requests, mod_state, mod_files = run_role(playbook, "module", tmp_path)
+    assert tasks_with_a_payload(ctl_check.output + ctl_apply.output) == []
+    assert tasks_with_a_payload(mod_check.output) and tasks_with_a_payload(mod_apply.output)
+    assert ctl_requests == mod_requests and ctl_state == mod_state
+    assert ctl_files == mod_files == ["backup/tenant1", "backup/tenant2", "plans/tenant1.plan.json",
+                                      "plans/tenant2.plan.json"]
+    for n in (1, 2):
+        assert [ctl_state[(1000 + n, str(100 + i))]["external_number"] for i in range(3)] == \
+            [desired_number(n, i) for i in range(3)]
+        assert ctl_state[(1000 + n, "103")]["label"] == "Desk %d" % n       # the password is not sent: never
+        assert ctl_state[(1000 + n, "103")].get("password") is None
+    for run in (ctl_check, ctl_apply, mod_check, mod_apply):
+        summary = [line for line in run.stdout.splitlines() if "phones looked at" in line]
+        assert len(summary) == 2 and all("4 phones looked at" in line for line in summary), run.stdout[-3000:]
+        assert "Sip-Role-" not in run.output and TENANT_SECRET % 1 not in run.stdout
