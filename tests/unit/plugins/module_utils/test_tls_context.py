@@ -32,7 +32,7 @@ def test_the_context_verifies_and_is_made_once_per_bundle(tls_emulator, tmp_path
     context = tls_context(bundle)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     transport = Urllib3Transport(ca_path=bundle, pool_size=4)
-    for _ in range(6):      # requests over up to 4 connections, and a second transport (a second module run)
+    for attempt in range(6):      # requests over up to 4 connections, and a second transport (a second module run)
         assert transport.send("GET", tls_emulator.url + "/api/ver1.0/user/", headers={}, timeout=5).status == 401
     assert Urllib3Transport(ca_path=bundle).manager(tls_emulator.url).connection_pool_kw["ssl_context"] is context
     assert loads == [bundle]

@@ -27,7 +27,7 @@ def options(variables, base=None, check_mode=False, host="tenant1"):
 
 
 def test_the_role_defaults_give_what_the_task_passed():
-    got, _ = options(dict(DEFAULTS, phone_bindings=[{"extension": "100", "external_number": "+79161234567"}]))
+    got = options(dict(DEFAULTS, phone_bindings=[{"extension": "100", "external_number": "+79161234567"}]))[0]
     assert got == {"client_id": "@me", "bindings": [{"extension": "100", "external_number": "+79161234567"}],
                    "unbind_unlisted": False, "parallel": 4, "update_password": "always", "report_unchanged": False,
                    "default_region": "RU", "max_changes": "20%", "backup": False}
@@ -36,8 +36,8 @@ def test_the_role_defaults_give_what_the_task_passed():
 def test_only_the_connection_variables_that_are_set_are_passed_and_they_win_over_module_defaults():
     base = {"api_url": "https://play.default", "timeout": 5, "token_url": "https://play.default/oauth/token",
             "client_id": "9999"}
-    got, _ = options(dict(DEFAULTS, telphin_api_url="https://tenant.api", telphin_app_id="app-1",
-                          telphin_app_secret="s3cret", telphin_client_id="1001"), base=base)
+    got = options(dict(DEFAULTS, telphin_api_url="https://tenant.api", telphin_app_id="app-1",
+                          telphin_app_secret="s3cret", telphin_client_id="1001"), base=base)[0]
     assert got["api_url"] == "https://tenant.api"          # the host variable, over a play's module_defaults
     assert got["timeout"] == 5 and got["token_url"] == "https://play.default/oauth/token"   # unset: left alone
     assert (got["app_id"], got["app_secret"], got["client_id"]) == ("app-1", "s3cret", "1001")
@@ -58,7 +58,7 @@ def test_every_setting_but_number_check_has_a_role_default():
 def test_backup_names_the_file_by_tenant_and_utc_time_and_reads_the_directory_only_then():
     got, read = options(dict(DEFAULTS, phone_bindings_backup_dir="/srv/backup"))
     assert "backup_options" not in got and "phone_bindings_backup_dir" not in read
-    got, _ = options(dict(DEFAULTS, phone_bindings_backup="yes", phone_bindings_backup_dir="/srv/backup"))
+    got = options(dict(DEFAULTS, phone_bindings_backup="yes", phone_bindings_backup_dir="/srv/backup"))[0]
     assert got["backup"] == "yes"          # the module's spec makes it a boolean, as with the template before
     assert got["backup_options"] == {"dir_path": "/srv/backup",
                                      "filename": "tenant1_phone_bindings.2026-12-06@03:04:05.yml"}
