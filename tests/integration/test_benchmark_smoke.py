@@ -53,4 +53,10 @@ def test_benchmark_smoke(tmp_path):
     # The report has what docs/performance.md promises.
     for res in variants.values():
         assert res["wall_s"] > 0 and res["memory_mb"]["max_process"] > 0
-    assert (tmp_path / (report.stem + ".md")).read_text().count("| yes |") == 7
+    table = (tmp_path / (report.stem + ".md")).read_text()
+    variants_table, side_by_side = table.split("### Side by side")
+    assert variants_table.count("| yes |") == 7                 # every variant converged
+    row = [line for line in side_by_side.splitlines() if line.startswith("| 2 x 5 |")]
+    assert len(row) == 1 and "| yes |" in row[0]                # the role's requests equal the floor's
+    cpu = [float(c) for c in row[0].split("|")[6].split("/")]    # CPU ms per tenant: role / debug / floor
+    assert len(cpu) == 3 and all(c > 0 for c in cpu)
