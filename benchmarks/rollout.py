@@ -725,7 +725,7 @@ def chart(runs: List[Dict[str, Any]], path: Path, forks: int = 5) -> None:
     if curves:
         ax.legend(fontsize=8)
     else:
-        ax.set_visible(False)       # no shape was run with several forks values
+        fig.delaxes(ax)             # no shape was run with several forks values
     ax = axes[3]
     for name in ("role_module", "role"):
         xs = sorted(by_tenants[name])
@@ -751,6 +751,7 @@ def chart(runs: List[Dict[str, Any]], path: Path, forks: int = 5) -> None:
                 label="the collection's own: role - debug")
     ax.axhline(OWN_CPU_TARGET_MS, color="grey", linestyle=":", linewidth=1)
     ax.set_title("CPU ms per tenant (process tree); own-CPU target %d ms" % OWN_CPU_TARGET_MS)
+    ax.set_yscale("log")
     for ax in (axes[0], axes[1], axes[3], axes[4]):
         ax.set_xscale("log")
         ax.set_xlabel("tenants (same bindings in total)")
