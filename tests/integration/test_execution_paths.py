@@ -303,7 +303,7 @@ def run_role(playbook, path: str, tmp_path: Path
         requests = sorted((r["method"], r["path"]) for r in emu.requests())
         state = {(c["id"], e["name"].rsplit("*", 1)[-1]): e["phone"] for c in emu.state()["clients"]
                  for e in c["extensions"] if "phone" in e}
-    files = sorted(str(p.relative_to(tmp_path / path)).split("_phone_bindings.")[0]
+    files = sorted(str(p.relative_to(tmp_path / path)).split("_phone_bindings.", maxsplit=1)[0]
                    for p in (tmp_path / path).rglob("*") if p.is_file())
     return check, apply, requests, state, files
 

@@ -37,7 +37,7 @@ def test_only_the_connection_variables_that_are_set_are_passed_and_they_win_over
     base = {"api_url": "https://play.default", "timeout": 5, "token_url": "https://play.default/oauth/token",
             "client_id": "9999"}
     got = options(dict(DEFAULTS, telphin_api_url="https://tenant.api", telphin_app_id="app-1",
-                          telphin_app_secret="s3cret", telphin_client_id="1001"), base=base)[0]
+                       telphin_app_secret="s3cret", telphin_client_id="1001"), base=base)[0]
     assert got["api_url"] == "https://tenant.api"          # the host variable, over a play's module_defaults
     assert got["timeout"] == 5 and got["token_url"] == "https://play.default/oauth/token"   # unset: left alone
     assert (got["app_id"], got["app_secret"], got["client_id"]) == ("app-1", "s3cret", "1001")
