@@ -28,7 +28,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
     SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import default_ca_bundle, tls_context
+from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import role_options
 

@@ -7,9 +7,10 @@ import ssl
 
 import pytest
 
-from ansible_collections.telphin.pbx.plugins.module_utils import _transport
+from ansible_collections.telphin.pbx.plugins.module_utils import _tls
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import TLSFailure
-from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport, tls_context
+from ansible_collections.telphin.pbx.plugins.module_utils._tls import tls_context
+from ansible_collections.telphin.pbx.plugins.module_utils._transport import Urllib3Transport
 from tests.emulator import Emulator
 
 
@@ -52,4 +53,4 @@ def test_a_bundle_that_does_not_load_is_left_to_urllib3(tmp_path):
     assert tls_context(str(tmp_path / "bad.pem")) is None
     pool = Urllib3Transport(ca_path=str(tmp_path / "bad.pem")).manager("https://pbx.example.net/").connection_pool_kw
     assert pool["ca_certs"] == str(tmp_path / "bad.pem") and "ssl_context" not in pool
-    assert _transport.tls_context(None) is not None       # the system store
+    assert _tls.tls_context(None) is not None       # the system store
