@@ -44,3 +44,13 @@ def test_a_stale_drawing_is_found(tmp_path):
     config.write_text(declared.replace("    _plan_apply | _reads\n", "    _plan_apply | _reads\n    _extra\n"))
     doc = (ROOT / "docs" / "architecture.md").read_text()
     assert tool.with_drawing(doc, config) != doc and "_extra" in tool.with_drawing(doc, config)
+
+
+MAX_ROOM_LINES = 400    # issue 21: one concern per room
+
+
+def test_no_file_of_plugins_is_over_the_room_size():
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in (ROOT / "plugins").rglob("*.py")}
+    assert len(sizes) > 40
+    assert {name: n for name, n in sizes.items() if n > MAX_ROOM_LINES} == {}
