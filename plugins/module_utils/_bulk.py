@@ -32,7 +32,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import app
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id, short_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
-from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each
 
 MAX_BINDINGS = 20000
@@ -41,7 +41,7 @@ MAX_BINDINGS = 20000
 BUNDLES_NOT_ASKED = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
 
 
-def _shown(key: str, value: Any, form: Callable[[Any], str] = str) -> str:
+def _shown(key: str, value: Any, form: Callable[[Any], str] = shown) -> str:
     """A synchronised key's value as a message shows it (``form``): a secret one (the conference PIN) masked."""
     return MASK if FIELDS[key].secret and value not in (None, "") else form(value)
 
@@ -196,7 +196,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
         ext_id = int(item["id"])
         if ext_id in listed:
             problems.append("%s names the same extension as %s (%s, id %d): list it once"
-                            % (entry["where"], listed[ext_id], item.get("name"), ext_id))
+                            % (entry["where"], listed[ext_id], shown(item.get("name")), ext_id))
             continue
         listed[ext_id] = entry["where"]
         targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
@@ -207,7 +207,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
             warn("this API does not list bundles (GET %s is answered 400, 404, 405 or 501): bundle conflicts of synchronised keys cannot be "
                  "refused before the writes; the phones whose synchronised keys are written are read back after "
                  "the writes instead" % bundles_path(client_id))
-        names = {ext_id: t.outcome.extension or str(ext_id) for ext_id, t in targets.items()}
+        names = {ext_id: shown(t.outcome.extension or ext_id) for ext_id, t in targets.items()}
         problems.extend(bundle_conflicts({ext_id: t.desired for ext_id, t in targets.items()}, bundles or [], names))
     if problems:
         raise InputError("%d problem(s) found before any write, nothing was changed:\n- %s"

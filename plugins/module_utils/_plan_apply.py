@@ -30,7 +30,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, is_masked_key, normalize_current
 from ansible_collections.telphin.pbx.plugins.module_utils._results import bulk_result
-from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
 # ``_bulk``'s checks of bindings, which a plan's entries go through too: (api, client id, items, region, warn) ->
@@ -128,7 +128,7 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
         named = change.get("extension_full_name")
         if named is not None and named != target.outcome.extension:
             problems.append("changes[%d] (extension_id %d): the plan names it %s, the tenant's list %s"
-                            % (index, change["extension_id"], json.dumps(named), target.outcome.extension))
+                            % (index, change["extension_id"], json.dumps(named), shown(target.outcome.extension)))
         target.planned = dict(change["before"])
     if problems:
         raise refused(problems)

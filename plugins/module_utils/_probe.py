@@ -41,7 +41,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._version import COLLEC
 SHORT_TOKEN = 300       # a token lifetime below this many seconds is a finding: a longer run renews its token
 CLOCK_SKEW = 60         # a server clock further off than this many seconds is a finding
 MAX_NAMES = 50          # names (phone keys, extension types) reported at most; the rest are counted
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")      # the whole text: fullmatch (a "$" lets "x\n" pass)
 OTHER = "(other)"       # extension types and keys whose names are not plain words
 
 # The findings, by code: docs/troubleshooting.rst says what to do about each.
@@ -111,9 +111,12 @@ def _iso(stamp: float) -> str:
 
 def _names(values: List[Any]) -> List[str]:
     """Plain names of ``values`` (at most ``MAX_NAMES``), others as ``OTHER``: never a server's free text."""
-    plain = sorted({str(v) for v in values if isinstance(v, str) and _NAME.match(v)})
-    return plain[:MAX_NAMES] + ([OTHER] if len(plain) > MAX_NAMES or any(
-        not (isinstance(v, str) and _NAME.match(v)) for v in values) else [])
+    plain = sorted({str(v) for v in values if _plain(v)})
+    return plain[:MAX_NAMES] + ([OTHER] if len(plain) > MAX_NAMES or not all(map(_plain, values)) else [])
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
 
 
 # -- one section each --------------------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ def quota(client: ApiClient, recorder: Recorder) -> Dict[str, Any]:
 
 
 def tenant(client_id: int, items: List[Dict[str, Any]]) -> Dict[str, Any]:
-    counts = Counter(str(i.get("type")) if _NAME.match(str(i.get("type"))) else OTHER for i in items)
+    counts = Counter(str(i.get("type")) if _plain(i.get("type")) else OTHER for i in items)
     types = dict(counts.most_common(MAX_NAMES))
     if len(counts) > MAX_NAMES:
         types[OTHER] = types.get(OTHER, 0) + sum(n for t, n in counts.most_common()[MAX_NAMES:])

@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, List, Optional, Union
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 
 DEFAULT_CLIENT_ID = "@me"   # the tenant of the app's user
 _CLIENT_ID = re.compile(r"^(@me|[0-9]{1,12})$")
@@ -77,12 +78,12 @@ class ExtensionIndex:
             raise InputError("extension %s does not exist in this client%s" % (ref, self.where))
         if len(matches) > 1:
             raise InputError("extension %s is ambiguous: it matches %s; give the full name%s"
-                             % (ref, ", ".join(sorted(str(m.get("name")) for m in matches)), self.where))
+                             % (ref, ", ".join(sorted(shown(m.get("name")) for m in matches)), self.where))
         return matches[0]
 
     def find_phone(self, ref: Union[str, int], by_id: bool = False) -> Dict[str, Any]:
         item = self.find(ref, by_id)
         if item.get("type") != "phone":
             raise InputError("extension %s is a %s extension, not a phone: it has no phone terminal%s"
-                             % (item.get("name", ref), item.get("type") or "non-phone", self.where))
+                             % (shown(item.get("name", ref)), shown(item.get("type") or "non-phone"), self.where))
         return item

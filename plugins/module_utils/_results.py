@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 
 STATUSES = ("changed", "unchanged", "failed", "skipped")
 
@@ -35,7 +36,9 @@ class PhoneOutcome:
 
     @property
     def label(self) -> str:
-        return "%s (id %s)" % (self.extension, self.extension_id) if self.extension else "id %s" % self.extension_id
+        """How messages and diff headers name the extension: its name as the server sent it, escaped (``shown``)."""
+        return "%s (id %s)" % (shown(self.extension), self.extension_id) if self.extension else \
+            "id %s" % self.extension_id
 
     @property
     def bad(self) -> bool:

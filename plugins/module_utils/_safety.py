@@ -27,7 +27,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAUL
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
 from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import yaml_scalar
-from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
+from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 
 PLAN_FORMAT = "telphin.pbx.plan/1"
 SHOWN = 5           # changes named in a guard refusal
@@ -91,15 +91,15 @@ def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[T
     name the options (the role's variables when the role runs)."""
     if limit is None or len(changes) <= limit.allowed(phones):
         return None
-    shown = ["%s: %s" % (label, _change_text(before, after)) for label, before, after in changes[:SHOWN]]
-    more = len(changes) - len(shown)
+    listed = ["%s: %s" % (shown(label), _change_text(before, after)) for label, before, after in changes[:SHOWN]]
+    more = len(changes) - len(listed)
     return ("refused by the blast-radius guard, nothing was written: this run would change %d phone(s), above %s. "
             "Check %s (a bad merge or an emptied file changes many phones at once); if the change is intended, "
             "allow it for this run with %s. %s:\n- %s%s"
             % (len(changes), limit.describe(phones, words), words("bindings"),
                words.for_this_run("max_changes", len(changes)),
-               "First %d" % len(shown) if len(shown) < len(changes) else "They are",
-               "\n- ".join(shown),
+               "First %d" % len(listed) if len(listed) < len(changes) else "They are",
+               "\n- ".join(listed),
                "\n- ... and %d more" % more if more else ""))
 
 

@@ -4,12 +4,41 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """How messages name the options of ``extension_phones``: the module's names, or the variables of the
-``telphin.pbx.phone_bindings`` role that set them (the action plugin picks the role's words for its task)."""
+``telphin.pbx.phone_bindings`` role that set them (the action plugin picks the role's words for its task); and
+``shown``, the one way a string from a server, a plan or a file enters a message a person reads."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Dict, Iterable, Mapping, Optional
+
+# Unicode categories ``shown`` escapes: controls (C0, DEL, C1 with ESC and CSI), format characters (the bidi
+# embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width characters, the BOM), lone
+# surrogates (which no terminal or log file can encode), and the line and paragraph separators U+2028 and U+2029.
+_ESCAPED_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    if unicodedata.category(char) not in _ESCAPED_CATEGORIES:
+        return char
+    code = ord(char)
+    return "\\x%02x" % code if code < 0x100 else "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
+
+
+def shown(value: Any) -> str:
+    """``value`` (``str()`` of it) as a message shows it: every control, format, line or paragraph separator
+    character and every backslash escaped (``\\n``, ``\\x1b``, ``\\u2028``, ``\\\\``), whatever the text holds.
+
+    Call it on every string that came from a server (an extension's name or type, a phone's value), a plan or a
+    file, each time one goes into a message, a warning or a diff header: a name then cannot start a line of its own
+    (a forged ``PLAY RECAP``), move the cursor, recolour or rewrite the terminal, or reorder the text around it.
+    The result is one line that a person reads as the original, and the escaping is unambiguous.
+    """
+    return "".join(map(_escape, str(value)))
 
 
 class Words:

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import can_template
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry, TenantRecord
 from ansible_collections.telphin.pbx.plugins.plugin_utils._trust import trusted
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted
@@ -40,7 +41,7 @@ def host_variables(record: TenantRecord, entry: Optional[Entry], host: str,
                 warnings.append(
                     "telphin.pbx.tenants: %s: %s is plain text in the inventory source and is exported as the host "
                     "variable telphin_%s of %s, which ansible-inventory --list shows; encrypt it with "
-                    "ansible-vault encrypt_string" % (entry.where, key, key, host))
+                    "ansible-vault encrypt_string" % (shown(entry.where), key, key, shown(host)))
     return {key: unsafe(value) for key, value in hostvars.items()}, warnings
 
 
