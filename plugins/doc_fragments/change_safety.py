@@ -17,8 +17,9 @@ options:
       - The blast-radius guard. The most phones this run may change, as a number (V(10)) or as a percentage of the
         tenant's phone extensions (V("20%"), rounded up, and never fewer than 2 phones unless V("0%"); on a tenant
         of 3 phones, an hourly run that binds two new staff members passes, a bad merge that changes all 3 does not).
-        Each phone that would get a PUT counts, the unbinds of unlisted phones with O(unbind_unlisted) too; a phone
-        whose only change is a write-only C(password) does not.
+        Each phone that would get a PUT counts, the unbinds of unlisted phones with O(unbind_unlisted) too, a change of
+        the conference PIN alone as well (masked in the refusal); a phone whose only change is a write-only
+        C(password) does not (it cannot be compared).
       - When more would change, the task fails before any write, saying how many, listing the first five with
         their before and after values, and naming the value that allows the change for one run. Check mode applies
         the same guard. With O(apply_plan), the plan's changes are counted against the tenant's phone extensions as

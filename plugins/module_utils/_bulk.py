@@ -306,11 +306,11 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     else:
         for_each(looked_at, lambda t: read_into(api, t, on_secret, tick), parallel)
         read = [t for t in looked_at if t.current is not None]
-        patches = [(t, t.readable_patch(region)) for t in read]
-        changing = [t for t, patch in patches if patch]
+        changing = [t for t in read if t.readable_patch(region)]
+        counted = [(t, t.counted_patch(region)) for t in read]
         refusal = _safety.guard_refusal(limit, phones, [(t.outcome.extension or "id %d" % t.outcome.extension_id,
                                                          managed_view(t.current or {}, patch, region=region), patch)
-                                                        for t, patch in patches if patch], words)
+                                                        for t, patch in counted if patch], words)
         if refusal:
             raise InputError(refusal)
         if params.get("backup"):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
-from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, plan_patch
+from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, plan_patch
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words
 
@@ -38,6 +38,12 @@ class Target:
         """The keys this phone would get, less write-only and secret ones: what the guard, backups and plans count."""
         patch = plan_patch(self.current or {}, self.desired, region)
         return {k: v for k, v in patch.items() if not (FIELDS[k].write_only or FIELDS[k].secret)}
+
+    def counted_patch(self, region: str) -> Dict[str, Any]:
+        """The keys this phone would get that the guard counts: every readable key, a secret one (the conference
+        PIN) with its value masked; a write-only key (the SIP password) cannot be compared and is not counted."""
+        patch = plan_patch(self.current or {}, self.desired, region)
+        return {k: MASK if FIELDS[k].secret else v for k, v in patch.items() if not FIELDS[k].write_only}
 
 
 def check_parallel(value: Any, words: Words = MODULE) -> int:

@@ -120,7 +120,7 @@ options:
           - PIN of the local conference. Synchronised across a bundle.
           - A secret. It is compared with the value the API returns, but never shown (masked in results, diffs,
             messages and the logged invocation) and never written to backups or plans, like C(password); a phone
-            whose only change is its PIN is not counted by O(max_changes).
+            whose only change is its PIN is counted by O(max_changes), its values masked in the refusal.
         type: str
       password:
         description:

@@ -49,7 +49,7 @@ def test_backups_and_plans_never_hold_a_pin(tmp_path):
              get(54, conference_pin=OLD), get(55, conference_pin=OLD),
              put(54, {"label": "Sales", "conference_pin": NEW}), put(55, {"conference_pin": NEW})]
     result, warnings = run(calls, backup=True, backup_options={"dir_path": str(tmp_path), "filename": "b.yml"},
-                           bindings=bindings, max_changes=1)      # the PIN-only change is not counted
+                           bindings=bindings, max_changes=2)      # the PIN-only change counts too
     assert result["summary"]["changed"] == 2
     backup = (tmp_path / "b.yml").read_text()
     assert "label: \"Desk\"" in backup and "conference_pin" not in backup and "000*101" not in backup
@@ -64,6 +64,25 @@ def test_backups_and_plans_never_hold_a_pin(tmp_path):
     no_pin(plan, json.dumps(planned))
     assert inputs_fingerprint({"bindings": [{"extension": "100", "conference_pin": OLD}]}, "1") == \
         inputs_fingerprint({"bindings": [{"extension": "100", "conference_pin": NEW}]}, "1")
+
+
+def test_a_pin_only_change_counts_against_the_guard_masked():
+    """A phone whose only change is its PIN gets a PUT: max_changes counts it, and the refusal shows it masked."""
+    bindings = [{"extension": "100", "label": "Sales"}, {"extension": "101", "conference_pin": NEW}]
+    calls = [token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[]),
+             get(54), get(55, conference_pin=OLD)]
+    with pytest.raises(InputError) as err:
+        run(calls, bindings=bindings, max_changes=1)
+    message = str(err.value)
+    assert "this run would change 2 phone(s), above max_changes 1" in message
+    assert '- 000*101: conference_pin "%s" -> "%s"' % (MASK, MASK) in message
+    no_pin(message)
+    # unset before, the PIN is counted too, shown as null -> masked
+    calls = [token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[]), get(54), get(55)]
+    with pytest.raises(InputError) as err:
+        run(calls, bindings=bindings, max_changes=1)
+    assert '- 000*101: conference_pin null -> "%s"' % MASK in str(err.value)
+    no_pin(str(err.value))
 
 
 def test_bad_pins_and_bundle_conflicts_are_reported_without_the_pin():
