@@ -200,8 +200,8 @@ class TelphinApi:
         if ext_type is not None and not _EXTENSION_TYPE.match(str(ext_type)):
             raise InputError("extension type %r is not a type name such as %s (lower-case letters, digits, _ and -)"
                              % (str(ext_type)[:40], ", ".join(KNOWN_EXTENSION_TYPES)))
-        return self.pages(extensions_path(client_id), "expected a JSON array of extensions",
-                          {"type": ext_type} if ext_type else None, on_page=on_page)
+        return self.pages(extensions_path(client_id), "expected a JSON array of extensions with a numeric id",
+                          {"type": ext_type} if ext_type else None, valid=_numeric_id, on_page=on_page)
 
     def phone(self, extension_id: int) -> Item:
         """``GET /extension/{id}/phone/``: the phone properties, every key the API returns."""

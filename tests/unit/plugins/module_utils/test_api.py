@@ -103,7 +103,7 @@ def test_a_page_longer_than_the_first_is_a_protocol_error_not_a_silent_cut(cut):
 @pytest.mark.parametrize("reply", [{"id": 1}, [{"name": "no id"}], ["1"]])
 def test_a_list_of_the_wrong_shape_is_a_protocol_error(reply):
     transport, api = api_for(page(1, reply))
-    with pytest.raises(ProtocolError, match="expected a JSON array of extensions"):
+    with pytest.raises(ProtocolError, match="expected a JSON array of extensions with a numeric id"):
         api.extensions("1001")
     transport.assert_done()
 

@@ -11,7 +11,7 @@ import yaml
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError, RunFailed
 from scripted import Call, ScriptedTransport, make_client, token
 
 PHONE = {"external_number": None, "label": "Desk", "record_enabled": False, "dtmf_mode": "rfc2833"}
@@ -193,3 +193,23 @@ def test_a_limit_that_cannot_refuse_keeps_each_phone_read_then_written_in_turn()
     result = bulk(calls, max_changes="100%", bindings=[{"extension": "100", "label": "A"},
                                                        {"extension": "101", "label": "B"}])
     assert result["summary"]["changed"] == 2
+
+
+@pytest.mark.parametrize("bad_id", ["54a", "", None, True, 5.5, "1234567890123"])
+@pytest.mark.parametrize("flow", ["bulk", "single"])
+def test_an_extension_id_that_is_not_a_number_is_a_protocol_error_naming_the_path(flow, bad_id):
+    """A server listing an extension whose id is not a number: a ProtocolError naming the API path (it ended as
+    "unexpected error (a bug)" in the lookup by name), not quoting the value; no phone is read or written."""
+    listed = [dict(EXTENSIONS[0], id=bad_id)] + EXTENSIONS[1:]
+    calls = [token(), Call("GET", "/client/@me/extension/", reply=listed, params={"page": 1, "per_page": PER_PAGE})]
+    transport = ScriptedTransport(*calls)
+    client = make_client(transport)
+    with pytest.raises(ProtocolError) as err:
+        if flow == "bulk":
+            run_extension_phones(client, {"bindings": [{"extension": "101", "label": "A"}], "parallel": 1}, False,
+                                 client.secrets.add, lambda w: None)
+        else:
+            run_extension_phone(client, {"extension_name": "101", "label": "A"}, False, client.secrets.add)
+    transport.assert_done()
+    assert str(err.value) == ("GET /client/@me/extension/ page 1: expected a JSON array of extensions with a "
+                              "numeric id")

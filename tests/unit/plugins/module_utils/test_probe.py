@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import ProtocolError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS
 from ansible_collections.telphin.pbx.plugins.module_utils._probe import FINDINGS, run_api_info, server_time
 from ansible_collections.telphin.pbx.plugins.module_utils._tokens import token_lifetime
@@ -204,3 +205,12 @@ def test_server_time_and_token_lifetime_take_only_what_makes_sense():
         [3600, 60, 1, None, None, None, None, None]
     # str.isdigit() takes these for digits and int() refuses one of them: never an unexpected ValueError
     assert [token_lifetime({"expires_in": v}) for v in ("\u00b2", "\u0663", "1\u00b9")] == [None, None, None]
+
+
+@pytest.mark.parametrize("bad_id", ["54a", None, "٥٤"])
+def test_an_extension_id_that_is_not_a_number_is_a_protocol_error_naming_the_path(bad_id):
+    """The probe sorts the phone ids of the list: an id that is not a number was "unexpected error (a bug)"."""
+    listed = [dict(EXTENSIONS[0], id=bad_id)] + EXTENSIONS[1:]
+    with pytest.raises(ProtocolError) as err:
+        probe(calls(pages=[page(1, listed)], bundles=None, phone=False))
+    assert str(err.value) == "GET %s page 1: expected a JSON array of extensions with a numeric id" % LIST
