@@ -31,14 +31,12 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
 from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id, short_name)
-from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome, bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._results import BUNDLES_NOT_ASKED, PhoneOutcome, bulk_result
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each
 
 MAX_BINDINGS = 20000
 
-
-BUNDLES_NOT_ASKED = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
 
 
 def _shown(key: str, value: Any, form: Callable[[Any], str] = shown) -> str:

@@ -29,7 +29,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_into)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, is_masked_key, normalize_current
-from ansible_collections.telphin.pbx.plugins.module_utils._results import bulk_result
+from ansible_collections.telphin.pbx.plugins.module_utils._results import BUNDLES_NOT_ASKED, bulk_result
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, for_each
 
@@ -140,6 +140,8 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
     for_each(targets, lambda t: read_into(api, t, on_secret, tick), parallel)
     writable: List[Target] = [t for t in targets if t.current is not None and settle(t, region)]
     extra: Dict[str, Any] = {"plan_created": plan.get("created")}
+    if reads_back and params.get("bundle_listing") is False:
+        extra["bundle_listing"] = BUNDLES_NOT_ASKED       # as a normal run says it
     if params.get("backup"):
         extra["backup_path"] = None if check_mode or not writable else _safety.write_backup(
             params.get("backup_options"), client_id,

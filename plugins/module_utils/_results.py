@@ -15,6 +15,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_
 from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 
 STATUSES = ("changed", "unchanged", "failed", "skipped")
+# the result's ``bundle_listing`` when ``bundle_listing: false`` skipped the bundle list a synchronised key needed
+BUNDLES_NOT_ASKED = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
 
 
 @dataclass

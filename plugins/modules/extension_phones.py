@@ -360,7 +360,7 @@ bundle_listing:
   description: >-
     Said when O(bundle_listing=false) skipped the bundle list for an item's synchronised key: bundle conflicts are
     looked for after the writes.
-  returned: when O(bundle_listing=false) and an item sets a synchronised key
+  returned: when O(bundle_listing=false) and an item (with O(apply_plan), a change of the plan) sets a synchronised key
   type: str
   sample: "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
 requests:

@@ -478,6 +478,27 @@ def test_bundle_listing_false_skips_the_request_and_its_warning_and_still_reads_
     assert "bundle_listing" not in outcome and warnings == []     # no synchronised key: nothing to say
 
 
+def test_an_apply_run_with_bundle_listing_false_says_so_in_its_result_too(tmp_path):
+    """issue 31 item 8: the result of an apply_plan run lacked the key a normal run has."""
+    said = "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
+    path = tmp_path / "plan.json"
+    bindings = [{"extension": "100", "record_format": "wav_mono"}]
+    planned, client, warnings = bulk([token(), *LIST, Call("GET", "/extension/54/phone/", reply=PHONE)], True,
+                                     bindings=bindings, plan_path=str(path), bundle_listing=False)
+    assert planned["bundle_listing"] == said and path.exists()
+    applied, client, warnings = bulk([
+        token(), *LIST,
+        Call("GET", "/extension/54/phone/", reply=PHONE), put_format(54, "wav_mono"),
+        Call("GET", "/extension/54/phone/", reply=dict(PHONE, record_format="wav_mono"))],      # the read-back
+        apply_plan=str(path), bundle_listing=False)
+    assert not isinstance(applied, RunFailed) and warnings == [] and applied["summary"]["changed"] == 1
+    assert applied["bundle_listing"] == said
+    applied, client, warnings = bulk([token(), *LIST, Call("GET", "/extension/54/phone/",
+                                                           reply=dict(PHONE, record_format="wav_mono"))],
+                                     apply_plan=str(path), bundle_listing=False)
+    assert applied["bundle_listing"] == said and applied["summary"]["changed"] == 0     # said whether or not it wrote
+
+
 def test_a_member_read_unchanged_before_another_member_wrote_a_different_value_is_read_back_too():
     # 101 is read first and already holds its value; then 100's write sets mp3_stereo on both. Reading back
     # only 100 would report 101 "unchanged" while the API holds another value.
