@@ -38,7 +38,6 @@ from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target
 MAX_BINDINGS = 20000
 
 
-
 def _shown(key: str, value: Any, form: Callable[[Any], str] = shown) -> str:
     """A synchronised key's value as a message shows it (``form``): a secret one (the conference PIN) masked."""
     return MASK if FIELDS[key].secret and value not in (None, "") else form(value)
