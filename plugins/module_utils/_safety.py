@@ -18,11 +18,11 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._files import make_directories, write_durably
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
@@ -143,47 +143,23 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
 
 
 def write_private(path: str, text: str, replace: bool = True) -> str:
-    """Write ``text`` to ``path`` (directories created) readable by the owner only; return the absolute path.
+    """Write ``text`` to ``path`` (directories created) readable by the owner only and on the disk when this
+    returns (``_files.write_durably``); return the absolute path.
 
-    The text goes to a fresh temporary file of the same directory (``mkstemp``: 0600, a name nobody can plant)
-    and is then put in place whole: over an existing file with ``replace``, else under a name not taken yet
-    (``path``, or ``<name>.<n><ext>`` counting from 2; an existing file is never replaced). A symbolic link at
-    ``path`` is refused: it may have been planted by another user of a shared directory.
+    Over an existing file with ``replace``, else under a name not taken yet (``path``, or ``<name>.<n><ext>``
+    counting from 2; an existing file is never replaced). A symbolic link at ``path`` is refused: it may have been
+    planted by another user of a shared directory.
     """
     path = os.path.abspath(os.path.expanduser(path))
-    directory = os.path.dirname(path)
     try:
-        os.makedirs(directory, exist_ok=True)
+        make_directories(os.path.dirname(path))
         if os.path.islink(path):
             raise SafetyError("refused to write %s: it is a symbolic link, which another user of the directory may "
                               "have planted; remove the link or choose another file" % path)
-        fd, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            path = _put_in_place(temp, path, replace)
-        finally:
-            if os.path.lexists(temp):
-                os.unlink(temp)
+        path = write_durably(path, text, replace)
     except OSError as exc:
         raise SafetyError("cannot write %s: %s" % (path, exc.strerror or exc)) from None
     return path
-
-
-def _put_in_place(temp: str, path: str, replace: bool) -> str:
-    """Rename ``temp`` over ``path``, or (``replace`` false) link it under the first free name of ``path``."""
-    if replace:
-        os.replace(temp, path)      # replaces a link planted since the check, never writes through it
-        return path
-    stem, ext = os.path.splitext(path)
-    for number in range(1, 1000):
-        candidate = path if number == 1 else "%s.%d%s" % (stem, number, ext)
-        try:
-            os.link(temp, candidate)    # fails on any existing name, a link included
-            return candidate
-        except FileExistsError:
-            continue
-    raise SafetyError("cannot write %s: it and 998 numbered variants exist already" % path)
 
 
 def now() -> datetime.datetime:

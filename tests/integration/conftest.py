@@ -7,7 +7,7 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import pytest
 import yaml
@@ -27,7 +27,7 @@ def playbook(tmp_path):
     """Run a playbook given as YAML text (or a path) with an inventory given as a dict."""
 
     def run(play: Any, inventory: Union[Dict[str, Any], str, Path, None] = None, *args: str, env: Optional[Dict[str, str]] = None,
-            extra_vars: Optional[Dict[str, Any]] = None) -> Run:
+            extra_vars: Optional[Dict[str, Any]] = None, wrap: Sequence[str] = ()) -> Run:
         if isinstance(play, Path) or (isinstance(play, str) and "\n" not in play):
             target = str(play)
         else:
@@ -54,7 +54,7 @@ def playbook(tmp_path):
             "PATH": str(ANSIBLE_BIN) + os.pathsep + environment.get("PATH", ""),
         })
         environment.update(env or {})
-        command = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(inv), target,
+        command = [*wrap, str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(inv), target,     # wrap: strace ...
                    "-e", "results_dir=%s" % results_dir, *args]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]

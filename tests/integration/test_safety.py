@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import textwrap
 from pathlib import Path
+from typing import Dict, List, Tuple
 
 import pytest
 import requests
@@ -276,6 +279,73 @@ def test_a_backup_never_replaces_a_file(emulator_factory, playbook, tmp_path):
     assert paths == [str(tmp_path / "b" / "t1.yml"), str(tmp_path / "b" / "t1.2.yml")]
     assert [yaml.safe_load(Path(p).read_text())["phone_bindings"] for p in paths] == [
         [{"extension": "010*102", "label": "Desk 2"}], [{"extension": "010*102", "label": "First"}]]
+
+
+STRACE = shutil.which("strace")
+CONNECTION_PLUGINS = str(Path(__file__).parent / "connection_plugins")
+# one line of ``strace -f -y``: the pid, the call, its arguments (fds with their paths) and the rest
+SYSCALL = re.compile(r"^(\d+)\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()(.*)$")
+PUT_SENT = re.compile(r'\d+<(?:socket|TCP)[^>]*>, "PUT /api/')     # a PUT's request line sent on a socket
+
+
+def traced(trace: Path, directory: Path) -> Tuple[Dict[str, int], List[Tuple[int, str]], int]:
+    """From a trace: {path: index of the line where its fsync returned} for the files and the directory under
+    ``directory``; (index, new name) of each link or rename into it; the index of the first PUT sent to the API."""
+    lines = trace.read_text().splitlines()
+    synced: Dict[str, int] = {}
+    placed: List[Tuple[int, str]] = []
+    pending: Dict[Tuple[str, str], str] = {}       # (pid, call) -> its first line, while unfinished
+    first_put = -1
+    for index, line in enumerate(lines):
+        match = SYSCALL.match(line)
+        if not match:
+            continue
+        pid, resumed, call, rest = match.groups()
+        if call and rest.endswith("<unfinished ...>"):
+            pending[(pid, call)] = rest
+            continue
+        if resumed:
+            call, rest = resumed, pending.pop((pid, resumed), "") + rest
+        if call in ("fsync", "fdatasync") and rest.endswith("= 0"):
+            path = re.match(r"\d+<([^>]*)>", rest)
+            if path and path.group(1).startswith(str(directory)):
+                synced.setdefault(path.group(1), index)
+        elif call in ("link", "linkat", "rename", "renameat", "renameat2") and rest.endswith("= 0"):
+            names = re.findall(r'"([^"]*)"', rest)
+            if names and names[-1].startswith(str(directory)):
+                placed.append((index, names[-1]))
+        elif call in ("sendto", "write", "sendmsg") and first_put < 0 and PUT_SENT.match(rest):
+            first_put = index
+    return synced, placed, first_put
+
+
+@pytest.mark.skipif(not STRACE, reason="strace is not installed (.ci/run installs it; apt-get install strace)")
+@pytest.mark.parametrize("path", ["controller", "module"])
+def test_the_backup_and_its_directory_are_on_the_disk_before_the_first_put(emulator_factory, playbook, tmp_path, path):
+    """Issue 31 item 2, in the system calls of a real run: the backup file is flushed (fsync), linked into place, and
+    its directory flushed, all before the first PUT leaves the process, on both execution paths (the module path
+    runs the module in its own process: strace -f follows it)."""
+    emu = emulator_factory(tenant_world(tenants=1, phones=4))
+    backups = tmp_path / "b"
+    opts = {"backup": True, "backup_options": {"dir_path": str(backups), "filename": "t1.yml"}}
+    trace = tmp_path / "trace.txt"
+    bindings = [{"extension": "102", "label": "First"}, {"extension": "103", "label": "Second"}]
+    run = playbook(module_play(bulk_task(bindings, **opts), emu.url, SECRET), None,
+                   *(["-e", "ansible_connection=remote_stand_in"] if path == "module" else []),
+                   env={"ANSIBLE_CONNECTION_PLUGINS": CONNECTION_PLUGINS},
+                   wrap=[STRACE, "-f", "-y", "-s", "24", "-o", str(trace),
+                         "-e", "trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2,sendto,sendmsg,write"])
+    assert run.rc == 0 and run.results["bulk"]["summary"]["changed"] == 2, run.output
+    assert len(api_calls(emu.requests(), "PUT")) == 2
+    backup = run.results["bulk"]["backup_path"]
+    assert backup == str(backups / "t1.yml") and "Desk 2" in Path(backup).read_text()
+    synced, placed, first_put = traced(trace, backups)
+    assert first_put > 0, "no PUT in the trace"
+    [(linked, name)] = placed
+    assert name == backup
+    [temp] = [p for p in synced if p not in (backup, str(backups))]     # the temporary file, flushed before the link
+    assert os.path.basename(temp).startswith(".t1.yml.") and not os.path.exists(temp)
+    assert synced[temp] < linked < synced[str(backups)] < first_put
 
 
 # -- 3. plan and apply ----------------------------------------------------------------------------
