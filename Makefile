@@ -29,7 +29,7 @@ venv_of = $(if $(filter 2.19,$(1)),$(VENV),.venv-$(1))
 OTHER_CORES := $(filter-out 2.19,$(CORES))
 
 .PHONY: help venv test matrix units units-all integration integration-all sanity sanity-all lint import-layers changelog-lint \
-	docs-lint fragment-check workflow-lint release-check release test-targets quickstart quickstart-test reliability clean \
+	docs-lint fragment-check workflow-lint release-check ansible-test-units release test-targets quickstart quickstart-test reliability clean \
 	$(foreach c,$(CORES),units-$(c) integration-$(c) sanity-$(c))
 
 help:
@@ -40,7 +40,8 @@ help:
 	@echo "make units-<core>     the same with ansible-core <core>, one of $(CORES); units-all: on each"
 	@echo "make integration     pytest tests/integration with ansible-core 2.19 (.venv, Python 3.11)"
 	@echo "make integration-<core>  the same with ansible-core <core>; integration-all: on each"
-	@echo "make sanity           ansible-test sanity on Python 3.11 (hacking/ansible-test-sanity.sh)"
+	@echo "make sanity           ansible-test sanity on Python 3.11 (hacking/ansible-test.sh)"
+	@echo "make ansible-test-units  ansible-test units --venv on Python 3.11, as a contributor types it (CONTRIBUTING.md)"
 	@echo "make sanity-all       the same on every Python found (plugins: 3.8 to 3.13) = sanity-2.19"
 	@echo "make sanity-<core>    ansible-test sanity of ansible-core <core> (on the Python of its venv)"
 	@echo "make matrix           print the test matrix as JSON (what the GitHub workflow must run)"
@@ -82,7 +83,7 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 
 # One target per check and core, so .ci/run can time each.
 TEST_TARGETS := $(foreach c,$(CORES),units-$(c)) $(foreach c,$(INTEGRATION_CORES),integration-$(c)) \
-	$(foreach c,$(CORES),sanity-$(c)) lint import-layers changelog-lint fragment-check workflow-lint release-check \
+	$(foreach c,$(CORES),sanity-$(c)) ansible-test-units lint import-layers changelog-lint fragment-check workflow-lint release-check \
 	quickstart-test
 test: $(TEST_TARGETS)
 
@@ -110,15 +111,20 @@ $(foreach c,$(CORES),integration-$(c)): integration-%: $$(call venv_of,$$*)/.sta
 	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(call venv_of,$*)/bin $(call venv_of,$*)/bin/python -m pytest -q tests/integration
 
 sanity: $(VENV)/.stamp
-	hacking/ansible-test-sanity.sh
+	hacking/ansible-test.sh sanity
 
 sanity-all: $(VENV)/.stamp
-	SANITY_PYTHON=all hacking/ansible-test-sanity.sh
+	SANITY_PYTHON=all hacking/ansible-test.sh sanity
 
 # 2.19's sanity runs the compile and import tests on every Python found; each other core's on its venv's Python.
 sanity-2.19: sanity-all
 $(foreach c,$(OTHER_CORES),sanity-$(c)): sanity-%: .venv-$$*/.stamp
-	SANITY_VENV=$(CURDIR)/.venv-$* SANITY_PYTHON=$(CORE_PYTHON_$*) hacking/ansible-test-sanity.sh
+	SANITY_VENV=$(CURDIR)/.venv-$* SANITY_PYTHON=$(CORE_PYTHON_$*) hacking/ansible-test.sh sanity
+
+# The unit tests the way a community contributor runs them (ansible-test's own pytest configuration, its venv with
+# tests/unit/requirements.txt); once, on 2.19. tests/emulator_tests are not ansible-test units: make units runs them.
+ansible-test-units: $(VENV)/.stamp
+	hacking/ansible-test.sh units
 
 lint: $(VENV)/.stamp
 	ansible-lint

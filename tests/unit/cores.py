@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible.release import __version__
+from ansible.module_utils.ansible_release import __version__
 
 ANSIBLE_CORE = tuple(int(part) for part in __version__.split(".")[:2])
 # Data tagging (trust_as_template, is_trusted_as_template): plugin strings are untrusted unless tagged.

@@ -14,8 +14,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import MASK, phone_argspec
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import inputs_fingerprint
 from scripted import Call, token
-from test_bulk_safety import LIST, get, put, run
-from test_security import single
+from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_bulk_safety import LIST, get, put, run
+from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_security import single
 
 OLD, NEW = "4711", "9305"
 
