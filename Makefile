@@ -29,7 +29,7 @@ venv_of = $(if $(filter 2.19,$(1)),$(VENV),.venv-$(1))
 OTHER_CORES := $(filter-out 2.19,$(CORES))
 
 .PHONY: help venv test matrix units units-all integration integration-all sanity sanity-all lint import-layers changelog-lint \
-	docs-lint fragment-check workflow-lint release-check ansible-test-units release test-targets quickstart quickstart-test reliability clean \
+	docs-lint docsite docsite-check fragment-check workflow-lint release-check ansible-test-units release test-targets quickstart quickstart-test reliability clean \
 	$(foreach c,$(CORES),units-$(c) integration-$(c) sanity-$(c))
 
 help:
@@ -51,6 +51,8 @@ help:
 	@echo "make fragment-check   a change to plugins/ roles/ playbooks/ meta/ since the last release has a fragment"
 	@echo "make workflow-lint    check-jsonschema: .github/workflows/ against GitHub's workflow schema"
 	@echo "make docs-lint        antsibull-docs lint-collection-docs --plugin-docs"
+	@echo "make docsite          the docsite, offline, warnings as errors (hacking/docsite.py): build/docsite/build/html"
+	@echo "make docsite-check    make docsite, then headless Chromium opens it from the index (tests/docsite)"
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
 	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
 	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
@@ -84,6 +86,7 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 # One target per check and core, so .ci/run can time each.
 TEST_TARGETS := $(foreach c,$(CORES),units-$(c)) $(foreach c,$(INTEGRATION_CORES),integration-$(c)) \
 	$(foreach c,$(CORES),sanity-$(c)) ansible-test-units lint import-layers changelog-lint fragment-check workflow-lint release-check \
+	docsite-check \
 	quickstart-test
 test: $(TEST_TARGETS)
 
@@ -144,6 +147,21 @@ workflow-lint: $(VENV)/.stamp
 
 docs-lint: $(VENV)/.stamp
 	antsibull-docs lint-collection-docs --plugin-docs .
+
+# The docsite's own venv (Sphinx and its theme stay out of .venv); an explicit rule, which wins over .venv-%.
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.stamp: requirements-docs.txt
+	rm -rf $(DOCS_VENV)
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install -q -r requirements-docs.txt
+	touch $@
+
+docsite: $(DOCS_VENV)/.stamp
+	$(DOCS_VENV)/bin/python hacking/docsite.py
+
+# Needs Chromium (Debian: chromium; .ci/run installs it).
+docsite-check: docsite $(VENV)/.stamp
+	$(PYTEST) tests/docsite
 
 release-check: $(VENV)/.stamp
 	hacking/release-check.sh
