@@ -305,11 +305,12 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         read = [t for t in looked_at if t.current is not None]
         changing = [t for t in read if t.readable_patch(region)]
         counted = [(t, t.counted_patch(region)) for t in read]
-        refusal = _safety.guard_refusal(limit, phones, [(t.outcome.extension or "id %d" % t.outcome.extension_id,
-                                                         managed_view(t.current or {}, patch, region=region), patch)
-                                                        for t, patch in counted if patch], words)
+        changes = [(t.outcome.extension or "id %d" % t.outcome.extension_id,
+                    managed_view(t.current or {}, patch, region=region), patch) for t, patch in counted if patch]
+        refusal = _safety.guard_refusal(limit, phones, changes, words)
         if refusal:
-            raise InputError(refusal)
+            raise _safety.GuardRefused(refusal, {"changed": False, "refused": {
+                "changes": len(changes), "first": _safety.first_changes(changes)}})
         if params.get("backup"):
             extra["backup_path"] = None if check_mode or not changing else _safety.write_backup(
                 params.get("backup_options"), client_id, [(t.outcome.extension or str(t.outcome.extension_id),

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
 from ansible_collections.telphin.pbx.plugins.module_utils._files import make_directories, write_durably
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
@@ -37,6 +37,11 @@ _COUNT = re.compile(r"^\s*([0-9]+)\s*$")
 
 class SafetyError(InputError):
     """A bad safety option, a refused change or an unusable plan or backup file; nothing was written."""
+
+
+class GuardRefused(SafetyError, RunFailed):
+    """The blast-radius guard refused the run; its result says how many phones would change and the first ones
+    (``refused``), for the role's summary."""
 
 
 # -- blast-radius guard ---------------------------------------------------------------------------
@@ -91,7 +96,7 @@ def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[T
     name the options (the role's variables when the role runs)."""
     if limit is None or len(changes) <= limit.allowed(phones):
         return None
-    listed = ["%s: %s" % (shown(label), _change_text(before, after)) for label, before, after in changes[:SHOWN]]
+    listed = first_changes(changes)
     more = len(changes) - len(listed)
     return ("refused by the blast-radius guard, nothing was written: this run would change %d phone(s), above %s. "
             "Check %s (a bad merge or an emptied file changes many phones at once); if the change is intended, "
@@ -101,6 +106,11 @@ def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[T
                "First %d" % len(listed) if len(listed) < len(changes) else "They are",
                "\n- ".join(listed),
                "\n- ... and %d more" % more if more else ""))
+
+
+def first_changes(changes: Sequence[Tuple[str, Mapping[str, Any], Mapping[str, Any]]]) -> List[str]:
+    """The first ``SHOWN`` of ``changes`` (label, before, after), each as a line: the keys that differ, JSON values."""
+    return ["%s: %s" % (shown(label), _change_text(before, after)) for label, before, after in changes[:SHOWN]]
 
 
 def _change_text(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

@@ -349,6 +349,11 @@ plan_created:
   returned: when O(apply_plan) is given and the plan was accepted, as RV(results) is (also when some extensions failed)
   type: str
   sample: "2026-11-29T18:00:05Z"
+refused:
+  description: The O(max_changes) refusal's count of phones that would change, and the first of them as lines.
+  returned: when O(max_changes) refused the run (it failed, nothing was written)
+  type: dict
+  sample: {"changes": 7, "first": ["101: external_number \"+79165550101\" -> null"]}
 diff:
   description: Before and after of each changed extension.
   returned: >-

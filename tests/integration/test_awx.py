@@ -312,6 +312,16 @@ def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_fac
     [plan_job], [applied] = plan_approval_apply(ctl, plan, apply, stored, approve=True)
     assert plan_job.status == "successful", plan_job.stdout[-3000:]
     assert "acme: 3 phones looked at, 2 to change" in plan_job.stdout
+    # The summary is printed through the display: in AWX a job event of the summary task (not an ok result, which
+    # the job output may hide), and the task is no change (the plans task of old is gone: nothing to show)
+    [summary_task] = [e for e in plan_job.events if e["event"] == "playbook_on_task_start"
+                      and e["event_data"]["task"] == "Summarise the tenants"]
+    [summary] = [e for e in plan_job.events if "tenant(s) in check mode" in e.get("stdout", "")]
+    assert summary["parent_uuid"] == summary_task["uuid"] and summary["event"] == "verbose"
+    assert "acme: 3 phones looked at, 2 to change" in summary["stdout"]
+    [summary_ok] = [e for e in plan_job.events if e["event"] == "runner_on_ok"
+                    and e["event_data"]["task"] == "Summarise the tenants"]
+    assert summary_ok["event_data"]["res"]["changed"] is False
     # Each plan travels as its JSON text: ansible-core 2.19 and later construct a "!unsafe" scalar with implicit
     # typing, quotes ignored, so in the extra variables the controller dumps "!unsafe" a mapping's '1001' would
     # arrive as 1001 and '+79165550101' as an int.

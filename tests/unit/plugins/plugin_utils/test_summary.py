@@ -1,0 +1,48 @@
+"""The phone_bindings role's summary: totals, natural order, the guard's refusals, the plans of check runs."""
+
+from __future__ import annotations
+
+from ansible_collections.telphin.pbx.plugins.plugin_utils._summary import natural_key, summarise
+
+FOUR = {"total": 4, "changed": 1, "unchanged": 3, "failed": 0, "skipped": 0}
+SYNC = {"total": 4, "changed": 0, "unchanged": 4, "failed": 0, "skipped": 0}
+REQUESTS = {"requests": {"total": 7}, "quota": {"remaining": 99}}
+
+
+def test_natural_order_compares_digit_runs_as_numbers():
+    names = ["tenant_42", "tenant_7", "Acme", "tenant_7b", "tenant_100", "acme2", "acme10"]
+    assert sorted(names, key=natural_key) == ["Acme", "acme2", "acme10", "tenant_7", "tenant_7b", "tenant_42",
+                                              "tenant_100"]
+
+
+def test_totals_first_then_the_tenants_that_need_a_look_in_natural_order():
+    results = {"tenant_42": dict(REQUESTS, summary=FOUR), "tenant_7": dict(REQUESTS, summary=FOUR),
+               "tenant_8": dict(REQUESTS, summary=SYNC), "tenant_9": None}
+    got = summarise(results, ["tenant_9"], check_mode=False, list_all=False)
+    assert got.lines == [
+        "4 tenant(s): 2 changed (2 phone(s)), 1 in sync, 1 failed; 21 requests",
+        "tenant_7: 4 phones looked at, 1 changed, 3 unchanged, 0 failed, 0 not processed; 7 requests, quota left 99",
+        "tenant_9: failed before any change (its error is above); 0 requests, quota left unknown",
+        "tenant_42: 4 phones looked at, 1 changed, 3 unchanged, 0 failed, 0 not processed; 7 requests, quota left 99",
+        "1 tenant(s) in sync not listed (-e phone_bindings_summary_all=true lists every tenant)"]
+    assert got.totals == {"changed": 2, "sync": 1, "failed": 1, "phones": 2, "requests": 21}
+    assert got.text.splitlines()[1].startswith("  tenant_7: ")
+    every = summarise(results, ["tenant_9"], check_mode=True, list_all=True)
+    assert [line.split(":")[0] for line in every.lines[1:]] == ["tenant_7", "tenant_8", "tenant_9", "tenant_42"]
+    assert every.lines[0].startswith("4 tenant(s) in check mode: 2 to change (2 phone(s))")
+
+
+def test_a_refused_tenant_repeats_the_guards_first_changes():
+    first = ['100: external_number null -> "+7"', '101: label "a" -> "b"']
+    refused = dict(REQUESTS, failed=True, refused={"changes": 7, "first": first})
+    got = summarise({"t1": refused}, [], check_mode=False, list_all=False)
+    assert got.lines[1] == ('t1: refused by the blast-radius guard, nothing was written: 7 phone(s) would change: '
+                            '100: external_number null -> "+7"; 101: label "a" -> "b"; ... and 5 more; '
+                            '7 requests, quota left 99')
+    assert got.totals["failed"] == 1 and got.totals["phones"] == 0
+
+
+def test_the_plans_of_a_check_run_are_collected_by_tenant():
+    got = summarise({"t1": dict(REQUESTS, summary=FOUR, plan_text='{"changes": []}'), "t2": dict(REQUESTS, summary=SYNC)},
+                    [], check_mode=True, list_all=False)
+    assert got.plans == {"t1": '{"changes": []}'}
