@@ -13,6 +13,7 @@ what ``AnsibleModule`` does to its results). The engine is reached through the i
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
@@ -21,6 +22,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible.module_utils.common.parameters import remove_values
 
 # -- the engine seam: the only place this file names the engine's modules -----------------------
+from ansible_collections.telphin.pbx.plugins.module_utils import _lifeline
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
@@ -287,6 +289,7 @@ def run_module(module: AnsibleModule, name: str) -> None:
     """``main()`` of every module: run the engine and return through ``exit_json`` / ``fail_json``."""
     if URLLIB3_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("urllib3"), exception=URLLIB3_IMPORT_ERROR)
+    _lifeline.hold_from_environment(os.environ)     # the worker and controller that wait for this result
     try:
         result, secrets = execute(name, module.params, module.check_mode, module.warn)
     except Exception as exc:  # pylint: disable=broad-except

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import (
     AuthenticationError, HostUnknown, NameFailure, ProtocolError, ProxyAuthFailure, ProxyRefused, TelphinError,
     TLSError, TLSFailure, TransientError, TransportFailure)
+from ansible_collections.telphin.pbx.plugins.module_utils import _lifeline
 from ansible_collections.telphin.pbx.plugins.module_utils._quota import ConcurrencyGate, Quota, QuotaMeter
 from ansible_collections.telphin.pbx.plugins.module_utils._replies import (
     OAUTH_ERRORS, PROXY_407, Response, decode_reply, error_for)
@@ -198,6 +199,7 @@ class ApiClient:
         once it is sent."""
         kind = "token" if not authenticated else method
         if url == self.settings.token_url:
+            _lifeline.check()                   # nothing is sent once the controller is gone
             self._count(kind)
             # Its X-RateLimit-* headers, if any, are not the tenant's API quota: not recorded.
             return self.transport.send(method, url, headers=headers, params=params, json_body=json_body, form=form,
@@ -211,6 +213,7 @@ class ApiClient:
             if token:
                 headers["Authorization"] = "Bearer " + token
             self.meter.take_slot(url)
+            _lifeline.check()                   # after the waits: nothing is sent once the controller is gone
             self._count(kind)
             answered = False
             try:

@@ -13,6 +13,7 @@ Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the er
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.telphin.pbx.plugins.module_utils import _lifeline
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
     SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
@@ -149,14 +151,33 @@ def _environment(extra: Mapping[str, Any]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def controller_pid() -> Optional[int]:
+    """The PID of the ``ansible-playbook`` process waiting for this worker's result (the parent that forked it,
+    as multiprocessing recorded it there); None outside a worker (a test calling the plugin in-process)."""
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else None
+
+
 class TelphinAction(ActionBase):
     """Base of the collection's action plugins; ``MODULE`` names the module (a key of ``SPECS``)."""
 
     MODULE = ""
     _supports_check_mode = True
     _supports_async = True
+    _lifeline_stamp: Optional[str] = None
 
     def run(self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        controller = controller_pid()
+        if controller is not None:
+            # The worker sends no request, and reports nothing, once ansible-playbook is gone (_lifeline).
+            _lifeline.hold_parent(controller)
+        try:
+            return self._run(tmp, task_vars, controller)
+        finally:
+            if _lifeline.gone():
+                os._exit(_lifeline.EXIT_CODE)   # nobody waits for this result: no report, no lingering worker
+
+    def _run(self, tmp: Optional[str], task_vars: Optional[Dict[str, Any]], controller: Optional[int]) -> Dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
         in_role = self.in_role()
@@ -167,6 +188,8 @@ class TelphinAction(ActionBase):
                                       bool(self._task.check_mode)))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
+            if controller is not None and not self._task.async_val:     # async jobs are meant to outlive the play
+                self._lifeline_stamp = _lifeline.stamp([controller, os.getpid()])
             result = merge_hash(result, self._execute_module(module_args=dict(args), task_vars=task_vars,
                                                              wrap_async=wrap_async))
             if not wrap_async:
@@ -179,6 +202,15 @@ class TelphinAction(ActionBase):
                                             bool(self._task.check_mode), inject_invocation(task_vars),
                                             ROLE if in_role else None))
         return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
+
+    def _compute_environment_string(self, raw_environment_out: Optional[Dict[str, Any]] = None) -> str:
+        """The task's environment, plus on the module path the lifeline naming this worker and its controller:
+        a module process on this machine stops sending requests once either is gone."""
+        text = super()._compute_environment_string(raw_environment_out)
+        if not self._lifeline_stamp:
+            return text
+        extra = self._connection._shell.env_prefix(**{_lifeline.ENVIRONMENT: self._lifeline_stamp})
+        return "%s %s" % (text, extra) if text and extra else text or extra
 
     def in_role(self) -> bool:
         """Whether the task is the ``phone_bindings`` role's: its messages then name the role's variables."""
