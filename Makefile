@@ -21,10 +21,12 @@ CORE_PYTHON_2.18 := 3.12
 CORE_PYTHON_2.19 := 3.11
 CORE_PYTHON_2.20 := 3.12
 CORE_PYTHON_2.21 := 3.13
-# Integration (real ansible-playbook runs, about 5 min a core here) on the oldest, one between and the newest:
-# on every core .ci/run would pass 45 min on a 2-core machine (docs/testing.md has the figures). `make
-# integration-all` runs it on every core.
-INTEGRATION_CORES := 2.16 2.19 2.21
+# Integration (real ansible-playbook runs against the emulator) on every supported core; docs/testing.md has what
+# each costs in .ci/run.
+INTEGRATION_CORES := $(CORES)
+# Integration tests run two at a time (pytest-xdist; a test file stays on one worker, for its module fixtures).
+# INTEGRATION_XDIST= runs them one at a time.
+INTEGRATION_XDIST ?= -n 2 --dist loadfile
 venv_of = $(if $(filter 2.19,$(1)),$(VENV),.venv-$(1))
 OTHER_CORES := $(filter-out 2.19,$(CORES))
 
@@ -71,15 +73,16 @@ $(VENV)/.stamp: requirements-test.txt requirements.txt hacking/ansible-test-offl
 
 # .venv-<core> holds what tests/unit, tests/emulator_tests and tests/integration need, with the ranges of
 # requirements-test.txt: requests (the tests' own HTTP client; the collection needs urllib3), hypothesis (unit
-# tests), ansible-runner (the integration tests that run a playbook the way AWX does); ansible-test comes with
-# ansible-core. (.venv-quickstart has its own explicit rule, which wins over this pattern.)
+# tests), ansible-runner (the integration tests that run a playbook the way AWX does), pytest-xdist (integration two
+# at a time); ansible-test comes with ansible-core. (.venv-quickstart has its own explicit rule, which wins over this pattern.)
 .venv-%/.stamp: requirements.txt hacking/find-python hacking/ansible-test-offline-bootstrap
 	@[ -n "$(CORE_PYTHON_$*)" ] || { echo "ansible-core $* is not in the matrix (CORES: $(CORES))" >&2; exit 1; }
 	py="$(PYTHON_FOR_$*)"; [ -n "$$py" ] || py=$$(hacking/find-python $(CORE_PYTHON_$*)); \
 	echo ".venv-$*: $$py"; rm -rf .venv-$*; "$$py" -m venv .venv-$*
 	next=$$(echo $* | awk -F. '{ print $$1 "." $$2 + 1 }'); \
 	.venv-$*/bin/python -m pip install -q "ansible-core>=$*,<$$next" 'pytest>=8,<10' 'pyyaml>=6,<7' \
-		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' -r requirements.txt
+		'requests>=2.25,<3' 'hypothesis>=6.100,<7' 'ansible-runner>=2.4,<3' 'pytest-xdist>=3.5,<4' \
+		-r requirements.txt
 	hacking/ansible-test-offline-bootstrap .venv-$*/bin/python
 	touch $@
 
@@ -111,7 +114,8 @@ $(foreach c,$(CORES),units-$(c)): units-%: $$(call venv_of,$$*)/.stamp
 integration: integration-2.19
 integration-all: $(foreach c,$(CORES),integration-$(c))
 $(foreach c,$(CORES),integration-$(c)): integration-%: $$(call venv_of,$$*)/.stamp
-	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(call venv_of,$*)/bin $(call venv_of,$*)/bin/python -m pytest -q tests/integration
+	TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(call venv_of,$*)/bin $(call venv_of,$*)/bin/python -m pytest -q \
+		$(INTEGRATION_XDIST) tests/integration
 
 sanity: $(VENV)/.stamp
 	hacking/ansible-test.sh sanity
