@@ -66,7 +66,17 @@ def test_the_client_sends_no_request_once_the_controller_is_gone(exits):
     assert [c["method"] for c in transport.sent] == ["POST", "GET"]       # the PUT never left
 
 
-def test_a_stamp_names_processes_of_this_machine_and_holds_them(exits):
+@pytest.fixture(params=["pidfd", "proc"])
+def watch(request, monkeypatch):
+    """Both ways a module watches the processes: pidfds where there are, ``/proc`` reads elsewhere."""
+    if request.param == "proc":
+        monkeypatch.delattr(_lifeline.os, "pidfd_open", raising=False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("no os.pidfd_open here")
+    return request.param
+
+
+def test_a_stamp_names_processes_of_this_machine_and_holds_them(exits, watch):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         stamp = _lifeline.stamp([os.getpid(), child.pid])
@@ -92,7 +102,7 @@ def test_a_stamp_from_elsewhere_holds_nothing(exits, value):
     _lifeline.check()
 
 
-def test_a_stamp_of_this_machine_naming_a_process_not_running_stops_at_once(exits):
+def test_a_stamp_of_this_machine_naming_a_process_not_running_stops_at_once(exits, watch):
     stamp = _lifeline.stamp([os.getpid()])
     boot, namespace, pair = stamp.split(" ")
     pid, start = pair.split(":")
