@@ -30,12 +30,14 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
-    ExtensionIndex, check_client_id, check_extension_name, is_id, short_name)
+    ExtensionIndex, check_client_id, check_extension_name, is_id, same_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import BUNDLES_NOT_ASKED, PhoneOutcome, bulk_result
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, Ticks, check_parallel, for_each
 
 MAX_BINDINGS = 20000
+# how an extension named twice is told; lists composed of others are merged by the collection's filter
+ONCE = "list it once (to compose lists, merge them by extension with telphin.pbx.merge_bindings)"
 
 
 def _shown(key: str, value: Any, form: Callable[[Any], str] = shown) -> str:
@@ -162,14 +164,13 @@ def _listed_twice(checked: List[Dict[str, Any]]) -> List[str]:
     def same(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
         if "id" in a or "id" in b:
             return a.get("id") == b.get("id")
-        return a["ref"] == b["ref"] or (("*" in a["ref"]) != ("*" in b["ref"])
-                                        and short_name(a["ref"]) == short_name(b["ref"]))
+        return same_extension_name(a["ref"], b["ref"])
 
     problems: List[str] = []
     for later, entry in enumerate(checked):
         first = next((f for f in checked[:later] if same(f, entry)), None)
         if first is not None:
-            problems.append("%s names the same extension as %s: list it once" % (entry["where"], first["where"]))
+            problems.append("%s names the same extension as %s: %s" % (entry["where"], first["where"], ONCE))
     return problems
 
 
@@ -192,8 +193,8 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
             continue
         ext_id = int(item["id"])
         if ext_id in listed:
-            problems.append("%s names the same extension as %s (%s, id %d): list it once"
-                            % (entry["where"], listed[ext_id], shown(item.get("name")), ext_id))
+            problems.append("%s names the same extension as %s (%s, id %d): %s"
+                            % (entry["where"], listed[ext_id], shown(item.get("name")), ext_id, ONCE))
             continue
         listed[ext_id] = entry["where"]
         targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])

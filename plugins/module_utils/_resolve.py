@@ -50,6 +50,13 @@ def short_name(name: str) -> str:
     return name.rsplit("*", 1)[-1]
 
 
+def same_extension_name(a: str, b: str) -> bool:
+    """Whether two checked names (``check_extension_name``) name one extension as far as the names tell: the same
+    name, or a short name and a full name that ends in it (within one tenant, the same extension or an ambiguous
+    short name). Two full names with other prefixes are other extensions."""
+    return a == b or (("*" in a) != ("*" in b) and short_name(a) == short_name(b))
+
+
 class ExtensionIndex:
     """Finds extensions of one tenant by id, full name or short name.
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from ansible import constants as C
+from ansible import errors as ansible_errors
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
@@ -33,6 +34,14 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_u
 from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import role_options
+
+# ansible-core 2.19+ raises this for a template that resolves to ``omit``; 2.16 to 2.18 give the ``omit`` token
+OMITTED = getattr(ansible_errors, "AnsibleValueOmittedError", ())
+
+
+class VariableError(Exception):
+    """A variable of the role could not be templated; the message names it."""
+
 
 # Ansible's main process imports this (through the action plugins: its strategies load a task's action plugin
 # before they queue the task) and then forks a worker per host and task: what is loaded here is loaded once.
@@ -128,6 +137,15 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def without_token(value: Any, token: str) -> Any:
+    """``value`` without the list items and mapping members that are the ``omit`` token (ansible-core < 2.19)."""
+    if isinstance(value, Mapping):
+        return {k: without_token(v, token) for k, v in value.items() if not (isinstance(v, str) and v == token)}
+    if isinstance(value, list):
+        return [without_token(v, token) for v in value if not (isinstance(v, str) and v == token)]
+    return value
+
+
 def inject_invocation(task_vars: Optional[Mapping[str, Any]]) -> bool:
     """Whether the module's result would carry ``invocation``: always before ansible-core 2.21; from 2.21 on
     only when its ``INJECT_INVOCATION`` setting is on (off by default)."""
@@ -183,9 +201,12 @@ class TelphinAction(ActionBase):
         in_role = self.in_role()
         args: Mapping[str, Any] = self._task.args
         if in_role and self.MODULE == "extension_phones":     # the role's task: its options from its variables
-            args = plain(role_options(args, self._variable(task_vars or {}),
-                                      str((task_vars or {}).get("inventory_hostname", "")),
-                                      bool(self._task.check_mode)))
+            try:
+                args = plain(role_options(args, self._variable(task_vars or {}),
+                                          str((task_vars or {}).get("inventory_hostname", "")),
+                                          bool(self._task.check_mode)))
+            except VariableError as exc:
+                return dict(result, failed=True, changed=False, msg=str(exc))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
             if controller is not None and not self._task.async_val:     # async jobs are meant to outlive the play
@@ -218,12 +239,33 @@ class TelphinAction(ActionBase):
         return role is not None and role.get_name(include_role_fqcn=True) == ROLE_NAME
 
     def _variable(self, task_vars: Mapping[str, Any]) -> Callable[[str, Any], Any]:
-        """``lookup(name, default)``: the variable templated (a plain value costs no template compile)."""
+        """``lookup(name, default)``: the variable templated (a plain value costs no template compile). A variable
+        that resolves to ``omit`` is unset: the role's default, else ``default``; inside a list or a mapping an
+        omitted value is left out, as ansible-core 2.19+ does. A templating error names the variable
+        (``VariableError``)."""
+        token = task_vars.get("omit")
+
         def lookup(name: str, default: Any) -> Any:
             if name not in task_vars:
                 return default
-            return self._templar.template(task_vars[name])
+            try:
+                value = self._templar.template(task_vars[name])
+            except OMITTED:
+                return self._role_default(name, default)
+            except ansible_errors.AnsibleError as exc:
+                raise VariableError("%s: %s" % (name, getattr(exc, "message", None) or exc)) from None
+            if isinstance(token, str) and token:
+                if isinstance(value, str) and value == token:
+                    return self._role_default(name, default)
+                value = without_token(value, token)
+            return value
         return lookup
+
+    def _role_default(self, name: str, default: Any) -> Any:
+        """The role's default of variable ``name`` (templated), else ``default``."""
+        role = getattr(self._task, "_role", None)
+        defaults = role.get_default_vars() if role is not None else {}
+        return self._templar.template(defaults[name]) if name in defaults else default
 
     def runs_on_controller(self) -> bool:
         """A local connection without ``become`` or ``async``: the module would run on this machine anyway."""

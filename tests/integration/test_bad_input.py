@@ -152,7 +152,8 @@ CASES: List[Case] = [
     Case("ambiguous_name", "ambiguous extension", "extension 100 is ambiguous: it matches 010*100, 099*100",
          args=phone(extension_name="100", label="x")),
     Case("duplicate_in_bulk", "duplicate extension",
-         "bindings[1] (extension 010*101) names the same extension as bindings[0] (extension 101): list it once",
+         "bindings[1] (extension 010*101) names the same extension as bindings[0] (extension 101): list it once "
+         "(to compose lists, merge them by extension with telphin.pbx.merge_bindings)",
          module="telphin.pbx.extension_phones",
          args=bulk({"extension": "101", "label": "a"}, {"extension": "010*101", "label": "b"})),
     Case("duplicate_by_id", "duplicate extension",

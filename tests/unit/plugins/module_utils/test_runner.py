@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
-from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
+from ansible_collections.telphin.pbx.plugins.module_utils._bulk import ONCE, run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info, run_extension_phone_info
@@ -213,8 +213,8 @@ def test_bulk_refuses_resolution_problems_after_the_list_and_writes_nothing():
                                          {"extension": "999", "label": "x"},
                                          {"extension": "200", "label": "queue"}])
     text = str(err.value)
-    assert "- bindings[1] (extension_id 54) names the same extension as bindings[0] (extension 100) (000*100, id 54): " \
-        "list it once" in text
+    assert ("- bindings[1] (extension_id 54) names the same extension as bindings[0] (extension 100) (000*100, id 54): "
+            + ONCE) in text
     assert "999 does not exist" in text and "queue extension" in text
 
 
@@ -231,9 +231,9 @@ def test_every_extension_listed_twice_is_refused_in_one_pass_with_both_items_bef
     assert str(err.value).splitlines()[1:] == [
         "- bindings[7]: extension 101 is an integer, not a string: quote the name in YAML (for example extension: "
         "\"0101\"), or YAML may change it (a leading 0 makes an octal number: 0101 is read as 65)",
-        "- bindings[2] (extension 000*100) names the same extension as bindings[0] (extension 100): list it once",
-        "- bindings[3] (extension 101) names the same extension as bindings[1] (extension 101): list it once",
-        "- bindings[6] (extension_id 7) names the same extension as bindings[5] (extension_id 7): list it once"]
+        "- bindings[2] (extension 000*100) names the same extension as bindings[0] (extension 100): " + ONCE,
+        "- bindings[3] (extension 101) names the same extension as bindings[1] (extension 101): " + ONCE,
+        "- bindings[6] (extension_id 7) names the same extension as bindings[5] (extension_id 7): " + ONCE]
 
 
 def test_an_empty_external_number_says_that_an_empty_string_unbinds():

@@ -269,3 +269,11 @@ def test_in_the_role_a_connection_problem_names_the_roles_variables(transport):
                                      {"bindings": [{"extension": "100", "label": "x"}]}, False, words=ROLE)
     assert role["msg"].startswith("no API credentials: set telphin_app_id and telphin_app_secret (or TELPHIN_APP_ID "
                                   "and TELPHIN_APP_SECRET), or telphin_access_token (TELPHIN_ACCESS_TOKEN)")
+
+
+def test_the_omit_token_of_older_cores_is_left_out_of_lists_and_mappings():
+    from ansible_collections.telphin.pbx.plugins.plugin_utils._action import without_token
+    token = "__omit_place_holder__abc"
+    value = [{"extension": "100", "label": token, "external_number": "+79161110001"}, token, "x"]
+    assert without_token(value, token) == [{"extension": "100", "external_number": "+79161110001"}, "x"]
+    assert without_token("__omit_place_holder__abcd", token) == "__omit_place_holder__abcd"
