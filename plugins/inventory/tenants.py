@@ -20,9 +20,12 @@ description:
     object as the API returns it: C(id), C(name), C(prefix), C(domain), C(timezone), ...), C(telphin_api_url)
     (the API the tenant was read from, so the modules reach the same one), C(telphin_token_url) when O(token_url)
     is set, and with O(with_extensions=true) C(telphin_extensions)."
-  - Values read from the API that contain C({) or C(}) are marked unsafe, so they are never templated. On ansible-core
-    2.19 and later every other string is marked trusted, so C(ansible-inventory --list) (what AWX's inventory sync
-    stores and shows) prints it as a plain value, not wrapped in C(__ansible_unsafe).
+  - Every string the plugin sets (values read from the API, keys included, whatever they hold) is data that is never
+    templated, on every supported ansible-core - marked unsafe before 2.19, never trusted as a template since. No
+    string is judged by its content (a C(#jinja2:) header can make a template without C({)).
+    C(ansible-inventory --list) (what AWX's inventory sync stores and shows) prints each such string as a mapping
+    whose only key is C(__ansible_unsafe); AWX stores that mapping as it is and gives it back to jobs in the
+    inventory script's JSON, which ansible-core reads as the same unsafe string.
   - "Secrets: the plugin's own credentials (options or C(TELPHIN_*) environment variables, typically a dealer's app
     that reaches every tenant) never become host variables. Per-tenant credentials of O(tenants) become host variables
     only with O(export_credentials=true); see there."

@@ -26,7 +26,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._files import make_dir
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, is_masked_key, managed_view
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import short_name
-from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import yaml_scalar
+from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import UNSAFE_TAG, escaped, yaml_entry, yaml_key
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 
 PLAN_FORMAT = "telphin.pbx.plan/1"
@@ -126,29 +126,30 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
     ``entries``: (extension full name, {key: value as the API returned it}) per phone. Keys in ``skip``
     (write-only secrets) are never written. An unset text or number key is written as ``''``, the value
     that clears it; an unset key of another kind cannot be given in bindings and is left as a comment.
-    Values come from the server: every string that could be a template is tagged ``!unsafe`` (``_unsafe``), so a
-    restore with ``-e @file`` gives back the exact string and never evaluates it.
+    Every mapping and list is tagged ``!unsafe`` and every string double-quoted inside them (``_unsafe``), keys
+    too, whatever they hold, so a restore with ``-e @file`` gives back the exact strings and never evaluates them.
     """
     text_keys, skip = set(text_keys), set(skip)
     lines = ["---",
              "# Backup of tenant %s by telphin.pbx.extension_phones, %s: the phones this run changed, as they were."
              % (tenant, when.strftime("%Y-%m-%d %H:%M:%S UTC")),
              "# Restore them: give this list as phone_bindings (for example -e @<this file>) and run the role.",
-             "phone_bindings:"]
+             UNSAFE_TAG, yaml_key("phone_bindings") + ": " + UNSAFE_TAG]
     count = 0
     for name, values in entries:
-        lines.append("  - extension: %s" % yaml_scalar(name))
+        lines.append("  - " + UNSAFE_TAG)
+        lines.extend(yaml_entry("extension", name, 4))
         count += 1
         for key in sorted(values):
             value = values[key]
             if key in skip:
                 continue
             if value is None and key not in text_keys:
-                lines.append("    # %s was unset (null), which bindings cannot set back" % key)
+                lines.append("    # %s was unset (null), which bindings cannot set back" % escaped(str(key)))
                 continue
-            lines.append("    %s: %s" % (key, yaml_scalar("" if value is None else value)))
+            lines.extend(yaml_entry(key, "" if value is None else value, 4))
     if not count:
-        lines[-1] = "phone_bindings: []"
+        lines[-1] += " []"
     return "\n".join(lines) + "\n"
 
 

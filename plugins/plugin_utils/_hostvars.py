@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The host variables of a tenant: API data marked unsafe where it could be templated, exported credentials.
+"""The host variables of a tenant: every string marked unsafe (never templated), exported credentials.
 
 Private to the collection's plugins: no stable API.
 """
@@ -14,10 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import can_template
 from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import Entry, TenantRecord
-from ansible_collections.telphin.pbx.plugins.plugin_utils._trust import trusted
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import is_vaulted
 
 
@@ -46,18 +44,19 @@ def host_variables(record: TenantRecord, entry: Optional[Entry], host: str,
 
 
 def unsafe(value: Any) -> Any:
-    """Mark every string that could be taken for a template unsafe, so it is never templated.
+    """``value`` with every string in it, mapping keys included, marked as data that is never templated.
 
-    Only strings with ``{`` or ``}`` are wrapped: marking every string trips AWX's inventory import, and the others
-    cannot be templated anyway; on ansible-core 2.19+ those others are tagged trusted, so that
-    ``ansible-inventory --list`` prints them plain. Vault-encrypted values are left as they are (never templated).
+    ``wrap_var`` does it on every supported core: before 2.19 it wraps each string as ``AnsibleUnsafeText``; from
+    2.19 on it removes any ``TrustedAsTemplate`` tag (strings an inventory plugin sets are untrusted already). No
+    string is judged by its content: a template need not hold ``{`` (a ``#jinja2:`` header can change the
+    delimiters). ``ansible-inventory --list`` (what AWX's inventory sync stores) prints each string as
+    ``{"__ansible_unsafe": ...}``; AWX keeps that mapping and gives it back to jobs, which read it as unsafe again.
+    Vault-encrypted values are left as they are (never templated, decrypted when used).
     """
     if is_vaulted(value):
         return value
     if isinstance(value, Mapping):
-        return dict((unsafe(key), unsafe(item)) for key, item in value.items())
+        return dict((wrap_var(key), unsafe(item)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
         return [unsafe(item) for item in value]
-    if isinstance(value, str) and can_template(value):
-        return wrap_var(value)
-    return trusted(value)
+    return wrap_var(value)

@@ -24,6 +24,10 @@ import pytest
 import yaml
 
 from harness import api_calls, play, tenant_world
+from ansible_collections.telphin.pbx.plugins.filter.to_unsafe_yaml import to_unsafe_yaml
+from tests import unsafe_yaml
+from tests.triggers import TRIGGERS
+from tests.unsafe_yaml import untagged
 from tests.emulator import Emulator
 from tests.reliability.lib import (
     Ansible, phones, puts, record, sign_plan, state_changes, tenant_inventory, tenant_vars, tenants_inventory)
@@ -688,6 +692,7 @@ def test_backup_then_restore_gives_back_hostile_labels_without_running_them(emul
     # The restore job, as the docs give it: the backup as extra variables, in check mode first.
     restore_inv = tenant_inventory(emu.url, {1: []})
     emu.requests(clear=True)
+    emu.requests(clear=True)
     check = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup, "--check", "--diff")
     assert check.rc == 0, check.output
     assert ran(markers) == [] and api_calls(emu.requests(), "PUT") == []
@@ -708,7 +713,7 @@ def test_export_adopted_as_host_vars_keeps_hostile_labels_as_data(emulator_facto
     export = playbook("telphin.pbx.export_bindings", base, "-e", keys, "-e", "telphin_export_dir=%s" % export_dir)
     assert export.rc == 0, export.output
     assert ran(markers) == []
-    assert (export_dir / "tenant1.yml").read_text().count(": !unsafe ") == 4     # the four labels with braces
+    assert untagged(unsafe_yaml.strip_comments((export_dir / "tenant1.yml").read_text())) == []   # all data
 
     # Adopt it: the tenant's host variables without phone_bindings, the export as host_vars/tenant1.yml.
     inventory = tmp_path / "inventory"
@@ -735,3 +740,79 @@ def test_export_adopted_as_host_vars_keeps_hostile_labels_as_data(emulator_facto
     assert again.rc == 0, again.output
     assert ran(markers) == [] and labels_of(emu) == original
     PASSED_ROUND_TRIPS.append("export -> rollout")
+
+
+SHOW_BINDINGS = """
+    - name: Save the bindings as the play reads them
+      ansible.builtin.copy:
+        content: "{{ phone_bindings | map(attribute='label') | list | to_json }}"
+        dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+    """
+
+
+def test_every_template_trigger_of_ansible_core_survives_backup_restore_and_export(emulator_factory, playbook,
+                                                                                  tmp_path):
+    """Issue 30: each way ansible-core takes a string for a template (tests/triggers.py: #jinja2: headers with
+    [[ ]], << >>, <% %> and line statements, {% %}, {# #}, a malformed header, an unclosed {{) as a label. A play
+    reading the backup with -e @file, or the export adopted as host_vars, gets every label byte for byte; the role
+    restores (--check first) each label it can set and refuses the others (a header needs a line break, which no
+    label may hold) before any request; nothing runs anywhere."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    labels = {number: trigger.text(str(markers / trigger.id)) for number, trigger in enumerate(TRIGGERS, 1)}
+    world = tenant_world(tenants=1, phones=len(TRIGGERS) + 1, bound=2)
+    for ext in world["clients"][0]["extensions"]:
+        if ext["id"] in labels:
+            ext["phone"]["label"] = labels[ext["id"]]
+    emu = emulator_factory(world)
+    original = labels_of(emu)
+    assert [original[n] for n in labels] == list(labels.values())
+
+    backup_dir = tmp_path / "backups"
+    rollout = [{"extension": str(100 + i), "label": "Sales %d" % i} for i in range(len(TRIGGERS))]
+    run = playbook("telphin.pbx.rollout_bindings", tenant_inventory(emu.url, {1: rollout}, phone_bindings_backup=True,
+                                                                    phone_bindings_backup_dir=str(backup_dir)))
+    assert run.rc == 0, run.output
+    (backup,) = list(backup_dir.iterdir())
+    assert untagged(backup.read_text()) == []
+    restore_inv = tenant_inventory(emu.url, {1: []})
+    read = playbook(play(SHOW_BINDINGS, "Read the backup", hosts="telphin_tenants"), restore_inv, "-e", "@%s" % backup)
+    assert read.rc == 0 and read.results["tenant1"] == list(labels.values()), read.output
+    emu.requests(clear=True)
+    check = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup, "--check", "--diff")
+    restore = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % backup)
+    with_breaks = [n for n, text in labels.items() if "\n" in text]
+    for attempt in (check, restore):
+        assert attempt.rc != 0 and "%d problem(s) found before any request" % len(with_breaks) in attempt.output
+    assert ran(markers) == [] and api_calls(emu.requests(), "PUT") == []
+    settable = [{"extension": str(99 + n), "label": text} for n, text in labels.items() if n not in with_breaks]
+    partial = tmp_path / "partial.yml"           # the settable labels, written as the export writes them
+    partial.write_text(to_unsafe_yaml({"phone_bindings": settable}))
+    restore = playbook("telphin.pbx.rollout_bindings", restore_inv, "-e", "@%s" % partial)
+    assert restore.rc == 0, restore.output
+    assert ran(markers) == []
+    assert {n: labels_of(emu)[n] for n in labels if n not in with_breaks} == {
+        n: text for n, text in labels.items() if n not in with_breaks}
+
+    # the export of a PBX that holds every trigger (a fresh one: the refused labels above stayed "Sales N")
+    emu = emulator_factory(world)
+    export_dir = tmp_path / "exported"
+    keys = '{"telphin_export_keys": ["external_number", "label"]}'
+    export = playbook("telphin.pbx.export_bindings", tenant_inventory(emu.url, {1: []}), "-e", keys, "-e",
+                      "telphin_export_dir=%s" % export_dir)
+    assert export.rc == 0, export.output
+    inventory = tmp_path / "inventory"
+    (inventory / "host_vars").mkdir(parents=True)
+    base = tenant_inventory(emu.url, {1: []})
+    del base["all"]["children"]["telphin_tenants"]["hosts"]["tenant1"]["phone_bindings"]
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(base))
+    shutil.copy(str(export_dir / "tenant1.yml"), str(inventory / "host_vars" / "tenant1.yml"))
+    assert untagged((inventory / "host_vars" / "tenant1.yml").read_text()) == []
+    adopted = playbook(play(SHOW_BINDINGS, "Read the adopted host_vars", hosts="telphin_tenants"), inventory)
+    assert adopted.rc == 0, adopted.output
+    assert adopted.results["tenant1"][:len(labels)] == list(labels.values())
+    drift = playbook("telphin.pbx.rollout_bindings", inventory, "--check", "--diff")
+    assert drift.rc != 0 and "%d problem(s) found before any request" % len(with_breaks) in drift.output
+    assert ran(markers) == []
+    PASSED_ROUND_TRIPS.append("every template trigger: backup -> -e @file, export -> host_vars")

@@ -1,9 +1,10 @@
 """What AWX stores and shows of the tenants inventory: ``ansible-inventory --list --export``, then a script inventory.
 
 AWX's inventory sync runs ``ansible-inventory --list --export`` on the source and stores the JSON; a job then gets
-that JSON back through a script inventory. Strings that hold ``{`` or ``}`` must stay marked unsafe
-(``{"__ansible_unsafe": ...}``) so they are never templated; every other string must come out plain. Runs with
-each supported ansible-core (the integration suite runs once per venv).
+that JSON back through a script inventory. Every string the plugin sets must stay marked unsafe
+(``{"__ansible_unsafe": ...}``) so it is never templated, whatever it holds (issue 30: 1.1.0 left the strings
+without braces plain, and trusted them on 2.19+). Runs with each supported ansible-core (the integration suite runs
+once per venv).
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, play, tenant_world
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Aw19"
 CURLY_NAME = "Curly {{ 7 * 6 }} Ltd"          # a tenant name that a template engine would change
 CURLY_LABEL = "Desk } half"                  # a lone brace in a nested list item
-CORE = tuple(int(part) for part in subprocess.run(
-    [str(ANSIBLE_BIN / "python"), "-c", "from ansible.release import __version__ as v; print(*v.split('.')[:2])"],
-    capture_output=True, text=True, check=True, timeout=60).stdout.split())
 
 
 def world() -> Dict[str, Any]:
@@ -73,27 +71,26 @@ def export(emulator_factory, work: Path) -> Tuple[Dict[str, Any], Any]:
     return json.loads(proc.stdout), emu
 
 
-def test_export_marks_only_strings_with_braces_unsafe(emulator_factory, tmp_path):
+def test_export_marks_every_string_unsafe(emulator_factory, tmp_path):
     data = export(emulator_factory, tmp_path)[0]
     hostvars = data["_meta"]["hostvars"]
     assert len(hostvars) == 2
-    # The plugin's own variables (telphin_*): exactly the strings with braces are marked.
+    # The plugin's own variables (telphin_*): every string is marked, whatever it holds.
     found = [item for host in hostvars.values() for key, value in host.items() if key.startswith("telphin_")
              for item in strings(value, key)]
-    unsafe = sorted((path, text) for path, text, marked in found if marked)
-    with_braces = sorted((path, text) for path, text, marked in found if "{" in text or "}" in text)
-    assert unsafe == with_braces, "marked unsafe: %s\nholding braces: %s" % (unsafe, with_braces)
-    assert sorted(text for path, text in unsafe) == [CURLY_NAME, CURLY_LABEL]
-    plain = [text for path, text, marked in found if not marked]
-    assert len(plain) > 20 and all("{" not in text and "}" not in text for text in plain)
-    # compose: a copy of a marked string stays marked; on 2.19+ a plain one is plain. (ansible-core 2.16 marks
-    # every value composed on a host that has any unsafe variable: its own rule, unchanged here.)
-    curly = next(host for host, hv in hostvars.items() if hv["telphin_client_id"] == "1002")
+    plain = [(path, text) for path, text, marked in found if not marked]
+    assert plain == [] and len(found) > 20
+    assert {CURLY_NAME, CURLY_LABEL} <= {text for path, text, marked in found}
+    # compose: a copy of a marked string stays marked.
+    curly = next(host for host, hv in hostvars.items() if hv["telphin_client_id"] == {"__ansible_unsafe": "1002"})
     other = next(host for host in hostvars if host != curly)
     assert hostvars[curly]["tenant_name"] == {"__ansible_unsafe": CURLY_NAME}
-    assert hostvars[other]["tenant_name"] == "Tenant 1" and hostvars[other]["tenant_prefix"] == "010"
-    if CORE >= (2, 19):
-        assert hostvars[curly]["tenant_prefix"] == "020"
+    assert hostvars[other]["tenant_name"] == {"__ansible_unsafe": "Tenant 1"}
+    assert hostvars[other]["tenant_prefix"] == {"__ansible_unsafe": "010"}
+    assert hostvars[curly]["tenant_prefix"] == {"__ansible_unsafe": "020"}
+    # host and group names are never marked: AWX's import takes each for a string (its host name parsing fails
+    # on a mapping, community.general issue 8212)
+    assert all(isinstance(name, str) for group in data.values() for name in group.get("hosts", []))
 
 
 def test_exported_json_through_a_script_inventory_into_a_play(emulator_factory, playbook, tmp_path):

@@ -17,6 +17,7 @@ import yaml
 
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, desired_number, module_play, save, tenant_world
 from tests.reliability.lib import TENANT_SECRET, phones, tenant_inventory
+from tests import unsafe_yaml
 
 SECRET = TENANT_SECRET % 1
 
@@ -234,7 +235,7 @@ def test_backup_then_restore_with_the_role_gives_back_the_original(emulator_fact
     assert oct(files[0].stat().st_mode & 0o777) == "0o600"
     text = files[0].read_text()
     assert "Sip-Pass-4711" not in text and "password" not in text
-    saved = yaml.safe_load(text)["phone_bindings"]
+    saved = unsafe_yaml.load(text)["phone_bindings"]
     assert saved == [
         {"extension": "010*100", "external_number": "89000010000", "record_enabled": True},
         {"extension": "010*101", "label": "Desk 1"},
@@ -262,7 +263,7 @@ def test_backup_is_not_written_in_check_mode_or_without_changes(emulator_factory
     assert check.results["bulk"]["backup_path"] is None and not (tmp_path / "b").exists()
     write = playbook(module_play(bulk_task([{"extension": "102", "label": "x"}], **opts), emu.url, SECRET))
     assert write.results["bulk"]["backup_path"] == str(tmp_path / "b" / "t1.yml")
-    assert yaml.safe_load((tmp_path / "b" / "t1.yml").read_text()) == {
+    assert unsafe_yaml.load((tmp_path / "b" / "t1.yml").read_text()) == {
         "phone_bindings": [{"extension": "010*102", "label": "Desk 2"}]}
 
 
@@ -277,7 +278,7 @@ def test_a_backup_never_replaces_a_file(emulator_factory, playbook, tmp_path):
         assert run.rc == 0 and run.results["bulk"]["changed"], run.output
         paths.append(run.results["bulk"]["backup_path"])
     assert paths == [str(tmp_path / "b" / "t1.yml"), str(tmp_path / "b" / "t1.2.yml")]
-    assert [yaml.safe_load(Path(p).read_text())["phone_bindings"] for p in paths] == [
+    assert [unsafe_yaml.load(Path(p).read_text())["phone_bindings"] for p in paths] == [
         [{"extension": "010*102", "label": "Desk 2"}], [{"extension": "010*102", "label": "First"}]]
 
 

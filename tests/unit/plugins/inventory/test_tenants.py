@@ -22,14 +22,24 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.loader import fragment_loader
+from ansible.template import Templar
 from ansible.utils.plugin_docs import add_fragments
+from ansible.utils.unsafe_proxy import AnsibleUnsafe
 
 from ansible_collections.telphin.pbx.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.telphin.pbx.plugins.inventory import tenants as tenants_mod
 from ansible_collections.telphin.pbx.plugins.module_utils import _api
-from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _vault
+from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _hostvars, _vault
 from ansible_collections.telphin.pbx.plugins.module_utils._client import MAX_ATTEMPTS, ApiClient
+from cores import DATA_TAGGING
 from scripted import API, Call, ScriptedTransport, quota_headers, token
+from tests.triggers import TRIGGERS
+
+if DATA_TAGGING:
+    from ansible.template import is_trusted_as_template, trust_as_template
+else:
+    def trust_as_template(value):
+        return value
 
 NAME = "telphin.pbx.tenants"
 BASE = {"plugin": NAME, "api_url": API, "app_id": "app-1", "app_secret": "s3cret-app"}
@@ -714,3 +724,61 @@ def test_an_ansible_error_is_shown_with_every_known_secret_masked_in_any_spellin
     text = str(err.value)
     assert "could not template '********'" in text
     assert "s3cret-app" not in text and "tok-issued-77" not in text
+
+
+# -- every server string is data (issue 30) --------------------------------------------------------
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=[t.id for t in TRIGGERS])
+def test_no_server_string_is_ever_templated_whatever_it_holds(run, tmp_path, monkeypatch, trigger):
+    """Each template trigger of ansible-core as the client's name and time zone and an extension's label, with the
+    plugin's own EXAMPLES (keyed_groups on the time zone, compose): the inventory holds the exact strings, nothing
+    ran while it was parsed, and a play's templates give them back as they are."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELPHIN_APP_SECRET", "planted-secret")
+    marker = tmp_path / "MARKER"
+    text = trigger.text(str(marker))
+    hostile = client(1001, text, timezone=text, **{text: text})     # a key a server could send as well
+    label = dict(ext(1, "001*100"), label=text)
+    res = run({"dealer_id": 10, "with_extensions": True,
+               "keyed_groups": [{"key": "telphin_client.timezone | default('unknown') | replace('/', '_')",
+                                 "prefix": "tz"}],
+               "compose": {"ansible_connection": "'local'", "tenant_prefix": "telphin_client.prefix",
+                           "shown": "telphin_client.name"}},
+              token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[hostile]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
+              Call("GET", "/client/1001/extension/", params=PAGE, reply=[label]),
+              Call("GET", "/client/1001/extension/", params=PAGE2, reply=[]))
+    assert not marker.exists()
+    [host] = res.hosts()
+    hostvars = res.vars(host)
+    assert hostvars["telphin_client"] == hostile and hostvars["shown"] == text
+    assert hostvars["telphin_extensions"][0]["label"] == text
+    assert [g for g in res.inventory.groups if g.startswith("tz_")] != []
+    templar = Templar(loader=DataLoader(), variables=hostvars)
+    for expression in ("telphin_client.name", "telphin_client.timezone", "telphin_extensions[0].label", "shown"):
+        assert templar.template(trust_as_template("{{ %s }}" % expression)) == text, expression
+    assert templar.template(trust_as_template("{{ telphin_client }}")) == hostile
+    keys = templar.template(trust_as_template("{{ telphin_client | dict2items | map(attribute='key') | list }}"))
+    assert text in keys and [v for k, v in hostile.items() if k == text] == [text]
+    assert not marker.exists()
+
+
+def test_every_string_of_the_host_variables_is_data_on_this_core():
+    """unsafe(): strings at any depth and keys marked (unsafe before 2.19, never trusted since), also strings that
+    came in trusted; other values and vaulted ones as they are."""
+    given = trust_as_template("Tenant 1")
+    data = _hostvars.unsafe({"name": given, "prefix": "020", "list": [{"label": "Desk"}, "ok"], "id": 7,
+                             "none": None, "flag": True, "ratio": 1.5})
+    assert data == {"name": "Tenant 1", "prefix": "020", "list": [{"label": "Desk"}, "ok"], "id": 7, "none": None,
+                    "flag": True, "ratio": 1.5}
+    strings = [data["name"], data["prefix"], data["list"][0]["label"], data["list"][1]] + list(data) + ["label"]
+    for value in strings[:-1] + [next(iter(data["list"][0]))]:
+        assert not can_be_templated(value), value
+    for value in (5, None, True, 1.5):
+        assert _hostvars.unsafe(value) is value
+
+
+def can_be_templated(value: Any) -> bool:
+    """Whether Ansible would template ``value``: trusted (2.19+), or not marked unsafe (before)."""
+    if DATA_TAGGING:
+        return is_trusted_as_template(value)
+    return not isinstance(value, AnsibleUnsafe)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_extension_phone
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, ProtocolError, RunFailed
 from scripted import Call, ScriptedTransport, make_client, token
+from tests import unsafe_yaml
 
 PHONE = {"external_number": None, "label": "Desk", "record_enabled": False, "dtmf_mode": "rfc2833"}
 EXTENSIONS = [{"id": 54 + i, "name": "000*%d" % (100 + i), "type": "phone"} for i in range(5)] + \
@@ -124,7 +124,7 @@ def test_backup_saves_the_phones_about_to_change_as_the_api_returned_them(tmp_pa
                             "password": "Sip-Pass-4711"}, {"extension": "101", "label": "Desk"}],
                   update_password="never")
     assert result["backup_path"] == str(tmp_path / "b.yml")
-    assert yaml.safe_load((tmp_path / "b.yml").read_text()) == {"phone_bindings": [
+    assert unsafe_yaml.load((tmp_path / "b.yml").read_text()) == {"phone_bindings": [
         {"extension": "000*100", "external_number": "89000000001", "record_enabled": True}]}
 
 

@@ -7,13 +7,13 @@ import json
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import (
     PLAN_FORMAT, ChangeLimit, SafetyError, backup_path, backup_text, fingerprint, guard_refusal, load_plan,
     parse_max_changes, plan_document, write_backup, write_private)
 from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
+from tests import unsafe_yaml
 
 WHEN = datetime.datetime(2026, 11, 29, 18, 0, 5)
 
@@ -90,11 +90,11 @@ def test_backup_text_is_phone_bindings_yaml_without_secrets():
     assert "Sip-Pass-4711" not in text and "password" not in text
     assert "# hold_music was unset (null), which bindings cannot set back" in text
     assert text.startswith("---\n# Backup of tenant 1001 by telphin.pbx.extension_phones, 2026-11-29 18:00:05 UTC")
-    assert yaml.safe_load(text) == {"phone_bindings": [
+    assert unsafe_yaml.load(text) == {"phone_bindings": [
         {"extension": "000*100", "external_number": "89876543210", "record_enabled": True},
         {"extension": "000*101", "external_number": "", "geo_list": "RU BY", "label": ""},
         {"extension": "000*102", "label": "Приёмная \"A\""}]}
-    assert yaml.safe_load(backup_text("1001", WHEN, [], ())) == {"phone_bindings": []}
+    assert unsafe_yaml.load(backup_text("1001", WHEN, [], ())) == {"phone_bindings": []}
 
 
 def test_backup_path_follows_the_network_modules_convention():
@@ -162,8 +162,8 @@ def test_two_backups_in_one_second_are_two_files(tmp_path, monkeypatch):
     second = write_backup(options, "1001", [("010*100", {"label": "Sales"}, ["label"])])
     assert first != second and os.path.basename(first) == "1001_phone_bindings.2026-11-29@18:00:05.yml"
     assert os.path.basename(second) == "1001_phone_bindings.2026-11-29@18:00:05.2.yml"
-    assert yaml.safe_load(open(first).read())["phone_bindings"] == [{"extension": "010*100", "label": "Desk"}]
-    assert yaml.safe_load(open(second).read())["phone_bindings"] == [{"extension": "010*100", "label": "Sales"}]
+    assert unsafe_yaml.load(open(first).read())["phone_bindings"] == [{"extension": "010*100", "label": "Desk"}]
+    assert unsafe_yaml.load(open(second).read())["phone_bindings"] == [{"extension": "010*100", "label": "Sales"}]
 
 
 def test_fingerprint_is_stable_and_input_sensitive():
