@@ -57,7 +57,7 @@ help:
 	@echo "make docsite-check    make docsite, then headless Chromium opens it from the index (tests/docsite)"
 	@echo "make release-check    build the tarball from a clean export of HEAD, run galaxy-importer on it"
 	@echo "make release VERSION=x.y.z  version bump, CHANGELOG.md, commit, tag, build from the tag, import check"
-	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS run, then docs/reliability.md"
+	@echo "make reliability      full-size chaos/quota/bad-input/secrets/TLS/kill-point run, then docs/reliability.md"
 	@echo "                      (SEEDS=1-10: also the 20 % chaos series, one round per seed)"
 	@echo "make quickstart       the demo of the README (hacking/quickstart.sh), in its own .venv-quickstart"
 	@echo "make quickstart-test  make quickstart from a copy of the checkout with only Python 3.11 (then 3.10) on PATH"
@@ -178,7 +178,7 @@ reliability: $(VENV)/.stamp
 	rm -rf tests/output/reliability
 	TELPHIN_RELIABILITY_FULL=1 TELPHIN_TEST_ANSIBLE_BIN=$(CURDIR)/$(VENV)/bin $(PYTEST) \
 		tests/integration/test_chaos.py tests/integration/test_bad_input.py tests/integration/test_secrets.py \
-		tests/integration/test_tls.py --junitxml=tests/output/reliability/junit.xml
+		tests/integration/test_tls.py tests/integration/test_kill_points.py --junitxml=tests/output/reliability/junit.xml
 	$(if $(SEEDS),$(PY) -m tests.reliability.chaos --rate 0.20 --revoke-every 1 --seeds $(SEEDS) --label rate20)
 	$(PY) tests/reliability/report.py
 

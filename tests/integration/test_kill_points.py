@@ -1,9 +1,10 @@
 """Reliability: a rollout with backups stopped the ways a controller really stops (issue 31).
 
 The series is ``tests/reliability/killpoints.py`` (see its docstring for the ways, the points and the checks).
-In CI it runs at a reduced size (2 tenants x 40 phones); ``TELPHIN_RELIABILITY_FULL=1`` runs the published
-size (4 x 100). The figures go to ``tests/output/reliability/killpoints-{ci,full}.json`` for
-``tests/reliability/report.py``.
+In CI it runs at a reduced size (2 tenants x 40 phones, every way at one point on the controller path, and the
+main process's deaths on both paths); ``TELPHIN_RELIABILITY_FULL=1`` runs the published size (4 x 100, both
+paths, every way at every point).
+The figures go to ``tests/output/reliability/killpoints-{ci,full}.json`` for ``tests/reliability/report.py``.
 """
 
 from __future__ import annotations
@@ -27,3 +28,16 @@ def test_a_worker_whose_controller_died_alone_stops_writing_and_ends(tmp_path, p
     assert figures["puts"] < TENANTS * PER_TENANT
     assert figures["processes_left"] == 0
     assert figures["changed"] == figures["changed_in_backup"] and figures["restored_exactly"]
+
+
+def test_kill_point_series(tmp_path):
+    """Every way of stopping: in CI at one point (early) on the controller path; at the published size at every
+    point on both paths."""
+    points = list(killpoints.POINTS) if FULL else ["early"]
+    figures = killpoints.run_series(TENANTS, PER_TENANT, list(killpoints.WAYS), points, workdir=tmp_path,
+                                    paths=("controller", "module") if FULL else ("controller",), log=lambda *a: None)
+    killpoints.record("killpoints-%s" % ("full" if FULL else "ci"), figures)
+    assert figures["violations"] == []
+    stopped = {(p["path"], p["way"], p["point"]) for p in figures["points"] if p["changed"]}
+    assert stopped >= {("controller", way, point) for way in killpoints.WAYS for point in points if point != "before-writes"}, \
+        "a run was stopped before it wrote"

@@ -94,6 +94,11 @@ FOUND = """\
 - `Retry-After: nan`, `X-RateLimit-Remaining: 1e999` and JSON nested 100,000 deep crashed `extension_phones` with
   a Python exception and no results (after its writes); `extension_id: "²"` crashed the item checks.
 - A PUT the API applied was reported failed when its reply was cut short; it is read back and reported `changed`.
+- After `ansible-playbook` alone was killed at the 61st of 400 PUTs (`kill -9`, the OOM killer, a lost terminal's
+  SIGHUP), its workers sent the other 336 PUTs, results nobody saw, and lingered; from ansible-core 2.19 on the
+  workers run in sessions of their own, so an AWX cancel (ansible-runner's SIGKILL to the process group) left them
+  running too. A worker, and a module process on the same machine, now checks before each request that its
+  controller still runs, and otherwise ends at once without reporting (issue 31; "Stopped mid-rollout" above).
 - An unquoted number (a YAML integer: `0201234567` is the octal 33896823) and a number with a trailing newline
   were bound; a dealer app asked for one client with `extension_id` rewrote another client's extension; plain
   `http://` API URLs off loopback were accepted silently. Each is refused now, before any write.
@@ -461,6 +466,81 @@ def tls_section(tls: Dict[str, Any]) -> str:
     ])
 
 
+WAY_NAMES = {
+    "awx-cancel": "AWX cancel: SIGKILL to the process group",
+    "tree-kill": "SIGKILL to every descendant, then the main process",
+    "ctrl-c": "Ctrl-C: SIGINT to the foreground process group",
+    "kill-9": "SIGKILL to the main process alone",
+    "sighup": "SIGHUP to the main process alone",
+}
+
+
+def killpoints_section(results: Path) -> Optional[str]:
+    """The kill-point series (tests/reliability/killpoints.py): ``killpoints-full.json``, else ``-ci``, else None."""
+    name = next((n for n in ("killpoints-full", "killpoints-ci") if (results / ("%s.json" % n)).exists()), None)
+    if name is None:
+        return None
+    kills = load(results, name)
+    rows = []
+    for point in kills["points"]:
+        ctrl_c = ""
+        if point.get("ctrl_c_presses", 1) > 1 or point.get("ctrl_c_hung"):
+            ctrl_c = " (Ctrl-C pressed %d times%s)" % (point["ctrl_c_presses"],
+                                                       ", then SIGKILL: ansible-playbook hung" if point["ctrl_c_hung"]
+                                                       else "")
+        rows.append([point["path"], WAY_NAMES.get(point["way"], point["way"]) + ctrl_c, point["point"],
+                     "%d / %d" % (point.get("puts_when_stopped", 0), kills["tenants"] * kills["per_tenant"]),
+                     point.get("puts_after_signal", 0),
+                     "**%d** (%d)" % (point.get("puts_after_exit", 0), point.get("in_flight_bound", 0)),
+                     point.get("processes_left", "?"),
+                     "%d / %d" % (point.get("changed", 0), point.get("changed_in_backup", 0)),
+                     "yes" if point.get("restored_exactly") else "**no**",
+                     "yes" if point.get("converge_rc") == 0 else "**no**"])
+    return "\n".join([
+        "## Stopped mid-rollout",
+        "",
+        "A rollout with backups (`phone_bindings_backup: true`), %d tenants × %d phones, every number changing, "
+        "stopped at a point counted in the emulator's request log (`before-writes`: at the first read of a phone; "
+        "`early`: at 15 %% of the PUTs; `late`: at 85 %%), the ways a controller stops. AWX's cancel is ansible-runner's "
+        "`Runner.handle_termination`: `os.killpg(os.getpgid(pid), SIGKILL)` on `ansible-playbook`, which pexpect "
+        "started as the leader of its own session; from ansible-core 2.19 on the workers call `setsid()` and are not "
+        "in that group, so for them it is the main process dying alone. Path `controller`: the engine in the worker "
+        "(a local connection); `module`: a module process (the local connection under another name). After each: "
+        "the phones changed must all be in a backup file that parses, holding the value they had; the backups "
+        "restored (the role with each tenant's file as `phone_bindings`) must give back every original value "
+        "exactly; a normal run must then converge; once `ansible-playbook` has ended (seen through a pidfd), at "
+        "most the requests in flight (one per request thread: tenants × `parallel` %d) may reach the server, and "
+        "no process of the run may be left %d s later (a `/proc` scan for the run's marker variable). Between the "
+        "signal and the end the main process is still there (a SIGKILL's teardown; a SIGINT or SIGHUP handled: "
+        "`ansible-playbook` ended at most %.1f s after the signal here), and its workers cannot tell yet."
+        % (kills["tenants"], kills["per_tenant"], kills["parallel"], kills["linger"],
+           max(p.get("main_exit_seconds", 0) for p in kills["points"])),
+        "",
+        "Measured %s, ansible-core %s, load average %.1f (2 shared cores), %d s. Violations: **%d**."
+        % (kills.get("recorded_at", "?"), kills["ansible_core"], kills["load_average"][0], kills["seconds"],
+           len(kills["violations"])) + ("" if name.endswith("full") else
+                                        " Reduced (CI) size, not the published 4 × 100."),
+        "",
+        table(["path", "stopped by", "at", "PUTs when stopped", "PUTs after the signal",
+               "PUTs after the end (in flight at most)",
+               "processes left", "phones changed / in a backup", "restored exactly", "then converges"], rows),
+    ] + (["", "Violations:", ""] + ["- %s" % v for v in kills["violations"]] if kills["violations"] else []))
+
+
+def killpoints_summary(results: Path) -> Optional[str]:
+    """The summary table's line for the kill-point series, if it ran."""
+    name = next((n for n in ("killpoints-full", "killpoints-ci") if (results / ("%s.json" % n)).exists()), None)
+    if name is None:
+        return None
+    points = load(results, name)["points"]
+    return ("| rollouts stopped mid-way: changed phones not in a backup / not restored / PUTs after the end beyond "
+            "those in flight / processes left | %d points: **%d** / **%d** / **%d** / **%d** |" % (
+                len(points), sum(p.get("changed", 0) - p.get("changed_in_backup", 0) for p in points),
+                sum(1 for p in points if not p.get("restored_exactly")),
+                sum(max(0, p.get("puts_after_exit", 0) - p.get("in_flight_bound", 0)) for p in points),
+                sum(p.get("processes_left", 0) for p in points)))
+
+
 def runtimes_section(times: Dict[str, float]) -> str:
     if not times:
         return ""
@@ -496,6 +576,7 @@ def render(results: Path) -> str:
         % (load(results, "bad_input")["cases"], load(results, "bad_input")["writes"]),
         "| secrets found | **%d** |" % load(results, "secrets")["hits"],
         "| quota checks passed | %d |" % len(load(results, "quota")["passed"]),
+        killpoints_summary(results),
         "",
         chaos_section(chaos),
         "",
@@ -513,6 +594,8 @@ def render(results: Path) -> str:
         "",
         tls_section(load(results, "tls")),
         "",
+        killpoints_section(results),
+        "",
         runtimes_section(junit_times(results)),
         "",
         FOUND,
@@ -525,11 +608,15 @@ def render(results: Path) -> str:
         "",
         "which runs `TELPHIN_RELIABILITY_FULL=1 pytest tests/integration/test_chaos.py "
         "tests/integration/test_bad_input.py tests/integration/test_secrets.py tests/integration/test_tls.py "
-        "--junitxml=tests/output/reliability/junit.xml` and `python tests/reliability/report.py`. Without "
+        "tests/integration/test_kill_points.py --junitxml=tests/output/reliability/junit.xml` and "
+        "`python tests/reliability/report.py`. Without "
         "`TELPHIN_RELIABILITY_FULL`, CI runs the same tests at 5 tenants x 40 bindings. The chaos round alone, "
         "any size: `python -m tests.reliability.chaos --tenants 5 --per-tenant 200 --rate 0.10 --seed 1`. "
         "`make reliability SEEDS=1-10` adds the 20 % series (`python -m tests.reliability.chaos --rate 0.20 "
-        "--revoke-every 1 --seeds 1-10 --label rate20`; the 10 % series: `--rate 0.10 --label rate10`).",
+        "--revoke-every 1 --seeds 1-10 --label rate20`; the 10 % series: `--rate 0.10 --label rate10`). The kill "
+        "points alone: `python -m tests.reliability.killpoints --tenants 4 --per-tenant 100 --label full` (CI: 2 "
+        "tenants x 40 phones, every way at the early point on the controller path, the main process's deaths on "
+        "both paths).",
         "",
     ]
     return "\n".join(s for s in sections if s is not None)
