@@ -73,10 +73,35 @@ options:
         and written, and only where the phone still holds the plan's C(before) values. A phone that holds other values
         is reported V(stale) and not written, and the task fails after applying the others; one that already holds
         the C(after) values is V(unchanged).
-      - When O(bindings) are given too and differ from those the plan was made from, a warning says so; the plan is
-        applied as it is. O(max_changes), O(backup), O(bundle_listing) (with the read-back after the writes when no
-        bundle list was read) and check mode apply as to a normal run.
+      - A plan made longer ago than O(plan_max_age), or dated more than 300 seconds ahead of this run's clock, is
+        refused before any request.
+      - When O(bindings) are given too and differ from those the plan was made from (or O(unbind_unlisted),
+        O(update_password) or O(default_region) do), the plan is refused before any request, because an old plan
+        applied again after a later change would undo it. O(plan_allow_changed_bindings=true) applies it anyway, with a
+        warning. A run without O(bindings) has none to compare; O(plan_max_age) still bounds it.
+      - Every message about the plan names the tenant, as C(apply_plan (client <id> at <API host>)).
+      - O(max_changes), O(backup), O(bundle_listing) (with the read-back after the writes when no bundle list was
+        read) and check mode apply as to a normal run.
       - A number that is not valid, which the check run accepted with O(number_check=possible), is refused unless
         this run sets O(number_check=possible) too (a plan's entry carries no O(number_check)).
+      - A plan given as a path must be a regular file (a link to one is followed) of at most 32 MiB; a directory, a
+        device such as C(/dev/zero) or a FIFO is refused before it is read.
     type: raw
+  plan_max_age:
+    description:
+      - The oldest plan O(apply_plan) applies, from the signed time the check run made it to now, as seconds
+        (V(3600)) or one number with a unit V(s), V(m), V(h) or V(d) (V(90m), V(36h), V(2d)); from 1 second to 366
+        days, nothing else is read.
+      - The default of 72 hours lets a plan made on a Friday afternoon be approved and applied on Monday morning.
+        A longer age lets an approved plan be applied again long after later changes; a plan's C(before) values
+        still keep it from overwriting a phone changed since (such a phone is V(stale)).
+    type: raw
+    default: 72h
+  plan_allow_changed_bindings:
+    description:
+      - With O(apply_plan), apply the plan even though O(bindings) (or O(unbind_unlisted), O(update_password),
+        O(default_region)) differ from those the check run made it from; a warning says so. Set it for one run,
+        when the plan was approved knowing that the bindings changed after it.
+    type: bool
+    default: false
 '''

@@ -29,6 +29,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._converge import run_e
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RunFailed, TelphinError, code_trace, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import is_masked_key, phone_argspec
 from ansible_collections.telphin.pbx.plugins.module_utils._probe import run_api_info
+from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import PLAN_MAX_AGE
 from ansible_collections.telphin.pbx.plugins.module_utils._reads import run_extension_info, run_extension_phone_info
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import registrable
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import DEFAULT_API_URL, ConnectionSettings
@@ -123,7 +124,9 @@ SPECS: Dict[str, ModuleSpec] = {
                  "backup_options": {"type": "dict", "options": {"dir_path": {"type": "path"},
                                                                 "filename": {"type": "str"}}},
                  "plan_path": {"type": "path"},
-                 "apply_plan": {"type": "raw"}},
+                 "apply_plan": {"type": "raw"},
+                 "plan_max_age": {"type": "raw", "default": PLAN_MAX_AGE},
+                 "plan_allow_changed_bindings": {"type": "bool", "default": False}},
         run=run_extension_phones,
         pool_option="parallel"),
     "extension_phone": ModuleSpec(

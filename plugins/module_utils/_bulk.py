@@ -28,7 +28,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
     DEFAULT_REGION, NUMBER_CHECKS, accept_hint, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
-from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, refused
+from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, plan_max_age, refused
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id, same_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import BUNDLES_NOT_ASKED, PhoneOutcome, bulk_result
@@ -220,19 +220,22 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
 
 
 def check_plan(api: TelphinApi, client_id: str, items: List[Dict[str, Any]], region: str,
-               warn: Callable[[str], None], number_check: str = "valid", words: Words = MODULE,
-               list_bundles: bool = True) -> Tuple[List[Target], bool, int]:
+               warn: Callable[[str], None], who: str = "apply_plan", number_check: str = "valid",
+               words: Words = MODULE, list_bundles: bool = True) -> Tuple[List[Target], bool, int]:
     """A plan's entries (as ``bindings`` items) through the checks of bindings: ``check_items``, then against the
     extension list and the bundles (``plan_targets``); the targets, whether to read back after the writes and the
     tenant's number of phone extensions. ``number_check`` and ``list_bundles`` (``bundle_listing``): the apply
-    run's (a plan's entry carries none), which must accept a not-valid number too."""
+    run's (a plan's entry carries none), which must accept a not-valid number too. ``who`` starts each message."""
     warnings: List[str] = []
     checked, problems = check_items(items, "always", region, warnings, number_check, words, label="changes")
     if problems:
-        raise refused(problems)
+        raise refused(problems, who)
     for warning in warnings:
-        warn(warning)
-    return plan_targets(api, client_id, checked, False, warn, list_bundles)
+        warn("%s: %s" % (who, warning))
+    try:
+        return plan_targets(api, client_id, checked, False, lambda m: warn("%s: %s" % (who, m)), list_bundles)
+    except InputError as exc:
+        raise InputError("%s: %s" % (who, exc)) from None
 
 
 def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallback: Any) -> Any:
@@ -258,6 +261,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     parallel = _checked(problems, lambda v: check_parallel(v, words), params.get("parallel"), 1)
     client_id = _checked(problems, lambda v: check_client_id(v, words("client_id")), params.get("client_id"), "")
     limit = _checked(problems, lambda v: _safety.parse_max_changes(v, words), params.get("max_changes"), None)
+    _checked(problems, lambda v: plan_max_age(v, words), params.get("plan_max_age"), None)
     if params.get("apply_plan") is not None:
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"

@@ -81,11 +81,11 @@ def phones_read_result(outcomes: List[PhoneOutcome]) -> Dict[str, Any]:
 
 
 def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged: bool,
-                extra: Optional[Dict[str, Any]] = None, plan: bool = False) -> Dict[str, Any]:
+                extra: Optional[Dict[str, Any]] = None, plan: str = "") -> Dict[str, Any]:
     """``extension_phones``; ``results`` leaves out unchanged extensions unless asked (``summary`` counts them).
 
-    ``extra`` keys are added to the result. ``plan``: the run applied a plan, so ``summary`` also counts
-    ``stale`` phones (changed since the plan was made, not written).
+    ``extra`` keys are added to the result. ``plan``: the run applied a plan (how its messages start, naming the
+    tenant), so ``summary`` also counts ``stale`` phones (changed since the plan was made, not written).
     ``RunFailed`` (carrying the result) when any extension failed, was not processed or was stale.
     """
     summary = {"total": len(outcomes)}
@@ -101,9 +101,9 @@ def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged
     bad = [o for o in outcomes if o.bad]
     stale = [o for o in outcomes if o.status == "stale"]
     if stale:
-        raise RunFailed("%d of %d planned extension(s) are stale: the phone changed since the plan was made, so it "
-                        "was not written; the others were %s%s. Make and approve a new plan for them:\n- %s"
-                        % (len(stale), len(outcomes), "checked" if check_mode else "applied",
+        raise RunFailed("%s: %d of %d planned extension(s) are stale: the phone changed since the plan was made, so "
+                        "it was not written; the others were %s%s. Make and approve a new plan for them:\n- %s"
+                        % (plan, len(stale), len(outcomes), "checked" if check_mode else "applied",
                            " except %d that failed" % len(bad) if bad else "",
                            "\n- ".join("%s: %s" % (o.label, o.error) for o in stale + bad)), result)
     if bad:
@@ -111,7 +111,7 @@ def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged
         advice = ("Give the members of one bundle the same value of each synchronised key (a re-run cannot settle "
                   "a bundle conflict); re-run to converge the rest" if any(o.conflict for o in bad) else
                   "Re-run to converge")
-        raise RunFailed("%d of %d extension(s) failed or were not processed%s; the others were %s. %s:\n- %s"
-                        % (len(bad), len(outcomes), " (check mode)" if check_mode else "",
+        raise RunFailed("%s%d of %d extension(s) failed or were not processed%s; the others were %s. %s:\n- %s"
+                        % ("%s: " % plan if plan else "", len(bad), len(outcomes), " (check mode)" if check_mode else "",
                            "checked" if check_mode else "applied", advice, "\n- ".join(lines)), result)
     return result

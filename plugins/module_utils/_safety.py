@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,6 +31,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._unsafe import UNSAFE_
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, Words, shown
 
 PLAN_FORMAT = "telphin.pbx.plan/1"
+MAX_PLAN_BYTES = 32 * 1024 * 1024   # a plan file or text larger than this is refused unread
+CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SHOWN = 5           # changes named in a guard refusal
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 _COUNT = re.compile(r"^\s*([0-9]+)\s*$")
@@ -257,53 +260,81 @@ def plan_signature(doc: Mapping[str, Any], key: bytes) -> str:
     return "hmac-sha256:" + hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def check_signature(doc: Mapping[str, Any], key: bytes) -> None:
+def check_signature(doc: Mapping[str, Any], key: bytes, who: str = "apply_plan") -> None:
     """``SafetyError`` unless the plan carries the signature ``key`` gives its content."""
     given = doc.get("signature")
     if not isinstance(given, str) or not given:
-        raise SafetyError("apply_plan: the plan is not signed (made before telphin.pbx 1.1.0, or the signature was "
-                          "removed); nothing was changed: make the plan again with a check run")
+        raise SafetyError("%s: the plan is not signed (made before telphin.pbx 1.1.0, or the signature was "
+                          "removed); nothing was changed: make the plan again with a check run" % who)
     if not hmac.compare_digest(given.encode("utf-8", "replace"), plan_signature(doc, key).encode("ascii")):
-        raise SafetyError("apply_plan: the plan's signature does not match its content: it was changed after the "
+        raise SafetyError("%s: the plan's signature does not match its content: it was changed after the "
                           "check run made it, or that run used other credentials (a plan is signed with the app "
                           "secret, else the access token, of the run that made it, and only a run with the same one "
-                          "applies it); nothing was changed: make the plan again")
+                          "applies it); nothing was changed: make the plan again" % who)
 
 
 def plan_document(client_id: str, region: str, digest: str, when: datetime.datetime,
                   changes: List[Dict[str, Any]], phones: int) -> Dict[str, Any]:
     """The plan of one tenant: each change with the phone's values before and the values to write."""
     return {"format": PLAN_FORMAT, "client_id": client_id, "default_region": region, "fingerprint": digest,
-            "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "phones": phones, "changes": changes}
+            "created": when.strftime(CREATED_FORMAT), "phones": phones, "changes": changes}
 
 
-def load_plan(value: Any) -> Dict[str, Any]:
+def read_plan_file(path: str, who: str = "apply_plan") -> str:
+    """The text of the plan file at ``path``: a regular file (a link to one too) of at most ``MAX_PLAN_BYTES``.
+
+    A FIFO, a device (``/dev/zero``), a directory or a socket is refused after ``fstat``, before any read; the file
+    is opened without blocking, so a FIFO without a writer cannot hang the run. An absent and an unreadable file get
+    one message."""
+    shown_path = shown(path)
+    try:
+        fd = os.open(os.path.expanduser(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        raise SafetyError("%s: no readable plan file at %s (absent, or this run's user may not read it); nothing was "
+                          "changed" % (who, shown_path)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SafetyError("%s: %s is not a regular file (a directory, device, FIFO or socket); a plan is a file "
+                          "written by a check run; nothing was changed" % (who, shown_path))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_PLAN_BYTES + 1)
+    if len(data) > MAX_PLAN_BYTES:
+        raise SafetyError("%s: %s is larger than a plan can be (%d MiB); nothing was changed"
+                          % (who, shown_path, MAX_PLAN_BYTES // 1048576))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SafetyError("%s: %s is not a plan file (not UTF-8 JSON)" % (who, shown_path)) from None
+
+
+def load_plan(value: Any, who: str = "apply_plan") -> Dict[str, Any]:
     """A plan given inline (its ``plan_text``, as the role passes it from an AWX workflow's artifacts, or a mapping)
-    or as the path of a plan file."""
+    or as the path of a plan file (``read_plan_file``); ``who`` starts every message (the option and the tenant)."""
     if isinstance(value, str) and value.lstrip().startswith("{"):
+        if len(value) > MAX_PLAN_BYTES:
+            raise SafetyError("%s: the plan's text is larger than a plan can be (%d MiB)"
+                              % (who, MAX_PLAN_BYTES // 1048576))
         try:
             value = json.loads(value)
         except ValueError:
-            raise SafetyError("apply_plan: the plan's text is not JSON") from None
+            raise SafetyError("%s: the plan's text is not JSON" % who) from None
     elif isinstance(value, str):
+        text = read_plan_file(value, who)
         try:
-            with open(os.path.expanduser(value), encoding="utf-8") as handle:
-                value = json.load(handle)
-        except OSError as exc:
-            raise SafetyError("apply_plan: cannot read %s: %s" % (value, exc.strerror or exc)) from None
+            value = json.loads(text)
         except ValueError:
-            raise SafetyError("apply_plan: %s is not a plan file (not JSON)" % value) from None
+            raise SafetyError("%s: %s is not a plan file (not JSON)" % (who, shown(value))) from None
     if not isinstance(value, Mapping) or value.get("format") != PLAN_FORMAT:
-        raise SafetyError("apply_plan: not a plan of this collection (format %s expected)" % PLAN_FORMAT)
+        raise SafetyError("%s: not a plan of this collection (format %s expected)" % (who, PLAN_FORMAT))
     changes = value.get("changes")
     good = isinstance(changes, list) and all(
         isinstance(c, Mapping) and isinstance(c.get("extension_id"), int) and not isinstance(c.get("extension_id"), bool)
         and isinstance(c.get("before"), Mapping) and isinstance(c.get("after"), Mapping)
         and set(c["before"]) == set(c["after"]) and c["after"] for c in changes)
     if not good or not isinstance(value.get("client_id"), str) or not isinstance(value.get("default_region"), str):
-        raise SafetyError("apply_plan: the plan is damaged (client_id, default_region and changes with extension_id, "
-                          "before and after are required)")
+        raise SafetyError("%s: the plan is damaged (client_id, default_region and changes with extension_id, "
+                          "before and after are required)" % who)
     ids = [c["extension_id"] for c in changes]
     if len(set(ids)) != len(ids):
-        raise SafetyError("apply_plan: the plan lists an extension twice")
+        raise SafetyError("%s: the plan lists an extension twice" % who)
     return dict(value)

@@ -10,6 +10,7 @@ server that trickles its headers a byte at a time (the token then comes from the
 
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import socketserver
@@ -67,12 +68,18 @@ def bulk(*bindings: Any, **args: Any) -> Dict[str, Any]:
 OVERSIZED = [{"extension_id": i + 1, "label": "x"} for i in range(20001)]
 
 
-def plan_text(case_id: str, entry: Tuple[int, str, Dict[str, Any]], edit: bool = False) -> str:
-    """A plan of client @me with one change (extension id, full name, values after), signed with the case's app
-    secret (what only the app's holder can make); ``edit``: changed after it was signed."""
+def created(**delta: float) -> str:
+    """A plan's ``created``: now plus ``delta`` (negative: in the past)."""
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_text(case_id: str, entry: Tuple[int, str, Dict[str, Any]], edit: bool = False, when: str = "") -> str:
+    """A plan of client @me with one change (extension id, full name, values after), made an hour ago (or
+    ``when``), signed with the case's app secret (what only the app's holder can make); ``edit``: changed after it
+    was signed."""
     ext_id, name, after = entry
     plan = sign_plan({"format": "telphin.pbx.plan/1", "client_id": "@me", "default_region": "RU",
-                      "fingerprint": "sha256:0", "created": "2026-12-06T00:00:00Z", "phones": 6,
+                      "fingerprint": "sha256:0", "created": when or created(hours=-1), "phones": 6,
                       "changes": [{"extension": name.split("*")[-1], "extension_full_name": name,
                                    "extension_id": ext_id, "before": {k: None for k in after}, "after": after}]},
                      "secret-" + case_id)
@@ -280,7 +287,8 @@ CASES: List[Case] = [
     Case("reply_gzip_bomb", "hostile server", "GET /extension/110/phone/: the reply is larger than 8 MiB once "
          "decoded; not read further", args=phone(extension_id=110, label="x")),
     # tampered plans (issue 19): refused before any write, naming the entry
-    Case("plan_edited_after_signing", "tampered plan", "apply_plan: the plan's signature does not match its content",
+    Case("plan_edited_after_signing", "tampered plan", "apply_plan (client @me at 127.0.0.1): the plan's signature "
+         "does not match its content",
          module="telphin.pbx.extension_phones",
          args={"apply_plan": plan_text("plan_edited_after_signing", (9, "020*101", {"label": "x"}), edit=True)}),
     Case("plan_other_tenant", "tampered plan", "changes[0] (extension_id 9): extension_id 9 is not an extension of "
@@ -295,6 +303,27 @@ CASES: List[Case] = [
     Case("plan_unknown_key", "tampered plan", "changes[0] (extension_id 2): unknown key(s) 'evil'",
          module="telphin.pbx.extension_phones",
          args={"apply_plan": plan_text("plan_unknown_key", (2, "010*101", {"label": "x", "evil": 1}))}),
+    # a signed plan expires, and belongs to the bindings it was made from (issue 30, item 6): refused before any request
+    Case("plan_expired", "expired plan", "ago, longer ago than plan_max_age 72h allows; nothing was changed",
+         module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_expired", (2, "010*101", {"label": "x"}), when=created(days=-4))}),
+    Case("plan_from_the_future", "expired plan", "a plan from the future is refused (a clock skew up to 300 s is "
+         "allowed)", module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_from_the_future", (2, "010*101", {"label": "x"}), when=created(days=1))}),
+    Case("plan_max_age_bad", "bad choice", "- plan_max_age \"36 hours\" is not a duration",
+         module="telphin.pbx.extension_phones", args=bulk({"extension": "101", "label": "x"}, plan_max_age="36 hours")),
+    Case("plan_other_bindings", "expired plan", "the bindings changed since the plan was made",
+         module="telphin.pbx.extension_phones",
+         args={"apply_plan": plan_text("plan_other_bindings", (2, "010*101", {"label": "x"})),
+               "bindings": [{"extension": "101", "label": "y"}]}),
+    # a plan path that is not a regular file (issue 30, item 7): refused before it is read, before any request
+    Case("plan_dev_zero", "plan file", "apply_plan (client @me at 127.0.0.1): /dev/zero is not a regular file (a "
+         "directory, device, FIFO or socket)", module="telphin.pbx.extension_phones", args={"apply_plan": "/dev/zero"}),
+    Case("plan_directory", "plan file", "/tmp is not a regular file", module="telphin.pbx.extension_phones",
+         args={"apply_plan": "/tmp"}),
+    Case("plan_absent", "plan file", "no readable plan file at /nonexistent/tenant1.plan.json (absent, or this run's "
+         "user may not read it)", module="telphin.pbx.extension_phones",
+         args={"apply_plan": "/nonexistent/tenant1.plan.json"}),
     # not a failure: a PUT that went through although its reply was cut short is reported as applied
     Case("reply_cut_after_put", "malformed reply", "", args=phone(extension_id=107, external_number=NUMBER),
          applied=True),
@@ -327,6 +356,8 @@ ROLE_CASES: List[Case] = [
          host_vars={"phone_bindings": [{"extension": "101", "external_number": "(512) 555-0110"}]}),
     Case("role_max_changes_bad", "role: bad choice", "- phone_bindings_max_changes 'lots' is not a limit",
          host_vars={"phone_bindings_max_changes": "lots"}),
+    Case("role_plan_max_age_bad", "role: bad choice", "- phone_bindings_plan_max_age \"1.5h\" is not a duration",
+         host_vars={"phone_bindings_plan_max_age": "1.5h"}),
     Case("role_parallel_range", "role: bad choice", "- phone_bindings_parallel must be between 1 and 6",
          host_vars={"phone_bindings_parallel": 9}),
     Case("role_parallel_not_int", "role: wrong type", "argument 'phone_bindings_parallel' is of type",

@@ -8,6 +8,7 @@ may also write to tenant 2: the attack of the issue."""
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 from pathlib import Path
 
@@ -32,8 +33,8 @@ def dealer_world():
     return world
 
 
-def inventory(url, plan_dir: Path, **host_vars):
-    bindings = [{"extension": "100", "label": "Reception"}]
+def inventory(url, plan_dir: Path, bindings=None, **host_vars):
+    bindings = bindings or [{"extension": "100", "label": "Reception"}]
     host = tenant_vars(1001, url, bindings, "dealer-app", DEALER_SECRET, phone_bindings_plan_dir=str(plan_dir),
                        **host_vars)
     return tenants_inventory({"tenant1": host})
@@ -111,12 +112,12 @@ def test_a_plan_with_crlf_an_unknown_key_or_a_sip_password_is_refused(planned):
     hostile = resigned(plan, crlf, change(3, "010*102", {"label": "Desk 2", "evil": None}, {"label": "x", "evil": 1}),
                        change(4, "010*103", {"password": None}, {"password": "Sip-Pass-77x"}))
     text, output = refused(apply, {"tenant1": hostile})
-    assert "apply_plan: 2 problem(s) in the plan, nothing was changed" in text
+    assert "apply_plan (client 1001 at 127.0.0.1): 2 problem(s) in the plan, nothing was changed" in text
     assert "changes[2] (extension_id 3): unknown key(s) 'evil'" in text
     assert "changes[3] (extension_id 4): password: a secret is never part of a plan" in text
     assert "Sip-Pass-77x" not in output
     text, _output = refused(apply, {"tenant1": resigned(plan, crlf)})
-    assert "apply_plan: 1 problem(s) in the plan, nothing was changed" in text
+    assert "apply_plan (client 1001 at 127.0.0.1): 1 problem(s) in the plan, nothing was changed" in text
     assert "changes[1] (extension_id 2): label contains control characters" in text
 
 
@@ -149,3 +150,60 @@ def test_a_tenants_value_in_a_plan_stays_data_from_the_plan_job_to_the_apply_job
     assert "{{" not in text and "{%" not in text and "{#" not in text
     assert json.loads(text)["changes"][0]["before"] == {"label": hostile}
     assert phones(emu.state())[1]["label"] == "Reception"
+
+
+# -- issue 30, item 6: an approved plan expires, and belongs to the bindings it was made from ---------------------
+def made(plan, **ago):
+    """The plan as if its check run had made it that long ago: what the plan job left in a workflow's artifacts."""
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(**ago)
+    return resigned(plan, created=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def label_of(emu, ext_id=1):
+    return phones(emu.state())[ext_id]["label"]
+
+
+def test_a_day_old_plan_replayed_after_a_later_change_is_refused(emulator_factory, playbook, tmp_path):
+    """Monday's approved plan (Desk 0 -> Reception) is applied; Tuesday a commit sets the label back and a normal run
+    applies it; the plan, replayed from Monday's artifacts, still finds its "before" value and would undo Tuesday's
+    change. It was made from other bindings than the tenant's now: refused before any request."""
+    emu = emulator_factory(dealer_world())
+    plan_dir = tmp_path / "plans"
+    assert playbook("telphin.pbx.rollout_bindings", inventory(emu.url, plan_dir), "--check").rc == 0
+    plan = json.loads((plan_dir / "tenant1.plan.json").read_text())
+    monday = inventory(emu.url, plan_dir, phone_bindings_apply_plan=True)
+    run = playbook("telphin.pbx.rollout_bindings", monday, extra_vars={"telphin_plans": {"tenant1": plan}})
+    assert run.rc == 0 and label_of(emu) == "Reception", run.output
+    later = [{"extension": "100", "label": "Desk 0"}]
+    run = playbook("telphin.pbx.rollout_bindings", inventory(emu.url, plan_dir, later))
+    assert run.rc == 0 and label_of(emu) == "Desk 0", run.output
+
+    emu.requests(clear=True)
+    replay = inventory(emu.url, plan_dir, later, phone_bindings_apply_plan=True)
+    run = playbook("telphin.pbx.rollout_bindings", replay, extra_vars={"telphin_plans": {"tenant1": made(plan, days=1)}})
+    text = run.stdout.replace("\\n", "\n")
+    assert run.rc != 0 and emu.requests() == [] and label_of(emu) == "Desk 0", run.output
+    assert "apply_plan (client 1001 at 127.0.0.1): the bindings changed since the plan was made" in text
+    assert "-e phone_bindings_plan_allow_changed_bindings=true" in text
+
+    # said explicitly for one run, the approved plan applies as it is (and says so)
+    run = playbook("telphin.pbx.rollout_bindings", replay, extra_vars={
+        "telphin_plans": {"tenant1": made(plan, days=1)}, "phone_bindings_plan_allow_changed_bindings": True})
+    assert run.rc == 0 and label_of(emu) == "Reception", run.output
+    assert "the plan is applied as approved, as phone_bindings_plan_allow_changed_bindings is true" in run.output
+
+
+def test_a_plan_older_than_its_max_age_is_refused_before_any_request_with_the_same_bindings(planned):
+    plan, apply = planned
+    run, puts, unchanged = apply({"tenant1": made(plan, days=3, hours=1)})
+    text = run.stdout.replace("\\n", "\n")
+    assert run.rc != 0 and puts == [] and unchanged, run.output
+    assert "apply_plan (client 1001 at 127.0.0.1): the plan was made " in text
+    assert "73.0 h ago, longer ago than phone_bindings_plan_max_age 72h allows; nothing was changed" in text
+
+
+def test_a_plan_from_the_future_is_refused(planned):
+    plan, apply = planned
+    run, puts, unchanged = apply({"tenant1": made(plan, hours=-2)})
+    assert run.rc != 0 and puts == [] and unchanged, run.output
+    assert "a plan from the future is refused" in run.stdout

@@ -371,11 +371,15 @@ def test_plan_then_apply_writes_only_what_still_holds_the_before_value(emulator_
 
     out_of_band(emu, 3, external_number="+79990000000")        # moved since the plan
     emu.requests(clear=True)
-    # Git moved on too: the apply job applies the approved plan, not the new bindings.
+    # Git moved on too: a plan made from other bindings is refused before any request (issue 30) ...
     inv = tenant_inventory(emu.url, {1: wanted + [{"extension": "105", "label": "new"}]},
                            phone_bindings_max_changes="100%", phone_bindings_plan_dir=str(plan_dir),
                            phone_bindings_apply_plan=True)
-    apply = playbook("telphin.pbx.rollout_bindings", inv)
+    refused = playbook("telphin.pbx.rollout_bindings", inv)
+    assert refused.rc != 0 and emu.requests() == [], refused.output
+    assert "apply_plan (client 1001 at 127.0.0.1): the bindings changed since the plan was made" in refused.stdout
+    # ... unless the run says so: then the apply job applies the approved plan, not the new bindings.
+    apply = playbook("telphin.pbx.rollout_bindings", inv, "-e", "phone_bindings_plan_allow_changed_bindings=true")
     assert apply.rc != 0
     assert "010*102 (id 3): stale" in apply.stdout
     assert put_bodies(emu) == {1: {"external_number": "+79161110000"}, 2: {"external_number": desired_number(1, 1)},

@@ -155,12 +155,25 @@ def test_a_check_run_writes_the_plan_and_apply_plan_writes_only_what_did_not_mov
            '(planned from external_number null); not written' in str(err.value)
 
 
-def test_apply_plan_warns_when_the_bindings_moved_and_checks_the_tenant(tmp_path):
+def test_apply_plan_refuses_a_plan_of_other_bindings_unless_told_and_checks_the_tenant(tmp_path):
+    """Issue 30, item 6: the plan's fingerprint of its bindings is compared with the run's, before any request."""
     path = tmp_path / "p.json"
     bulk([token(), *LIST, get(54)], check_mode=True, bindings=[{"extension": "100", "label": "A"}], plan_path=str(path))
-    result, warnings = run([token(), *LIST, get(54), put(54, {"label": "A"})], apply_plan=json.loads(path.read_text()),
-                           bindings=[{"extension": "100", "label": "B"}])
+    plan = json.loads(path.read_text())
+    for changed in ({"bindings": [{"extension": "100", "label": "B"}]},
+                    {"bindings": [{"extension": "100", "label": "A"}], "unbind_unlisted": True}):
+        with pytest.raises(InputError) as err:
+            bulk([], apply_plan=plan, **changed)      # no request: not even the token
+        assert str(err.value).startswith("apply_plan (client @me at api.test): the bindings changed since the plan "
+                                         "was made (%s)" % plan["created"])
+        assert "plan_allow_changed_bindings: true in the task" in str(err.value)
+    result, warnings = run([token(), *LIST, get(54), put(54, {"label": "A"})], apply_plan=plan,
+                           bindings=[{"extension": "100", "label": "B"}], plan_allow_changed_bindings=True)
     assert result["changed"] and "the bindings changed since the plan was made" in warnings[0]
+    assert "as plan_allow_changed_bindings is true" in warnings[0]
+    result, warnings = run([token(), *LIST, get(54, label="A")], apply_plan=plan,
+                           bindings=[{"extension": "100", "label": "A"}])    # the same bindings: no warning
+    assert not result["changed"] and warnings == []
     with pytest.raises(InputError, match="the plan is for client @me, not 1001"):
         bulk([], apply_plan=str(path), client_id="1001")
     with pytest.raises(InputError, match="no plan for this tenant"):

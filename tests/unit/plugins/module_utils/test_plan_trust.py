@@ -6,7 +6,9 @@ Every HTTP call is scripted in order; a refused plan costs at most the token and
 from __future__ import annotations
 
 import copy
+import datetime
 import json
+import re
 
 import pytest
 
@@ -14,6 +16,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
+from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
 from scripted import Call, ScriptedTransport, make_client, token
 from tests.reliability.lib import sign_plan
 
@@ -25,13 +28,22 @@ LIST = (Call("GET", "/client/@me/extension/", reply=EXTENSIONS, params={"page": 
         Call("GET", "/client/@me/extension/", reply=[], params={"page": 2, "per_page": PER_PAGE}))
 
 
+WHO = "apply_plan (client @me at api.test)"     # how every plan message starts: the tenant, by id and API host
+
+
+def ago(**delta):
+    """A plan's ``created`` that long before now."""
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(**delta)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def sign(plan, secret=APP_SECRET):
     return sign_plan(plan, secret)
 
 
 def plan_of(*changes, phones=4, signed=True):
     plan = {"format": "telphin.pbx.plan/1", "client_id": "@me", "default_region": "RU", "fingerprint": "sha256:0",
-            "created": "2026-12-06T01:00:00Z", "phones": phones, "changes": list(changes)}
+            "created": ago(hours=1), "phones": phones, "changes": list(changes)}
     return sign(plan) if signed else plan
 
 
@@ -95,7 +107,7 @@ def test_a_plan_with_a_value_bindings_would_refuse_is_refused_before_any_request
     with pytest.raises(InputError) as err:
         apply([], plan)
     text = str(err.value)
-    assert text.startswith("apply_plan: 1 problem(s) in the plan, nothing was changed:\n- changes[1] (extension_id 54)")
+    assert text.startswith(WHO + ": 1 problem(s) in the plan, nothing was changed:\n- changes[1] (extension_id 54)")
     assert says in text and "Sip-Pass-77x" not in text
 
 
@@ -114,7 +126,7 @@ def test_a_sound_plan_writes_the_normalised_values():
 
 # -- the signature: only a run with the same credentials made the plan ------------------------------------------
 def test_an_unsigned_plan_is_refused_before_any_request():
-    with pytest.raises(InputError, match="apply_plan: the plan is not signed"):
+    with pytest.raises(InputError, match=re.escape(WHO) + ": the plan is not signed"):
         apply([], plan_of(change(54, {"label": "Desk"}, {"label": "A"}), signed=False))
 
 
@@ -128,7 +140,7 @@ def test_an_unsigned_plan_is_refused_before_any_request():
 def test_a_plan_changed_after_it_was_signed_or_signed_by_other_credentials_is_refused(tamper):
     plan = copy.deepcopy(plan_of(change(54, {"label": "Desk"}, {"label": "A"})))
     tamper(plan)
-    with pytest.raises(InputError, match="apply_plan: the plan's signature does not match its content"):
+    with pytest.raises(InputError, match=re.escape(WHO).replace("@me", ".*") + ": the plan's signature does not match its content"):
         apply([], plan, client_id=plan["client_id"])
 
 
@@ -193,3 +205,89 @@ def test_an_apply_run_on_an_api_that_lists_no_bundles_reads_back_as_its_warning_
     transport.assert_done()
     assert any("read back after the writes instead" in w for w in warnings)
     assert "after this run's writes the phone shows record_enabled=False, not True" in str(failed.value)
+
+
+# -- issue 30, item 6: a signed plan expires, and is tied to the bindings it was made from -----------------------
+def test_a_plan_older_than_the_default_72_hours_is_refused_before_any_request():
+    plan = plan_of(change(54, {"label": "Desk"}, {"label": "A"}))
+    plan = sign(dict(plan, created=ago(hours=72, minutes=5)))
+    with pytest.raises(InputError) as err:
+        apply([], plan)         # zero requests: not even the token
+    assert str(err.value) == "%s: the plan was made %s, 72.1 h ago" % (WHO, plan["created"]) + \
+        ", longer ago than plan_max_age 72h allows; nothing was changed: make and approve a new plan with a check " \
+        "run (an older plan is applied only with a longer plan_max_age)"
+
+
+@pytest.mark.parametrize("max_age, old, applies", [
+    ("36h", dict(hours=35, minutes=59), True), ("36h", dict(hours=36, minutes=1), False),
+    ("90m", dict(minutes=89), True), ("90m", dict(minutes=91), False),
+    ("2d", dict(days=1, hours=23), True), ("2d", dict(days=2, minutes=1), False),
+    (3600, dict(minutes=59), True), ("3600", dict(minutes=61), False), ("45s", dict(minutes=1), False),
+    ("7d", dict(days=3), True),
+])
+def test_plan_max_age_takes_seconds_or_one_number_with_a_unit(max_age, old, applies):
+    plan = sign(dict(plan_of(change(54, {"label": "Desk"}, {"label": "A"})), created=ago(**old)))
+    if applies:
+        assert apply([token(), *LIST, get(54), put(54, {"label": "A"})], plan, plan_max_age=max_age)["changed"]
+    else:
+        with pytest.raises(InputError, match="longer ago than plan_max_age"):
+            apply([], plan, plan_max_age=max_age)
+
+
+@pytest.mark.parametrize("value", ["36 h", " 36h", "1.5h", "-1", "0", "0h", "1d12h", "36H", "36hours", "367d",
+                                   True, 1.5, [], "1e3", "٣٦h"])
+def test_a_bad_plan_max_age_is_refused_before_any_request_also_without_a_plan(value):
+    with pytest.raises(InputError, match="plan_max_age .* is not a duration: give seconds"):
+        apply([], plan_of(change(54, {"label": "Desk"}, {"label": "A"})), plan_max_age=value)
+    transport = ScriptedTransport()
+    client = make_client(transport)
+    with pytest.raises(InputError, match="plan_max_age .* is not a duration: give seconds"):
+        run_extension_phones(client, {"bindings": [{"extension": "100", "label": "A"}], "plan_max_age": value,
+                                      "parallel": 1}, False, client.secrets.add, lambda m: None)
+    transport.assert_done()
+
+
+@pytest.mark.parametrize("ahead, applies", [(dict(minutes=4), True), (dict(minutes=6), False), (dict(days=1), False)])
+def test_a_plan_from_the_future_beyond_a_small_clock_skew_is_refused(ahead, applies):
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(**ahead)
+    plan = sign(dict(plan_of(change(54, {"label": "Desk"}, {"label": "A"})),
+                     created=when.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    if applies:
+        assert apply([token(), *LIST, get(54), put(54, {"label": "A"})], plan)["changed"]
+    else:
+        future = r": the plan was made .*, \d+ s after this run's clock .*: a plan from the future is refused \(a clock"
+        with pytest.raises(InputError, match=re.escape(WHO) + future + r" skew up to 300 s"):
+            apply([], plan)
+
+
+@pytest.mark.parametrize("created", [None, "", "2026-12-06 01:00:00", "yesterday", 1765000000])
+def test_a_signed_plan_without_a_readable_creation_time_is_refused(created):
+    plan = plan_of(change(54, {"label": "Desk"}, {"label": "A"}), signed=False)
+    plan = sign(dict(plan, created=created) if created is not None else {k: v for k, v in plan.items()
+                                                                         if k != "created"})
+    with pytest.raises(InputError, match="the plan carries no time it was made"):
+        apply([], plan)
+
+
+def test_the_roles_words_name_its_variables_in_the_age_and_bindings_refusals():
+    plan = sign(dict(plan_of(change(54, {"label": "Desk"}, {"label": "A"})), created=ago(days=4)))
+    transport = ScriptedTransport()
+    client = make_client(transport)
+    with pytest.raises(InputError) as err:
+        run_extension_phones(client, {"apply_plan": plan, "parallel": 1}, False, client.secrets.add, lambda m: None,
+                             ROLE)
+    assert "longer ago than phone_bindings_plan_max_age 72h allows" in str(err.value)
+    with pytest.raises(InputError) as err:
+        run_extension_phones(client, {"apply_plan": plan_of(change(54, {"label": "Desk"}, {"label": "A"})),
+                                      "bindings": [{"extension": "100", "label": "B"}], "parallel": 1}, False,
+                             client.secrets.add, lambda m: None, ROLE)
+    assert "-e phone_bindings_plan_allow_changed_bindings=true" in str(err.value)
+    assert "phone_bindings, phone_bindings_unbind_unlisted" in str(err.value)
+    transport.assert_done()
+
+
+def test_every_message_of_a_stale_apply_names_the_tenant():
+    plan = plan_of(change(54, {"label": "Desk"}, {"label": "A"}))
+    with pytest.raises(RunFailed) as err:
+        apply([token(), *LIST, get(54, label="Moved")], plan)
+    assert str(err.value).startswith(WHO + ": 1 of 1 planned extension(s) are stale")

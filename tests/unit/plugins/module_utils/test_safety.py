@@ -191,7 +191,7 @@ def test_plan_document_and_loading_it_from_a_file_or_inline(tmp_path):
 
 
 @pytest.mark.parametrize("value, fragment", [
-    ("/nonexistent/plan.json", "cannot read"),
+    ("/nonexistent/plan.json", "no readable plan file at /nonexistent/plan.json \\(absent, or this run"),
     ({"format": "other"}, "not a plan of this collection"),
     (plan(changes=[{"extension_id": 54, "before": {}, "after": {}}]), "the plan is damaged"),
     (plan(changes=[{"extension_id": True, "before": {"a": 1}, "after": {"a": 2}}]), "the plan is damaged"),
@@ -209,3 +209,44 @@ def test_a_plan_file_that_is_not_json_is_refused(tmp_path):
     path.write_text("phone_bindings: []\n")
     with pytest.raises(SafetyError, match="is not a plan file"):
         load_plan(str(path))
+
+
+# -- issue 30, item 7: a plan given as a path is a regular file of bounded size --------------------------------------
+def test_a_plan_path_that_is_absent_or_unreadable_gets_one_message(tmp_path):
+    unreadable = tmp_path / "secret.plan.json"
+    unreadable.write_text("{}")
+    unreadable.chmod(0)
+    messages = []
+    for path in (tmp_path / "absent.json", unreadable):
+        with pytest.raises(SafetyError) as err:
+            load_plan(str(path))
+        messages.append(str(err.value).replace(str(path), "<path>"))
+    if os.geteuid() != 0:       # root reads a file of mode 0
+        assert messages[0] == messages[1]
+    assert messages[0] == ("apply_plan: no readable plan file at <path> (absent, or this run's user may not read it); "
+                           "nothing was changed")
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/null", "/dev/urandom", "DIR", "FIFO"])
+def test_a_plan_path_that_is_not_a_regular_file_is_refused_before_it_is_read(path, tmp_path):
+    if path == "DIR":
+        path = str(tmp_path)
+    elif path == "FIFO":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)             # no writer: an open that blocked would hang the test
+    with pytest.raises(SafetyError, match="is not a regular file \\(a directory, device, FIFO or socket\\)"):
+        load_plan(path)
+
+
+def test_a_link_to_a_plan_file_is_read_and_a_plan_file_over_the_cap_is_refused(tmp_path, monkeypatch):
+    doc = plan()
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(doc))
+    link = tmp_path / "link.json"
+    link.symlink_to(path)
+    assert load_plan(str(link)) == doc
+    monkeypatch.setattr(_safety, "MAX_PLAN_BYTES", len(json.dumps(doc)) - 1)
+    with pytest.raises(SafetyError, match="is larger than a plan can be"):
+        load_plan(str(path))
+    with pytest.raises(SafetyError, match="the plan's text is larger than a plan can be"):
+        load_plan(json.dumps(doc))

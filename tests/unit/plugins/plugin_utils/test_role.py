@@ -30,7 +30,8 @@ def test_the_role_defaults_give_what_the_task_passed():
     got = options(dict(DEFAULTS, phone_bindings=[{"extension": "100", "external_number": "+79161234567"}]))[0]
     assert got == {"client_id": "@me", "bindings": [{"extension": "100", "external_number": "+79161234567"}],
                    "unbind_unlisted": False, "parallel": 4, "update_password": "always", "report_unchanged": False,
-                   "default_region": "RU", "max_changes": "20%", "backup": False}
+                   "default_region": "RU", "max_changes": "20%", "backup": False, "plan_max_age": "72h",
+                   "plan_allow_changed_bindings": False}
 
 
 def test_only_the_connection_variables_that_are_set_are_passed_and_they_win_over_module_defaults():
