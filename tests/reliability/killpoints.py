@@ -79,10 +79,18 @@ def bindings(tenants: int, per_tenant: int) -> Dict[int, List[Dict[str, Any]]]:
 
 
 class _Loader(yaml.SafeLoader):     # pylint: disable=too-many-ancestors
-    """YAML as Ansible reads a backup: ``!unsafe`` strings are plain strings."""
+    """YAML as Ansible reads a backup: what is tagged ``!unsafe`` (strings, lists, mappings) is plain data."""
 
 
-_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("!unsafe", _unsafe)
 
 
 def run_processes(token: str) -> List[int]:
