@@ -18,9 +18,18 @@ What the controller does, and what this module does the same way (without a data
   command ``ansible-inventory --list --export -i project/<source> --output artifacts/<id>/output.json
   --playbook-dir ...`` from the project directory, with ``ANSIBLE_INVENTORY_UNPARSED_FAILED``,
   ``ANSIBLE_INVENTORY_EXPORT``, ``ANSIBLE_VERBOSE_TO_STDERR`` and ``ANSIBLE_HOST_PATTERN_MISMATCH=error``.
-  The JSON is what the controller stores. No Vault credential can be attached to a project source.
-* **Job.** The stored inventory comes back as an executable script (``inventory/hosts``) printing the JSON, hosts
-  ordered by name and, for slice N of M, every M-th host from the N-th; extra variables go to ``env/extravars``,
+  The controller imports the JSON (``inventory_import.Command.perform_update`` through
+  ``mem_inventory.dict_to_mem_data``) and stores each host's and group's variables as JSON text, as they are: a
+  ``{"__ansible_unsafe": ...}`` or ``{"__ansible_vault": ...}`` mapping is an ordinary mapping to it, kept and given
+  back unchanged (AWX never names either key). Host and group names must be strings: a host name goes through
+  a regular expression (``ipv6_port_re``: a mapping there fails the whole import with ``TypeError``, the AWX
+  failure of community.general issue 8212), one ``:port`` suffix is split off, and a new host whose name holds
+  ``{{ }}`` or ``{% %}`` is refused (``sanitize_jinja``). ``import_inventory``. No Vault credential can be
+  attached to a project source.
+* **Job.** The stored inventory comes back as an executable script (``inventory/hosts``) printing the JSON
+  (``Inventory.get_script_data``: the stored variables, ``remote_host_*``/``remote_tower_*`` added), hosts
+  ordered by name and, for slice N of M, every M-th host from the N-th; ansible-core's script plugin reads a
+  ``{"__ansible_unsafe": ...}`` mapping back as the unsafe (2.19+: untrusted) string; extra variables go to ``env/extravars``,
   each top-level key dumped ``!unsafe`` unless the job template itself sets it to that value; the command line
   takes ``-u root``, ``--check``, ``--diff``, ``--ask-vault-pass`` (the Vault credential's password is answered
   at the prompt), ``-l``, ``--forks``, ``-v``; ansible-runner runs with ``suppress_env_files`` (the environment
@@ -327,8 +336,13 @@ class Controller:
             args.append("-" + "v" * min(5, verbosity * 2 + 1))
         (pdd / "args").write_text(" ".join(args))
         run, events, stdout = self._run(ident, pdd, env)
-        inventory = json.loads(output.read_text()) if run.status == "successful" and output.exists() else None
-        outcome = Outcome("inventory_update", ident, run.status, run.rc, pdd, events, stdout, stored,
+        status, inventory = run.status, None
+        if run.status == "successful" and output.exists():
+            try:
+                inventory = import_inventory(json.loads(output.read_text()))
+            except (TypeError, ValueError) as exc:     # the controller's post_run_hook: the update errors
+                status, stdout = "error", stdout + "\nError occured while saving inventory data: %s" % exc
+        outcome = Outcome("inventory_update", ident, status, run.rc, pdd, events, stdout, stored,
                           inventory=inventory)
         self.runs.append(outcome)
         return outcome
@@ -386,6 +400,72 @@ class Controller:
         return outcome
 
 
+IPV6_PORT = re.compile(r"^\[([A-Fa-f0-9:]{3,})\]:(\d+?)$")       # awx/main/utils/mem_inventory.py
+
+
+def _host_name(name: Any) -> str:
+    """``MemInventory.get_host``: a host name as the controller takes it (TypeError for anything but a string)."""
+    match = IPV6_PORT.match(name)
+    if match:
+        return match.group(1)
+    return name.split(":")[0] if name.count(":") == 1 else name
+
+
+def _sanitize_jinja(name: str) -> str:
+    """``awx.main.utils.safe_yaml.sanitize_jinja``, applied to the name of each host an import creates."""
+    if re.search(r"\{\{[^}]+}}", name) or re.search(r"\{%[^%]+%}", name):
+        raise ValueError("Inline Jinja variables are not allowed.: %s" % name)
+    return name
+
+
+def import_inventory(data: Dict[str, Any]) -> Dict[str, Any]:
+    """What the controller stores of ``ansible-inventory --list`` JSON (``dict_to_mem_data``, then each host's and
+    group's variables saved as JSON text and read back), in the shape ``get_script_data`` serves it."""
+    data = json.loads(json.dumps(data))
+    meta = data.pop("_meta", {})
+    hosts: Dict[str, Dict[str, Any]] = {}
+    groups: Dict[str, Dict[str, Any]] = {}
+    for group_name, body in data.items():
+        if not isinstance(group_name, str) or not isinstance(body, dict):
+            continue
+        group = groups.setdefault(group_name, {"hosts": [], "children": [], "vars": {}})
+        for name in body.get("hosts", []):
+            host = _host_name(name)
+            hosts.setdefault(host, {})
+            group["hosts"].append(host)
+        for child in body.get("children", []):
+            if child in ("all", "ungrouped"):      # a list holding a mapping fails here (unhashable)
+                continue
+            groups.setdefault(child, {"hosts": [], "children": [], "vars": {}})
+            group["children"].append(child)
+        group["vars"].update(body.get("vars", {}))
+    for name, variables in meta.get("hostvars", {}).items():
+        if name in hosts and isinstance(variables, dict):
+            hosts[name].update(variables)
+    stored: Dict[str, Any] = {}
+    grouped = {h for g, body in groups.items() if g not in ("all", "ungrouped") for h in body["hosts"]}
+    top = groups.get("all", {"vars": {}})
+    stored["all"] = {"hosts": sorted(h for h in hosts if h not in grouped),
+                     "children": sorted(g for g in groups if g not in ("all", "ungrouped"))}
+    if top["vars"]:
+        stored["all"]["vars"] = json.loads(json.dumps(top["vars"]))
+    for group_name, body in groups.items():
+        if group_name in ("all", "ungrouped"):
+            continue
+        item: Dict[str, Any] = {}
+        if body["hosts"]:
+            item["hosts"] = sorted(set(body["hosts"]))
+        if body["children"]:
+            item["children"] = sorted(set(body["children"]))
+        if body["vars"]:
+            item["vars"] = json.loads(json.dumps(body["vars"]))
+        if item:
+            stored[group_name] = item
+    stored["_meta"] = {"hostvars": {_sanitize_jinja(name): json.loads(json.dumps(variables))
+                                    for name, variables in sorted(hosts.items())}}
+    return stored
+
+
 def script_data(stored: Dict[str, Any], slice_number: int = 1, slice_count: int = 1) -> Dict[str, Any]:
     """The inventory script's JSON of a stored ``ansible-inventory --list`` output: hosts by name, sliced."""
     hostvars = stored["_meta"]["hostvars"]
@@ -400,8 +480,8 @@ def script_data(stored: Dict[str, Any], slice_number: int = 1, slice_count: int 
         if "hosts" in body:
             item["hosts"] = [h for h in body["hosts"] if h in names]
         data[group] = item
-    data["_meta"] = {"hostvars": {name: dict(hostvars.get(name, {}), remote_tower_enabled="true",
-                                             remote_tower_id=number)
+    data["_meta"] = {"hostvars": {name: dict(hostvars.get(name, {}), remote_host_enabled="true", remote_host_id=number,
+                                             remote_tower_enabled="true", remote_tower_id=number)
                                   for number, name in enumerate(names, 1)}}
     return data
 

@@ -25,9 +25,10 @@ import requests
 import yaml
 
 from awx_harness import (Controller, Credential, JobTemplate, Outcome, VaultCredential, check_credential_type,
-                         credential_input_errors, credential_type, env_of, inject, leaks,
-                         missing_required, plan_approval_apply)
-from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, token_calls
+                         credential_input_errors, credential_type, env_of, import_inventory, inject, leaks,
+                         missing_required, plan_approval_apply, script_data)
+from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, plain, token_calls
+from tests.triggers import TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -195,8 +196,9 @@ def assert_no_leak(ctl: Controller, emu, *extra: str) -> None:
 
 
 def hostvars(update: Outcome) -> Dict[str, Dict[str, Any]]:
+    """The host variables the controller stored, each ``{"__ansible_unsafe": ...}`` read as its string."""
     assert update.status == "successful", update.stdout[-3000:]
-    return update.inventory["_meta"]["hostvars"]
+    return plain(update.inventory["_meta"]["hostvars"])
 
 
 # -- inventory sync ----------------------------------------------------------------------------------------------
@@ -394,3 +396,117 @@ def test_the_guides_example_playbook_creates_the_credential_type_from_the_file(t
     cred = credential_type()
     assert sent == {"name": cred["name"], "description": cred["description"], "kind": cred["kind"],
                     "inputs": cred["inputs"], "injectors": cred["injectors"], "state": "present"}
+
+
+# -- a hostile world: every template trigger typed by the tenants (issue 30) ------------------------------------
+HOSTILE_SOURCE = """---
+plugin: telphin.pbx.tenants
+source: dealer
+hostname: id
+with_extensions: true
+keyed_groups:
+  - key: telphin_client.timezone | default('unknown') | replace('/', '_')
+    prefix: tz
+compose:
+  tenant_prefix: telphin_client.prefix
+"""
+PRINT_EVERYTHING = """---
+- name: Print every host variable
+  hosts: all
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Every host variable of the tenant
+      ansible.builtin.debug:
+        var: hostvars[inventory_hostname]
+    - name: The client's name
+      ansible.builtin.debug:
+        msg: "{{ telphin_client.name }}"
+    - name: Save what the job sees
+      ansible.builtin.copy:
+        content: "{{ {'client': telphin_client, 'labels': telphin_extensions | map(attribute='label') | list,
+                      'groups': group_names} | to_json }}"
+        dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+
+
+def hostile_world(markers: Path) -> Dict[str, Any]:
+    """The examples' world with every trigger typed by the tenants: client names, time zones, extension labels."""
+    world = yaml.safe_load(WORLD.read_text())
+    texts = [trigger.text(str(markers / trigger.id)) for trigger in TRIGGERS]
+    slots = [(client, key) for client in world["clients"] for key in ("name", "timezone")] + [
+        (ext, "label") for client in world["clients"] for ext in client["extensions"]]
+    assert len(slots) >= len(texts)
+    for number, (item, key) in enumerate(slots):
+        item[key] = texts[number % len(texts)]
+    return world
+
+
+def test_a_hostile_world_syncs_and_runs_in_awx_as_data(emulator_factory, tmp_path):
+    """Every template trigger of ansible-core as the tenants' client names, time zones and extension labels, the
+    plugin's own EXAMPLES (keyed_groups on the time zone): the sync stores each string as the tenant typed it
+    (as {"__ansible_unsafe": ...}, which AWX keeps as it is), and a job that prints every host variable and
+    telphin_client.name shows them as typed; nothing runs, no task fails."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    world = hostile_world(markers)
+    emu = emulator_factory(world, tls=True)
+    project = tmp_path / "project-hostile"
+    (project / "inventory").mkdir(parents=True)
+    (project / "inventory" / "hostile.telphin.yml").write_text(HOSTILE_SOURCE)
+    (project / "print.yml").write_text(PRINT_EVERYTHING)
+    cred = telphin_credential(emu, ca=True)
+    ctl = Controller(tmp_path / "runs", project)
+    update = ctl.inventory_update("inventory/hostile.telphin.yml", [cred])
+    assert update.status == "successful", update.stdout[-3000:]
+    assert sorted(p.name for p in markers.iterdir()) == []
+    typed = {str(c["id"]): c for c in world["clients"]}
+    raw = update.inventory["_meta"]["hostvars"]
+    stored = hostvars(update)
+    assert sorted(stored) == sorted(typed)
+    for host, variables in stored.items():
+        assert raw[host]["telphin_client"]["name"] == {"__ansible_unsafe": typed[host]["name"]}
+        assert variables["telphin_client"]["name"] == typed[host]["name"]
+        assert variables["telphin_client"]["timezone"] == typed[host]["timezone"]
+        assert [e["label"] for e in variables["telphin_extensions"]] == [e["label"] for e in typed[host]["extensions"]]
+
+    results = tmp_path / "results"
+    results.mkdir()
+    [job] = ctl.launch(JobTemplate("Print", "print.yml", [cred], extra_vars={"results_dir": str(results)}),
+                       update.inventory)
+    assert (job.status, job.rc) == ("successful", 0), job.stdout[-3000:]
+    assert sorted(p.name for p in markers.iterdir()) == []
+    for host, client in typed.items():
+        seen = json.loads((results / ("%s.json" % host)).read_text())
+        assert seen["client"]["name"] == client["name"] and seen["client"]["timezone"] == client["timezone"]
+        assert seen["labels"] == [e["label"] for e in client["extensions"]]
+    shown = {e["event_data"]["host"]: e["event_data"]["res"]["msg"] for e in job.events
+             if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == "The client's name"}
+    assert shown == {host: client["name"] for host, client in typed.items()}
+    printed = {e["event_data"]["host"]: e["event_data"]["res"]["hostvars[inventory_hostname]"] for e in job.events
+               if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == "Every host variable of the tenant"}
+    assert sorted(printed) == sorted(typed)
+    for host, variables in printed.items():
+        assert variables["telphin_client"]["name"] == typed[host]["name"]
+        assert variables["telphin_client"]["timezone"] == typed[host]["timezone"]
+        assert [e["label"] for e in variables["telphin_extensions"]] == [e["label"] for e in typed[host]["extensions"]]
+
+
+def test_the_import_keeps_unsafe_values_and_fails_on_what_awx_fails_on():
+    """The harness's import as AWX's: a {"__ansible_unsafe": ...} value is an ordinary mapping, stored and served
+    back unchanged; a host name that is such a mapping fails the import (community.general issue 8212), and a new
+    host whose name holds {{ }} is refused (sanitize_jinja)."""
+    listed = {"_meta": {"hostvars": {"1001": {"telphin_client": {"name": {"__ansible_unsafe": "{{ 7 * 6 }}"}}}}},
+              "all": {"children": ["ungrouped", "telphin_tenants"]}, "telphin_tenants": {"hosts": ["1001"]}}
+    stored = import_inventory(listed)
+    assert stored["_meta"]["hostvars"]["1001"] == listed["_meta"]["hostvars"]["1001"]
+    served = script_data(stored)
+    assert served["_meta"]["hostvars"]["1001"]["telphin_client"] == {"name": {"__ansible_unsafe": "{{ 7 * 6 }}"}}
+    assert served["telphin_tenants"]["hosts"] == ["1001"]
+    with pytest.raises(TypeError):
+        import_inventory(dict(listed, telphin_tenants={"hosts": [{"__ansible_unsafe": "1001"}]}))
+    with pytest.raises(ValueError, match="Inline Jinja variables are not allowed"):
+        import_inventory({"_meta": {"hostvars": {}}, "telphin_tenants": {"hosts": ["{{ 7 * 6 }}"]}})
