@@ -782,8 +782,8 @@ SHOW_BINDINGS = """
     """
 
 
-def test_every_template_trigger_of_ansible_core_survives_backup_restore_and_export(emulator_factory, playbook,
-                                                                                  tmp_path):
+def test_every_template_trigger_of_ansible_core_survives_backup_restore_and_export(
+        emulator_factory, playbook, tmp_path):
     """Issue 30: each way ansible-core takes a string for a template (tests/triggers.py: #jinja2: headers with
     [[ ]], << >>, <% %> and line statements, {% %}, {# #}, a malformed header, an unclosed {{) as a label. A play
     reading the backup with -e @file, or the export adopted as host_vars, gets every label byte for byte; the role
