@@ -176,6 +176,14 @@ def controller_pid() -> Optional[int]:
     return parent.pid if parent is not None else None
 
 
+def module_lifeline(controller: Optional[int], async_val: Any) -> Optional[str]:
+    """``TELPHIN_PBX_LIFELINE`` for a module process this worker starts: the controller and this worker. None
+    outside a worker, and for an ``async`` task (meant to outlive the play)."""
+    if controller is None or async_val:
+        return None
+    return _lifeline.stamp([controller, os.getpid()])
+
+
 class TelphinAction(ActionBase):
     """Base of the collection's action plugins; ``MODULE`` names the module (a key of ``SPECS``)."""
 
@@ -209,8 +217,7 @@ class TelphinAction(ActionBase):
                 return dict(result, failed=True, changed=False, msg=str(exc))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
-            if controller is not None and not self._task.async_val:     # async jobs are meant to outlive the play
-                self._lifeline_stamp = _lifeline.stamp([controller, os.getpid()])
+            self._lifeline_stamp = module_lifeline(controller, self._task.async_val)
             result = merge_hash(result, self._execute_module(module_args=dict(args), task_vars=task_vars,
                                                              wrap_async=wrap_async))
             if not wrap_async:

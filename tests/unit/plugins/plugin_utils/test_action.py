@@ -277,3 +277,57 @@ def test_the_omit_token_of_older_cores_is_left_out_of_lists_and_mappings():
     value = [{"extension": "100", "label": token, "external_number": "+79161110001"}, token, "x"]
     assert without_token(value, token) == [{"extension": "100", "external_number": "+79161110001"}, "x"]
     assert without_token("__omit_place_holder__abcd", token) == "__omit_place_holder__abcd"
+
+
+# -- the lifeline (issue 31) ----------------------------------------------------------------------
+class _Exited(Exception):
+    pass
+
+
+@pytest.fixture
+def lifeline(monkeypatch):
+    """``os._exit`` raising ``_Exited``; no lifeline held afterwards."""
+    from ansible_collections.telphin.pbx.plugins.module_utils import _lifeline
+
+    def fake_exit(code):
+        raise _Exited(code)
+    monkeypatch.setattr(_action.os, "_exit", fake_exit)
+    monkeypatch.setattr(_lifeline.os, "_exit", fake_exit)
+    yield _lifeline
+    _lifeline.release()
+
+
+def test_a_module_process_gets_a_lifeline_naming_controller_and_worker_unless_async(lifeline):
+    assert _action.module_lifeline(None, 0) is None                    # not in a worker
+    assert _action.module_lifeline(os.getppid(), 30) is None           # async: meant to outlive the play
+    stamp = _action.module_lifeline(os.getppid(), 0)
+    assert stamp.split(" ")[2:] == ["%d:%d" % (pid, lifeline.start_time(pid)) for pid in (os.getppid(), os.getpid())]
+    lifeline.hold_from_environment({lifeline.ENVIRONMENT: stamp})
+    assert not lifeline.gone()
+
+
+def test_the_lifeline_goes_into_the_module_environment_only_when_there_is_one(monkeypatch):
+    from types import SimpleNamespace
+    from ansible.plugins.action import ActionBase
+    from ansible.plugins.shell.sh import ShellModule
+
+    monkeypatch.setattr(ActionBase, "_compute_environment_string", lambda self, raw=None: "LANG=C")
+    action = object.__new__(_action.TelphinAction)
+    action._connection = SimpleNamespace(_shell=ShellModule())
+    assert action._compute_environment_string() == "LANG=C"
+    action._lifeline_stamp = "b00t 4026531836 1:2 3:4"
+    assert action._compute_environment_string() == "LANG=C TELPHIN_PBX_LIFELINE='b00t 4026531836 1:2 3:4'"
+
+
+@pytest.mark.parametrize("parent_gone", [False, True])
+def test_a_worker_whose_controller_is_gone_ends_without_a_result(monkeypatch, lifeline, parent_gone):
+    controller = os.getppid() + (100000 if parent_gone else 0)
+    monkeypatch.setattr(_action, "controller_pid", lambda: controller)
+    monkeypatch.setattr(_action.TelphinAction, "_run", lambda self, tmp, task_vars, ctl: {"changed": True})
+    action = object.__new__(_action.TelphinAction)
+    if parent_gone:
+        with pytest.raises(_Exited) as info:
+            action.run(None, {})
+        assert info.value.args == (lifeline.EXIT_CODE,)
+    else:
+        assert action.run(None, {}) == {"changed": True}
