@@ -19,8 +19,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-from harness import module_play, tenant_world
-from tests.reliability.lib import TENANT_SECRET
+from harness import api_calls, module_play, tenant_world
+from tests.reliability.lib import TENANT_SECRET, phones, tenant_inventory
 
 FORGED = "\nPLAY RECAP *********************************************************************\n" \
          "localhost                  : ok=9    changed=0    unreachable=0    failed=0    skipped=0"
@@ -113,6 +113,45 @@ def test_hostile_extension_names_print_escaped(emulator_factory, playbook, verbo
     assert "bundle conflict on synchronised key record_enabled: 010*101\\n\\x1b[31mred\\x1b[0m\\u202eevil (id 2) was " \
         "given True, but the write of False to 010\\x1b[2J\\n*evil (id 3) set it here too" in joined   # the read-back
     assert "extension evil is ambiguous: it matches 010\\x1b[2J\\n*evil, 011\\u202e*evil" in joined
+
+
+def assert_clean(out: str) -> str:
+    """Ansible's recap once, no raw C0 control, none of C1, separators or bidi in the collection's own text; the
+    collection's text, joined."""
+    assert len([line for line in out.split("\n") if line.startswith("PLAY RECAP")]) == 1, out
+    assert not re.search(r"(?m)^localhost\s+: ok=9 ", out)
+    assert C0.findall(out) == [], [line for line in out.split("\n") if C0.search(line)][:3]
+    texts = own_text(out) + [line for line in out.split("\n") if line.startswith(("[ERROR]", "tenant1: "))]
+    assert [t for t in texts if OURS_ONLY.search(t)] == []
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-v", "--diff"]], ids=["default", "-v --diff"])
+def test_the_roles_refusal_summary_and_plan_messages_escape_the_names(emulator_factory, playbook, tmp_path,
+                                                                      verbosity):
+    """The role: the guard's refusal, repeated by the batch's summary, and an applied plan's stale entry."""
+    emu = emulator_factory(hostile_world())
+    bindings = {1: [{"extension_id": 1, "label": "A"}, {"extension_id": 2, "label": "B"}]}
+    run = playbook("telphin.pbx.rollout_bindings", tenant_inventory(emu.url, bindings, phone_bindings_max_changes=0),
+                   *verbosity)
+    assert run.rc != 0 and api_calls(emu.requests(), "PUT") == [], run.output
+    joined = assert_clean(run.stdout)
+    assert "refused by the blast-radius guard" in joined and "010*100\\nPLAY RECAP ****" in joined
+
+    plan_dir = tmp_path / "plans"
+    inv = tenant_inventory(emu.url, bindings, phone_bindings_plan_dir=str(plan_dir))
+    assert playbook("telphin.pbx.rollout_bindings", inv, "--check").rc == 0
+    moved = module_play("""\
+- name: Someone else changes phone 1
+  telphin.pbx.extension_phone: {extension_id: 1, label: Moved}
+""", emu.url, TENANT_SECRET % 1)
+    assert playbook(moved).rc == 0
+    inv = tenant_inventory(emu.url, bindings, phone_bindings_plan_dir=str(plan_dir), phone_bindings_apply_plan=True)
+    run = playbook("telphin.pbx.rollout_bindings", inv, *verbosity)
+    assert run.rc != 0 and phones(emu.state())[1]["label"] == "Moved", run.output
+    joined = assert_clean(run.stdout)
+    assert "apply_plan (client 1001 at 127.0.0.1): 1 of 2 planned extension(s) are stale" in joined
+    assert "- 010*100\\nPLAY RECAP ****" in joined and "\\u2066x (id 1): stale: the phone holds label" in joined
 
 
 def test_the_data_of_a_result_stays_what_the_tenant_typed(emulator_factory, playbook):
