@@ -88,7 +88,8 @@ options:
     suboptions:
       name:
         description:
-          - Inventory host name of the tenant. Letters, digits, C(_), C(.) and C(-).
+          - Inventory host name of the tenant. Letters, digits, C(_), C(.) and C(-); not a name Ansible reserves
+            (C(localhost), C(127.0.0.1), C(all), C(ungrouped), O(group), a group name).
           - If not set, the host name follows O(hostname).
         type: str
       client_id:
@@ -133,9 +134,19 @@ options:
       - V(name) is a slug of the client's name, lower case, with Cyrillic transliterated and every run of other
         characters turned into C(_) (V(ООО Ромашка) becomes C(ooo_romashka)); a name that leaves nothing becomes
         C(client_<id>).
-      - V(id) is the client id.
-      - "Collisions are resolved deterministically: of the tenants with the same slug, the one with the lowest client
-        id gets the slug and the others C(<slug>_<client id>). So a new tenant never renames an existing host."
+      - V(id) is the client id, which no tenant can change, so a host's C(host_vars) always belong to the same tenant.
+        This is the safe choice; V(name) stays the default in 1.x so that existing C(host_vars/<name>) layouts keep
+        working.
+      - "A tenant can edit its name: with V(name), a rename changes its host name (its C(host_vars) stay behind under the
+        old one), and a look-alike (C(ＡＣＭＥ) for C(Acme)) or a new tenant named as a deleted one gives another tenant
+        that host name. So with V(name) the C(telphin.pbx.phone_bindings) role writes only bindings pinned to the
+        tenant's client id (C(phone_bindings_client_id), which C(telphin.pbx.export_bindings) writes), and a name two
+        tenants share goes to neither: each is host C(<name>_<client id>), a warning names them, and the role refuses
+        to run them. A name Ansible reserves (C(localhost), C(all), C(ungrouped), O(group), a group of O(groups) or of
+        an earlier inventory source) is refused alike, so it never replaces the implicit localhost or a group."
+      - "Each host gets the variable C(telphin_host_name_from): V(name), V(id), or V(inventory) for a
+        O(tenants[].name); a refused name also C(telphin_host_name_conflict) (the name, the client ids sharing it, and
+        whether it is reserved)."
     type: str
     choices: [name, id]
     default: name
@@ -251,8 +262,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import Telphin
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
-from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import assign_hostnames, derived_name
-from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables
+from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import (
+    assign_hostnames, conflict_warnings, derived_name, identity_variables)
+from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables, unsafe
 from ansible_collections.telphin.pbx.plugins.plugin_utils._options import (
     InventoryError, InventoryOptions, given_secrets)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._reader import TenantReader
@@ -319,12 +331,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         records = {record.client_id: record for record in tenants}
         entries = {record.client_id: options.entries[record.entry] if record.entry is not None else None
                    for record in tenants}
+        # a tenant's host name never replaces the implicit localhost or a group, of this source or an earlier one
+        reserved = [options.group, *self.inventory.groups, *(self.get_option("groups") or {})]
         try:
-            names = assign_hostnames([(client_id, entries[client_id].name if entries[client_id] else None,
-                                       derived_name(records[client_id].client, options.hostname))
-                                      for client_id in records])
+            names, conflicts = assign_hostnames(
+                [(client_id, entries[client_id].name if entries[client_id] else None,
+                  derived_name(records[client_id].client, options.hostname)) for client_id in records], reserved)
         except ValueError as exc:
             raise InventoryError(str(exc)) from None
+        for warning in conflict_warnings(conflicts, names):
+            self.display.warning(warning)
         self.inventory.add_group(options.group)
         strict = bool(self.get_option("strict"))
         for client_id in sorted(records):
@@ -334,6 +350,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                                 options.export_credentials)
             for warning in warnings:
                 self.display.warning(warning)
+            hostvars.update(unsafe(identity_variables(
+                entries[client_id].name if entries[client_id] else None, options.hostname, conflicts.get(client_id))))
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

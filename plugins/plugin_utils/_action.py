@@ -33,6 +33,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_tr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
 from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
+from ansible_collections.telphin.pbx.plugins.plugin_utils._identity import identity_problem, pinned_client_id
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import role_options
 
 # ansible-core 2.19+ raises this for a template that resolves to ``omit``; 2.16 to 2.18 give the ``omit`` token
@@ -209,10 +210,14 @@ class TelphinAction(ActionBase):
         in_role = self.in_role()
         args: Mapping[str, Any] = self._task.args
         if in_role and self.MODULE == "extension_phones":     # the role's task: its options from its variables
+            host = str((task_vars or {}).get("inventory_hostname", ""))
+            lookup = self._variable(task_vars or {})
             try:
-                args = plain(role_options(args, self._variable(task_vars or {}),
-                                          str((task_vars or {}).get("inventory_hostname", "")),
-                                          bool(self._task.check_mode)))
+                problem = identity_problem(lookup, host)
+                if problem:     # the bindings may be another tenant's: refused before any request
+                    return dict(result, failed=True, changed=False, msg=problem)
+                args = plain(role_options(args, lookup, host, bool(self._task.check_mode)))
+                args["client_id"] = pinned_client_id(args, lookup) or args["client_id"]
             except VariableError as exc:
                 return dict(result, failed=True, changed=False, msg=str(exc))
         if not self.runs_on_controller():

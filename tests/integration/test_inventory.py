@@ -99,7 +99,9 @@ def test_rollout_playbook_runs_on_the_plugin_inventory(emulator_factory, playboo
     source = write_source(inv_dir, "tenants.telphin.yml", {"source": "dealer", "api_url": emu.url})
     (inv_dir / "host_vars").mkdir()
     for n in (1, 2, 3):
-        (inv_dir / "host_vars" / ("tenant_%d.yml" % n)).write_text(yaml.safe_dump({"phone_bindings": bindings(n)}))
+        # host names from the tenants' names: the bindings are pinned to their client (issue 30)
+        (inv_dir / "host_vars" / ("tenant_%d.yml" % n)).write_text(yaml.safe_dump(
+            {"phone_bindings": bindings(n), "phone_bindings_client_id": 1000 + n}))
     run = playbook("telphin.pbx.rollout_bindings", {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env(),
                    extra_vars={"phone_bindings_max_changes": "100%"})      # a first rollout: lift the guard
     assert run.rc == 0, run.output

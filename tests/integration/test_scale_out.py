@@ -71,7 +71,7 @@ def store(hostvars: Dict[str, Dict[str, Any]], path: Path) -> None:
     for host, hv in hostvars.items():
         n = int(hv["telphin_client_id"]) - 1000
         wanted = [{"extension": str(100 + i), "external_number": desired_number(n, i)} for i in range(WANTED)]
-        hosts[host] = dict(hv, phone_bindings=wanted)
+        hosts[host] = dict(hv, phone_bindings=wanted, phone_bindings_client_id=int(hv["telphin_client_id"]))
     path.write_text(yaml.safe_dump(tenants_inventory(hosts)))
 
 

@@ -342,27 +342,33 @@ def test_list_source_token_url_is_exported_when_set(run):
 
 # -- host names ------------------------------------------------------------------------------------
 
-def test_hostname_collisions_are_resolved_by_client_id_whatever_the_api_order(run):
-    clients = [client(7, "Acme"), client(9, "Acme 7"), client(5, "ACME!"), client(12, "ООО Ромашка"),
+def test_a_shared_derived_name_goes_to_no_tenant_whatever_the_api_order(run):
+    """Issue 30: of tenants with the same slug the lowest id took it, so a look-alike (ＡＣＭＥ) or creation order
+    decided which tenant a host (and its host_vars) was. Now none gets it, and each is flagged for the role."""
+    clients = [client(7, "Acme"), client(9, "Acme 7"), client(5, "ＡＣＭＥ!"), client(12, "ООО Ромашка"),
                client(13, "***"), client(14, "Café Ünïcode")]
     res = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients),
               Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     names = {h: res.vars(h)["telphin_client_id"] for h in res.hosts()}
-    assert names == {"acme": "5", "acme_7": "9", "acme_7_2": "7", "ooo_romashka": "12", "client_13": "13",
+    assert names == {"acme_5": "5", "acme_7": "9", "acme_7_2": "7", "ooo_romashka": "12", "client_13": "13",
                      "cafe_unicode": "14"}
+    assert res.vars("acme_5")["telphin_host_name_conflict"] == {"name": "acme", "clients": [5, 7], "reserved": False}
+    assert res.vars("acme_7_2")["telphin_host_name_conflict"]["clients"] == [5, 7]
+    assert "telphin_host_name_conflict" not in res.vars("acme_7")
+    assert {res.vars(h)["telphin_host_name_from"] for h in res.hosts()} == {"name"}
     res2 = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients[::-1]),
                Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert {h: res2.vars(h)["telphin_client_id"] for h in res2.hosts()} == names
 
 
-def test_a_new_tenant_with_the_same_name_does_not_rename_the_existing_host(run):
+def test_a_new_tenant_with_the_same_name_takes_the_name_from_neither(run):
     first = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme")]),
                 Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     later = run({"dealer_id": 10}, token(),
                 Call("GET", "/dealer/10/client/", params=PAGE, reply=[client(5, "Acme"), client(8, "acme")]),
                 Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
-    assert first.hosts() == ["acme"] and later.hosts() == ["acme", "acme_8"]
-    assert later.vars("acme")["telphin_client_id"] == "5"
+    assert first.hosts() == ["acme"] and later.hosts() == ["acme_5", "acme_8"]
+    assert later.vars("acme_5")["telphin_client_id"] == "5"
 
 
 def test_hostname_id(run):
@@ -370,14 +376,34 @@ def test_hostname_id(run):
               Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME, GLOBEX]),
               Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert res.hosts() == ["1001", "1002"]
+    assert res.vars("1001")["telphin_host_name_from"] == "id"
 
 
-def test_explicit_list_names_win_and_derived_names_step_aside(run):
+def test_explicit_list_names_win_and_a_derived_name_they_hold_is_refused(run):
     tenants = [{"client_id": 1002}, {"name": "globex_corp", "client_id": 1001}]
     res = run({"source": "list", "tenants": tenants}, token(), Call("GET", "/client/1002/", reply=GLOBEX),
               Call("GET", "/client/1001/", reply=ACME))
     names = {h: res.vars(h)["telphin_client_id"] for h in res.hosts()}
     assert names == {"globex_corp": "1001", "globex_corp_1002": "1002"}
+    assert res.vars("globex_corp")["telphin_host_name_from"] == "inventory"
+    assert res.vars("globex_corp_1002")["telphin_host_name_conflict"] == {
+        "name": "globex_corp", "clients": [1001, 1002], "reserved": False}
+
+
+def test_reserved_names_never_replace_the_implicit_localhost_or_a_group(run):
+    clients = [client(1, "Localhost"), client(2, "ALL"), client(3, "ungrouped"), client(4, "Telphin Tenants"),
+               client(5, "Big"), client(6, "Acme")]
+    res = run({"dealer_id": 10, "groups": {"big": "true"}}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=clients),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+    assert res.hosts() == ["acme", "all_2", "big_5", "localhost_1", "telphin_tenants_4", "ungrouped_3"]
+    assert res.vars("localhost_1")["telphin_host_name_conflict"] == {"name": "localhost", "clients": [1],
+                                                                      "reserved": True}
+    assert "telphin_host_name_conflict" not in res.vars("acme")
+    with pytest.raises(ValueError, match="host name localhost .client 1. is reserved"):
+        _hostnames.assign_hostnames([(1, "localhost", "x")])
+    with pytest.raises(ValueError, match="host name tenants .client 1. is reserved"):
+        _hostnames.assign_hostnames([(1, "tenants", "x")], ["tenants"])
 
 
 def test_slugify_and_assign_hostnames():
