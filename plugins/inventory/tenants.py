@@ -137,13 +137,17 @@ options:
       - V(id) is the client id, which no tenant can change, so a host's C(host_vars) always belong to the same tenant.
         This is the safe choice; V(name) stays the default in 1.x so that existing C(host_vars/<name>) layouts keep
         working.
-      - "A tenant can edit its name: with V(name), a rename changes its host name (its C(host_vars) stay behind under the
-        old one), and a look-alike (C(ＡＣＭＥ) for C(Acme)) or a new tenant named as a deleted one gives another tenant
+      - "A tenant can edit its name: with V(name), a rename changes its host name (its C(host_vars) stay behind under
+        the old one), and a look-alike (C(ＡＣＭＥ) for C(Acme)) or a new tenant named as a deleted one gives another tenant
         that host name. So with V(name) the C(telphin.pbx.phone_bindings) role writes only bindings pinned to the
         tenant's client id (C(phone_bindings_client_id), which C(telphin.pbx.export_bindings) writes), and a name two
         tenants share goes to neither: each is host C(<name>_<client id>), a warning names them, and the role refuses
         to run them. A name Ansible reserves (C(localhost), C(all), C(ungrouped), O(group), a group of O(groups) or of
         an earlier inventory source) is refused alike, so it never replaces the implicit localhost or a group."
+      - "With V(name), C(host_vars/<entry>) next to the inventory source that pin a tenant
+        (C(phone_bindings_client_id)) whose host name is another one now (it renamed itself) are reported: a warning,
+        and the host variable C(telphin_host_name_moved_from) on the tenant's host, which the role refuses to run
+        until they are moved. The plugin reads only that pin of those files."
       - "Each host gets the variable C(telphin_host_name_from): V(name), V(id), or V(inventory) for a
         O(tenants[].name); a refused name also C(telphin_host_name_conflict) (the name, the client ids sharing it, and
         whether it is reserved)."
@@ -252,7 +256,7 @@ cache_timeout: 3600
 '''
 
 import os
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -263,8 +267,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._settings import Conne
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import (
-    assign_hostnames, conflict_warnings, derived_name, identity_variables)
+    assign_hostnames, conflict_warnings, derived_name, identity_variables, moved_warnings)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables, unsafe
+from ansible_collections.telphin.pbx.plugins.plugin_utils._moved import left_behind
 from ansible_collections.telphin.pbx.plugins.plugin_utils._options import (
     InventoryError, InventoryOptions, given_secrets)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._reader import TenantReader
@@ -277,6 +282,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = "telphin.pbx.tenants"
     _config: Any = None
+    _host_vars = ""     # the host_vars directory next to the source (Ansible reads the tenants' host_vars there)
 
     def verify_file(self, path: str) -> bool:
         if not super().verify_file(path):
@@ -303,6 +309,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 tenants = reader.read()
                 if use_cache:
                     _cache.store(self._cache, cache_key, fingerprint, tenants)
+            self._host_vars = os.path.join(os.path.dirname(path), "host_vars")
             self._populate(options, tenants)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Ansible shows an exception's text as it is (a header an HTTP library refused holds the token): the
@@ -339,7 +346,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                   derived_name(records[client_id].client, options.hostname)) for client_id in records], reserved)
         except ValueError as exc:
             raise InventoryError(str(exc)) from None
-        for warning in conflict_warnings(conflicts, names):
+        # with host names from the tenants' names, a rename leaves the tenant's pinned host_vars under its old name
+        moved: Dict[int, str] = {}
+        if options.hostname == "name":
+            moved = left_behind(self._host_vars, {i: names[i] for i in names if i not in conflicts},
+                                self.loader.find_vars_files, self.loader.load_from_file)
+        for warning in conflict_warnings(conflicts, names) + moved_warnings(moved, names):
             self.display.warning(warning)
         self.inventory.add_group(options.group)
         strict = bool(self.get_option("strict"))
@@ -350,8 +362,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                                 options.export_credentials)
             for warning in warnings:
                 self.display.warning(warning)
-            hostvars.update(unsafe(identity_variables(
-                entries[client_id].name if entries[client_id] else None, options.hostname, conflicts.get(client_id))))
+            explicit = entries[client_id].name if entries[client_id] else None
+            hostvars.update(unsafe(identity_variables(explicit, options.hostname, conflicts.get(client_id),
+                                                      moved.get(client_id))))
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

@@ -137,7 +137,10 @@ def backup_text(tenant: str, when: datetime.datetime, entries: Iterable[Tuple[st
              "# Backup of tenant %s by telphin.pbx.extension_phones, %s: the phones this run changed, as they were."
              % (tenant, when.strftime("%Y-%m-%d %H:%M:%S UTC")),
              "# Restore them: give this list as phone_bindings (for example -e @<this file>) and run the role.",
-             UNSAFE_TAG, yaml_key("phone_bindings") + ": " + UNSAFE_TAG]
+             UNSAFE_TAG]
+    if re.fullmatch(r"[0-9]+", tenant):     # the pin: the role restores them to this client only (issue 30)
+        lines.append(yaml_key("phone_bindings_client_id") + ": %d" % int(tenant))
+    lines.append(yaml_key("phone_bindings") + ": " + UNSAFE_TAG)
     count = 0
     for name, values in entries:
         lines.append("  - " + UNSAFE_TAG)

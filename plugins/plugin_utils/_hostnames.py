@@ -47,8 +47,8 @@ def derived_name(client: Mapping[str, Any], rule: str) -> str:
     return slugify(str(client.get("name") or "")) or "client_%s" % client["id"]
 
 
-# Host names Ansible gives a meaning of its own (ansible-core 2.16 to 2.21): the implicit localhost (constants.LOCALHOST)
-# and the built-in groups, which a pattern matches before any host of that name.
+# Host names Ansible gives a meaning of its own (ansible-core 2.16 to 2.21): the implicit localhost
+# (constants.LOCALHOST) and the built-in groups, which a pattern matches before any host of that name.
 RESERVED = ("localhost", "127.0.0.1", "::1", "all", "ungrouped")
 
 
@@ -103,14 +103,25 @@ def assign_hostnames(tenants: List[Tuple[int, Optional[str], str]], reserved: It
     return names, conflicts
 
 
-def identity_variables(explicit: Optional[str], rule: str, conflict: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def identity_variables(explicit: Optional[str], rule: str, conflict: Optional[Mapping[str, Any]],
+                       moved_from: Optional[str] = None) -> Dict[str, Any]:
     """The host variables that say where the host name came from, for the ``phone_bindings`` role's checks:
     ``telphin_host_name_from`` (``inventory``: the inventory's ``tenants[].name``; ``id``; ``name``: the tenant's
-    name, which the tenant can edit) and, for a refused derived name, ``telphin_host_name_conflict``."""
+    name, which the tenant can edit); for a refused derived name ``telphin_host_name_conflict``; and
+    ``telphin_host_name_moved_from``, the ``host_vars`` entry pinned to the tenant under another (its old) name."""
     variables: Dict[str, Any] = {"telphin_host_name_from": "inventory" if explicit else rule}
     if conflict:
         variables["telphin_host_name_conflict"] = dict(conflict)
+    if moved_from:
+        variables["telphin_host_name_moved_from"] = moved_from
     return variables
+
+
+def moved_warnings(moved: Mapping[int, str], names: Mapping[int, str]) -> List[str]:
+    """One warning per tenant whose pinned ``host_vars`` sit under another host name."""
+    return ["telphin.pbx.tenants: host_vars/%s next to this source pin client %d, whose host name is %s now (its name "
+            "changed): they are not applied, and the phone_bindings role refuses to run %s until they are moved to "
+            "host_vars/%s (or set hostname: id)" % (moved[i], i, names[i], names[i], names[i]) for i in sorted(moved)]
 
 
 def conflict_warnings(conflicts: Mapping[int, Mapping[str, Any]], names: Mapping[int, str]) -> List[str]:

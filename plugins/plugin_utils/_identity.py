@@ -38,6 +38,13 @@ def identity_problem(lookup: Callable[[str, Any], Any], host: str) -> Optional[s
     conflict = lookup("telphin_host_name_conflict", None)
     if isinstance(conflict, Mapping) and conflict:
         return _conflict_message(conflict, host, lookup("telphin_client_id", "?"))
+    moved = lookup("telphin_host_name_moved_from", None)
+    if moved:
+        client_id = _short(lookup("telphin_client_id", "?"))
+        return ("tenant %s (client %s): the host_vars of %s next to the inventory source pin client %s, whose host "
+                "name is %s now (the tenant's name changed): those bindings are not applied to it. Nothing was "
+                "sent. Move them to host_vars/%s, or set hostname: id in the inventory source; %s"
+                % (host, client_id, _short(moved), client_id, host, host, _GUIDE))
     rule = lookup("telphin_host_name_from", None)     # set by the telphin.pbx.tenants plugin only
     used = str(lookup("telphin_client_id", "@me") or "@me").strip()
     client = lookup("telphin_client", None) if rule is not None else None

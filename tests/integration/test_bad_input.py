@@ -388,6 +388,25 @@ ROLE_CASES: List[Case] = [
                                        {"extension": "102", "geo_list": ["BY"]}]}),
     Case("role_non_phone", "role: non-phone extension", "phone_bindings[0] (extension 500): extension 010*500 is a queue "
          "extension", host_vars={"phone_bindings": [{"extension": "500", "external_number": NUMBER}]}),
+    # A tenant is its client id (issue 30): the variables the telphin.pbx.tenants plugin gives a host, as host_vars
+    Case("role_pinned_elsewhere", "role: another tenant's bindings", "the bindings are pinned to client 1002 "
+         "(phone_bindings_client_id), but this host is client 1001", host_vars={"phone_bindings_client_id": 1002}),
+    Case("role_unpinned_name_host", "role: another tenant's bindings", "its host name comes from the tenant's name, "
+         "which the tenant can edit, and its phone_bindings carry no phone_bindings_client_id",
+         host_vars={"telphin_host_name_from": "name", "telphin_client": {"id": 1001, "name": "Acme"}}),
+    Case("role_host_vars_client_id", "role: another tenant's bindings", "telphin_client_id is 1001, but the inventory "
+         "(telphin.pbx.tenants) gives host role_host_vars_client_id client 1050",
+         host_vars={"telphin_host_name_from": "name", "telphin_client": {"id": 1050, "name": "Acme"},
+                    "phone_bindings_client_id": 1001}),
+    Case("role_shared_host_name", "role: another tenant's bindings", "its name gives the host name 'acme', as the name "
+         "of client 999 does", host_vars={"telphin_host_name_from": "name", "phone_bindings_client_id": 1001,
+                                          "telphin_client": {"id": 1001, "name": "Acme"},
+                                          "telphin_host_name_conflict": {"name": "acme", "clients": [999, 1001],
+                                                                         "reserved": False}}),
+    Case("role_reserved_host_name", "role: reserved host name", "the host name its name gives, 'localhost', is one "
+         "Ansible reserves", host_vars={"telphin_host_name_from": "name", "telphin_client": {"id": 1001},
+                                        "telphin_host_name_conflict": {"name": "localhost", "clients": [1001],
+                                                                       "reserved": True}}),
 ]
 
 ALL = CASES + ROLE_CASES

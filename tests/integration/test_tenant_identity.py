@@ -156,10 +156,10 @@ def test_a_tenant_named_localhost_does_not_replace_the_implicit_localhost(emulat
     data = json.loads(listed.stdout)
     assert sorted(data["telphin_tenants"]["hosts"]) == ["all_1002", "localhost_1001", "telphin_tenants_1003"]
     assert "the host name localhost is a name Ansible reserves" in flat(listed.stderr), listed.stderr
+    where = "{{ {'host': inventory_hostname, 'tenant': telphin_client_id | default('none'), " \
+            "'connection': ansible_connection | default('') } }}"
     local = playbook(play(save("where", "where"), "The controller itself", hosts="localhost", connection=None,
-                          interpreter=False, play_vars={"where": "{{ {'host': inventory_hostname, "
-                                                                 "'tenant': telphin_client_id | default('none'), "
-                                                                 "'connection': ansible_connection | default('') } }}"}),
+                          interpreter=False, play_vars={"where": where}),
                      {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env())
     assert local.rc == 0, local.output
     assert local.results["where"] == {"host": "localhost", "tenant": "none", "connection": "local"}
@@ -180,9 +180,58 @@ def test_the_default_backup_directory_is_never_read_as_inventory(emulator_factor
         {"extension": "100", "external_number": desired_number(1, 0)}]})))
     first = playbook("telphin.pbx.rollout_bindings", inv, extra_vars={"phone_bindings_backup": True})
     assert first.rc == 0, first.output
-    (backup,) = [p for p in inv.rglob("*_phone_bindings.*.yml")]
+    (backup,) = list(inv.rglob("*_phone_bindings.*.yml"))
     assert backup.parent == inv / ".phone_bindings_backup"
     again = playbook("telphin.pbx.rollout_bindings", inv, extra_vars={"phone_bindings_backup": True},
                      env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
     assert again.rc == 0, again.output
     assert "Skipping" not in again.output and "phone_bindings." not in flat(again.stderr), again.stderr
+
+
+# Regression (issue 30 item 3): a backup restored with -e @file without --limit was applied to every tenant of the run
+# (extra variables reach every host), so one tenant's numbers went to every tenant with the same extension names.
+def test_a_backup_is_pinned_to_its_tenant_and_restores_no_other(emulator_factory, playbook, tmp_path):
+    data = tenant_world(tenants=2, phones=4, bound=4)
+    for client in data["clients"]:
+        client["prefix"] = "000"            # many PBXs keep the default prefix: the same full extension names
+    emu = emulator_factory(data)
+    inv = tmp_path / "inventory"
+    inv.mkdir()
+    changed = [{"extension": "100", "external_number": "+79009990000"}]
+    (inv / "hosts.yml").write_text(yaml.safe_dump(tenant_inventory(emu.url, {1: changed, 2: []})))
+    assert playbook("telphin.pbx.rollout_bindings", inv, "--limit", "tenant1",
+                    extra_vars={"phone_bindings_backup": True}).rc == 0
+    (backup,) = list(inv.rglob("*_phone_bindings.*.yml"))
+    assert yaml.safe_load(backup.read_text())["phone_bindings_client_id"] == 1001
+    before = emu.state()
+    emu.requests(clear=True)
+    restore = playbook("telphin.pbx.rollout_bindings", inv, "-e", "@%s" % backup)      # no --limit
+    assert restore.rc != 0
+    assert "tenant tenant2: the bindings are pinned to client 1001 (phone_bindings_client_id), but this host is " \
+           "client 1002" in flat(restore.output), restore.output
+    assert labels(emu.state(), 1001)["100"][0] == desired_number(1, 0)
+    assert labels(emu.state(), 1002) == labels(before, 1002)
+    assert not [r for r in emu.requests() if r["client_id"] == 1002]
+
+
+# Regression (issue 30 item 3): a rename gave the tenant a new host name and left its host_vars under the old one:
+# its bindings were silently no longer applied.
+def test_a_renamed_tenants_pinned_bindings_left_under_its_old_name_are_reported_and_refused(
+        emulator_factory, playbook, tmp_path):
+    emu = emulator_factory(world({ACME: "Acme Corp", 1002: "Globex"}))          # Acme renamed itself
+    source = dealer_layout(tmp_path, emu.url, {"acme": {"phone_bindings": acme_bindings(),
+                                                        "phone_bindings_client_id": ACME}})
+    listed = ansible_inventory(source, env=dealer_env())
+    assert listed.returncode == 0, listed.stderr
+    assert "host_vars/acme next to this source pin client 1001, whose host name is acme_corp now" \
+           in flat(listed.stderr), listed.stderr
+    run = rollout(playbook, source)
+    assert run.rc != 0
+    assert "tenant acme_corp (client 1001): the host_vars of 'acme' next to the inventory source pin client 1001, " \
+           "whose host name is acme_corp now" in flat(run.output), run.output
+    assert not [r for r in emu.requests() if r["client_id"] == ACME]
+    # moved to the new name, they apply again
+    (source.parent / "host_vars" / "acme").rename(source.parent / "host_vars" / "acme_corp")
+    again = rollout(playbook, source)
+    assert again.rc == 0, again.output
+    assert labels(emu.state(), ACME)["100"] == (desired_number(1, 0), "Acme desk 0")

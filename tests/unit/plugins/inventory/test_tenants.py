@@ -397,13 +397,35 @@ def test_reserved_names_never_replace_the_implicit_localhost_or_a_group(run):
               Call("GET", "/dealer/10/client/", params=PAGE, reply=clients),
               Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
     assert res.hosts() == ["acme", "all_2", "big_5", "localhost_1", "telphin_tenants_4", "ungrouped_3"]
-    assert res.vars("localhost_1")["telphin_host_name_conflict"] == {"name": "localhost", "clients": [1],
-                                                                      "reserved": True}
+    assert res.vars("localhost_1")["telphin_host_name_conflict"] == {
+        "name": "localhost", "clients": [1], "reserved": True}
     assert "telphin_host_name_conflict" not in res.vars("acme")
     with pytest.raises(ValueError, match="host name localhost .client 1. is reserved"):
         _hostnames.assign_hostnames([(1, "localhost", "x")])
     with pytest.raises(ValueError, match="host name tenants .client 1. is reserved"):
         _hostnames.assign_hostnames([(1, "tenants", "x")], ["tenants"])
+
+
+def test_pinned_host_vars_left_under_an_old_name_are_reported_on_the_renamed_tenant(run, tmp_path):
+    """Issue 30: a rename changed the host name and left the tenant's host_vars behind, silently."""
+    (tmp_path / "host_vars" / "acme").mkdir(parents=True)
+    (tmp_path / "host_vars" / "acme" / "bindings.yml").write_text("phone_bindings_client_id: 1001\nphone_bindings: []\n")
+    (tmp_path / "host_vars" / "globex_corp.yml").write_text("phone_bindings_client_id: 1002\n")   # at its name
+    (tmp_path / "host_vars" / "localhost.yml").write_text("ansible_connection: local\n")          # another host's
+    (tmp_path / "host_vars" / "broken.yml").write_text("phone_bindings_client_id: [\n")          # Ansible reports it
+    renamed = client(1001, "Acme Corp")
+    res = run({"dealer_id": 10}, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[renamed, GLOBEX]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+    assert res.vars("acme_corp")["telphin_host_name_moved_from"] == "acme"
+    assert "telphin_host_name_moved_from" not in res.vars("globex_corp")
+    assert res.warnings() == ["telphin.pbx.tenants: host_vars/acme next to this source pin client 1001, whose host "
+                              "name is acme_corp now (its name changed): they are not applied, and the phone_bindings "
+                              "role refuses to run acme_corp until they are moved to host_vars/acme_corp (or set "
+                              "hostname: id)"]
+    by_id = run({"dealer_id": 10, "hostname": "id"}, token(),
+                Call("GET", "/dealer/10/client/", params=PAGE, reply=[renamed, GLOBEX]),
+                Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+    assert "telphin_host_name_moved_from" not in by_id.vars("1001") and by_id.warnings() == []
 
 
 def test_slugify_and_assign_hostnames():

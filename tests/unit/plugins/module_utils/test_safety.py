@@ -90,11 +90,15 @@ def test_backup_text_is_phone_bindings_yaml_without_secrets():
     assert "Sip-Pass-4711" not in text and "password" not in text
     assert "# hold_music was unset (null), which bindings cannot set back" in text
     assert text.startswith("---\n# Backup of tenant 1001 by telphin.pbx.extension_phones, 2026-11-29 18:00:05 UTC")
-    assert unsafe_yaml.load(text) == {"phone_bindings": [
+    assert unsafe_yaml.load(text) == {"phone_bindings_client_id": 1001, "phone_bindings": [
         {"extension": "000*100", "external_number": "89876543210", "record_enabled": True},
         {"extension": "000*101", "external_number": "", "geo_list": "RU BY", "label": ""},
         {"extension": "000*102", "label": "Приёмная \"A\""}]}
-    assert unsafe_yaml.load(backup_text("1001", WHEN, [], ())) == {"phone_bindings": []}
+    assert unsafe_yaml.load(backup_text("1001", WHEN, [], ())) == {"phone_bindings_client_id": 1001,
+                                                                 "phone_bindings": []}
+    # pinned to its client (issue 30): restored with -e @file, it is refused on every other tenant of the run;
+    # the app's own tenant (@me) has no id to pin
+    assert unsafe_yaml.load(backup_text("@me", WHEN, [], ())) == {"phone_bindings": []}
 
 
 def test_backup_path_follows_the_network_modules_convention():

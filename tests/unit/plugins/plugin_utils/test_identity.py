@@ -16,7 +16,7 @@ def plugin_host(client_id, rule="name", **more):
 
 
 def problem(variables, host="acme"):
-    return identity_problem(lambda name, default: variables.get(name, default), host)
+    return identity_problem(variables.get, host)
 
 
 def test_pinned_bindings_run_on_their_client_only():
@@ -68,8 +68,7 @@ def test_a_pin_that_is_not_an_id_is_refused_escaped():
 
 
 def test_a_pin_gives_the_client_id_of_an_app_of_its_own_tenant():
-    def lookup(variables):
-        return lambda name, default: variables.get(name, default)
-    assert pinned_client_id({"client_id": "@me"}, lookup({"phone_bindings_client_id": 1001})) == "1001"
-    assert pinned_client_id({"client_id": "1002"}, lookup({"phone_bindings_client_id": 1001})) is None
-    assert pinned_client_id({"client_id": "@me"}, lookup({})) is None
+    pinned = {"phone_bindings_client_id": 1001}
+    assert pinned_client_id({"client_id": "@me"}, pinned.get) == "1001"
+    assert pinned_client_id({"client_id": "1002"}, pinned.get) is None
+    assert pinned_client_id({"client_id": "@me"}, {}.get) is None
