@@ -72,3 +72,9 @@ def test_a_pin_gives_the_client_id_of_an_app_of_its_own_tenant():
     assert pinned_client_id({"client_id": "@me"}, pinned.get) == "1001"
     assert pinned_client_id({"client_id": "1002"}, pinned.get) is None
     assert pinned_client_id({"client_id": "@me"}, {}.get) is None
+
+
+def test_a_renamed_tenants_host_is_refused_while_its_pinned_host_vars_sit_under_its_old_name():
+    msg = problem(plugin_host(1001, telphin_host_name_moved_from="acme"), host="acme_corp")
+    assert msg.startswith("tenant acme_corp (client 1001): the host_vars of 'acme' next to the inventory source pin "
+                          "client 1001, whose host name is acme_corp now")
