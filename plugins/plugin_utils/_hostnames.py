@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
+
 _HOST_NAME = re.compile(r"[\w.-]+")
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Russian / Ukrainian / Belarusian Cyrillic to Latin (ICAO Doc 9303, as in Russian passports), and the one Latin
@@ -121,7 +123,8 @@ def moved_warnings(moved: Mapping[int, str], names: Mapping[int, str]) -> List[s
     """One warning per tenant whose pinned ``host_vars`` sit under another host name."""
     return ["telphin.pbx.tenants: host_vars/%s next to this source pin client %d, whose host name is %s now (its name "
             "changed): they are not applied, and the phone_bindings role refuses to run %s until they are moved to "
-            "host_vars/%s (or set hostname: id)" % (moved[i], i, names[i], names[i], names[i]) for i in sorted(moved)]
+            "host_vars/%s (or set hostname: id)" % (shown(moved[i]), i, names[i], names[i], names[i])
+            for i in sorted(moved)]
 
 
 def conflict_warnings(conflicts: Mapping[int, Mapping[str, Any]], names: Mapping[int, str]) -> List[str]:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Optional
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import is_id
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 
 PIN = "phone_bindings_client_id"
 _MISSING = object()
@@ -107,5 +108,5 @@ def _conflict_message(conflict: Mapping[str, Any], host: str, client_id: Any) ->
 
 
 def _short(value: Any) -> str:
-    """A client id as it is; any other value quoted and escaped (repr), cut to 64 characters."""
-    return str(value) if is_id(value) else repr(str(value)[:64])
+    """A client id as it is; any other value quoted and escaped (``shown``), cut to 64 characters."""
+    return str(value) if is_id(value) else "'%s'" % shown(str(value)[:64])

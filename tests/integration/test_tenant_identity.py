@@ -11,6 +11,7 @@ import yaml
 
 from harness import api_calls, desired_number, play, save, tenant_world
 from test_inventory import ansible_inventory, dealer_env, dealer_world, write_source
+from tests import unsafe_yaml
 from tests.reliability.lib import tenant_inventory
 
 HOSTILE, ACME = 999, 1001
@@ -85,7 +86,7 @@ def test_exported_bindings_are_pinned_and_a_new_tenant_taking_a_deleted_ones_nam
     export = playbook("telphin.pbx.export_bindings", {"all": {"hosts": {}}}, "-i", str(source), env=dealer_env(),
                       extra_vars={"telphin_export_dir": str(out)})
     assert export.rc == 0, export.output
-    exported = yaml.safe_load((out / "acme.yml").read_text())
+    exported = unsafe_yaml.load((out / "acme.yml").read_text())
     assert exported["phone_bindings_client_id"] == ACME
     exported["phone_bindings"] = acme_bindings()        # the dealer edits the adopted file
     (source.parent / "host_vars" / "acme").mkdir(parents=True)
@@ -202,7 +203,7 @@ def test_a_backup_is_pinned_to_its_tenant_and_restores_no_other(emulator_factory
     assert playbook("telphin.pbx.rollout_bindings", inv, "--limit", "tenant1",
                     extra_vars={"phone_bindings_backup": True}).rc == 0
     (backup,) = list(inv.rglob("*_phone_bindings.*.yml"))
-    assert yaml.safe_load(backup.read_text())["phone_bindings_client_id"] == 1001
+    assert unsafe_yaml.load(backup.read_text())["phone_bindings_client_id"] == 1001
     before = emu.state()
     emu.requests(clear=True)
     restore = playbook("telphin.pbx.rollout_bindings", inv, "-e", "@%s" % backup)      # no --limit
