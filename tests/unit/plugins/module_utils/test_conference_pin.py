@@ -14,6 +14,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputEr
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import MASK, phone_argspec
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import inputs_fingerprint
 from scripted import Call, token
+from tests import unsafe_yaml
 from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_bulk_safety import LIST, get, put, run
 from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_security import single
 
@@ -52,7 +53,9 @@ def test_backups_and_plans_never_hold_a_pin(tmp_path):
                            bindings=bindings, max_changes=2)      # the PIN-only change counts too
     assert result["summary"]["changed"] == 2
     backup = (tmp_path / "b.yml").read_text()
-    assert "label: \"Desk\"" in backup and "conference_pin" not in backup and "000*101" not in backup
+    # the PIN-only phone has nothing else to back up
+    assert unsafe_yaml.load(backup)["phone_bindings"] == [{"extension": "000*100", "label": "Desk"}]
+    assert "conference_pin" not in backup and "000*101" not in backup
     no_pin(json.dumps(result), backup)
 
     plan_calls = [token(), *LIST, Call("GET", "/client/@me/extensions_bundle/", reply=[]),

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
-import yaml
 
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._safety import SafetyError, write_private
 from scripted import ScriptedTransport, make_client, token
-from test_bulk_safety import LIST, get, put
+from tests import unsafe_yaml
+from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_bulk_safety import LIST, get, put
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names an fd through /proc/self/fd")
 NO_LINKS = sorted({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EMLINK})
@@ -89,7 +89,7 @@ def test_the_backup_and_its_directory_reach_the_disk_before_the_first_put(monkey
                              put(55, {"label": "Support"})],
                   bindings=BINDINGS, max_changes=2, backup=True, backup_options={"dir_path": str(backups)})
     path = result["backup_path"]
-    assert Path(path).parent == backups and yaml.safe_load(Path(path).read_text())["phone_bindings"] == [
+    assert Path(path).parent == backups and unsafe_yaml.load(Path(path).read_text())["phone_bindings"] == [
         {"extension": "000*100", "label": "Desk"}, {"extension": "000*101", "label": "Desk"}]
     first_put = recorder.first("send", "PUT")
     flushed_dir = recorder.index("fsync", str(backups))
