@@ -476,27 +476,13 @@ WAY_NAMES = {
 
 
 def killpoints_section(results: Path) -> Optional[str]:
-    """The kill-point series (tests/reliability/killpoints.py): ``killpoints-full.json``, else ``-ci``, else None."""
+    """The kill-point series (tests/reliability/killpoints.py): ``killpoints-full.json``, else ``-ci``, else None;
+    then each ``killpoints-full-<core>.json`` (the same series on another ansible-core) as a subsection."""
     name = next((n for n in ("killpoints-full", "killpoints-ci") if (results / ("%s.json" % n)).exists()), None)
     if name is None:
         return None
     kills = load(results, name)
-    rows = []
-    for point in kills["points"]:
-        ctrl_c = ""
-        if point.get("ctrl_c_presses", 1) > 1 or point.get("ctrl_c_hung"):
-            ctrl_c = " (Ctrl-C pressed %d times%s)" % (point["ctrl_c_presses"],
-                                                       ", then SIGKILL: ansible-playbook hung" if point["ctrl_c_hung"]
-                                                       else "")
-        rows.append([point["path"], WAY_NAMES.get(point["way"], point["way"]) + ctrl_c, point["point"],
-                     "%d / %d" % (point.get("puts_when_stopped", 0), kills["tenants"] * kills["per_tenant"]),
-                     point.get("puts_after_signal", 0),
-                     "**%d** (%d)" % (point.get("puts_after_exit", 0), point.get("in_flight_bound", 0)),
-                     point.get("processes_left", "?"),
-                     "%d / %d" % (point.get("changed", 0), point.get("changed_in_backup", 0)),
-                     "yes" if point.get("restored_exactly") else "**no**",
-                     "yes" if point.get("converge_rc") == 0 else "**no**"])
-    return "\n".join([
+    lines = [
         "## Stopped mid-rollout",
         "",
         "A rollout with backups (`phone_bindings_backup: true`), %d tenants × %d phones, every number changing, "
@@ -516,15 +502,39 @@ def killpoints_section(results: Path) -> Optional[str]:
         % (kills["tenants"], kills["per_tenant"], kills["parallel"], kills["linger"],
            max(p.get("main_exit_seconds", 0) for p in kills["points"])),
         "",
+    ] + killpoints_table(kills, "" if name.endswith("full") else " Reduced (CI) size, not the published 4 × 100.")
+    for extra in sorted(results.glob("killpoints-full-*.json")):
+        other = load(results, extra.stem)
+        lines += ["", "### The same on ansible-core %s" % other["ansible_core"], ""] + killpoints_table(other, "")
+    return "\n".join(lines)
+
+
+def killpoints_table(kills: Dict[str, Any], note: str) -> List[str]:
+    """When and how one kill-point series was measured, its table and its violations."""
+    rows = []
+    for point in kills["points"]:
+        ctrl_c = ""
+        if point.get("ctrl_c_presses", 1) > 1 or point.get("ctrl_c_hung"):
+            ctrl_c = " (Ctrl-C pressed %d times%s)" % (point["ctrl_c_presses"],
+                                                       ", then SIGKILL: ansible-playbook hung" if point["ctrl_c_hung"]
+                                                       else "")
+        rows.append([point["path"], WAY_NAMES.get(point["way"], point["way"]) + ctrl_c, point["point"],
+                     "%d / %d" % (point.get("puts_when_stopped", 0), kills["tenants"] * kills["per_tenant"]),
+                     point.get("puts_after_signal", 0),
+                     "**%d** (%d)" % (point.get("puts_after_exit", 0), point.get("in_flight_bound", 0)),
+                     point.get("processes_left", "?"),
+                     "%d / %d" % (point.get("changed", 0), point.get("changed_in_backup", 0)),
+                     "yes" if point.get("restored_exactly") else "**no**",
+                     "yes" if point.get("converge_rc") == 0 else "**no**"])
+    return [
         "Measured %s, ansible-core %s, load average %.1f (2 shared cores), %d s. Violations: **%d**."
         % (kills.get("recorded_at", "?"), kills["ansible_core"], kills["load_average"][0], kills["seconds"],
-           len(kills["violations"])) + ("" if name.endswith("full") else
-                                        " Reduced (CI) size, not the published 4 × 100."),
+           len(kills["violations"])) + note,
         "",
         table(["path", "stopped by", "at", "PUTs when stopped", "PUTs after the signal",
                "PUTs after the end (in flight at most)",
                "processes left", "phones changed / in a backup", "restored exactly", "then converges"], rows),
-    ] + (["", "Violations:", ""] + ["- %s" % v for v in kills["violations"]] if kills["violations"] else []))
+    ] + (["", "Violations:", ""] + ["- %s" % v for v in kills["violations"]] if kills["violations"] else [])
 
 
 def killpoints_summary(results: Path) -> Optional[str]:
