@@ -73,8 +73,9 @@ CONNECTION_REQUIRED_TOGETHER: Tuple[Tuple[str, ...], ...] = (("app_id", "app_sec
 
 
 def _extension_name() -> Dict[str, Any]:
-    """``extension_name``, also as ``extension`` (the key the items of ``extension_phones`` use)."""
-    return {"type": "str", "aliases": ["extension"]}
+    """``extension_name``, also as ``extension`` (the key the items of ``extension_phones`` use). Of type raw: the
+    engine refuses an integer (YAML reads ``0101`` as 65; a ``str`` option would pass it on as ``"65"``)."""
+    return {"type": "raw", "aliases": ["extension"]}
 
 
 @dataclass(frozen=True)

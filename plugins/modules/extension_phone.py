@@ -45,7 +45,9 @@ options:
       - Resolving a name reads the tenant's extension list once (one request per 500 extensions; a list shorter
         than 500 costs two, the second an empty page that shows the list is complete).
       - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
-    type: str
+      - A string; quote it in YAML. An integer is refused, as in O(telphin.pbx.extension_phones#module:bindings),
+        since YAML reads an unquoted V(0101) as the octal number 65, which would name another extension.
+    type: raw
     aliases: [extension]
   client_id:
     description:

@@ -39,7 +39,9 @@ options:
     description:
       - Name of the extension within O(client_id), short (V(100)) or full (V(000*100)).
       - The alias O(extension) is the key that the items of O(telphin.pbx.extension_phones#module:bindings) use.
-    type: str
+      - A string; quote it in YAML. An integer is refused, as in O(telphin.pbx.extension_phones#module:bindings),
+        since YAML reads an unquoted V(0101) as the octal number 65, which would name another extension.
+    type: raw
     aliases: [extension]
   client_id:
     description: Tenant (client) id used to resolve O(extension_name); V(@me) is the tenant of the app's user.

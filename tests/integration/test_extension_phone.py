@@ -120,6 +120,30 @@ def test_bad_input_fails_before_any_request(emulator_factory, playbook):
     assert emu.requests() == []
 
 
+def test_an_unquoted_extension_name_is_refused_before_any_request(emulator_factory, playbook):
+    # YAML reads 0101 as the octal number 65 and 100 as an integer: as a str option, "65" reached the engine and
+    # named another extension. Both modules that take extension_name refuse it, on both of its names.
+    emu = emulator_factory(tenant_world())
+    tasks = """\
+- name: An unquoted name
+  telphin.pbx.extension_phone:
+    extension_name: 0101
+    label: Desk
+  register: unquoted
+  ignore_errors: true
+- name: The alias, unquoted
+  telphin.pbx.extension_phone_info:
+    extension: 100
+  register: unquoted_info
+  ignore_errors: true
+""" + save("unquoted", "unquoted") + save("unquoted_info", "unquoted_info")
+    run = playbook(module_play(tasks, emu.url, SECRET))
+    assert run.rc == 0, run.output
+    assert run.results["unquoted"]["msg"].startswith("extension 65 is an integer, not a string: quote the name")
+    assert run.results["unquoted_info"]["msg"].startswith("extension 100 is an integer, not a string")
+    assert emu.requests() == []
+
+
 def test_non_phone_extension_is_refused_without_a_write(emulator_factory, playbook):
     emu = emulator_factory(tenant_world())
     tasks = """\
