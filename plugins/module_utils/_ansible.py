@@ -127,7 +127,10 @@ SPECS: Dict[str, ModuleSpec] = {
                  "plan_path": {"type": "path"},
                  "apply_plan": {"type": "raw"},
                  "plan_max_age": {"type": "raw", "default": PLAN_MAX_AGE},
-                 "plan_allow_changed_bindings": {"type": "bool", "default": False}},
+                 "plan_allow_changed_bindings": {"type": "bool", "default": False},
+
+                 "policy": {"type": "raw"},            # checked by the engine, which names the role's variables
+                 "policy_exclude": {"type": "raw"}},
         run=run_extension_phones,
         pool_option="parallel"),
     "extension_phone": ModuleSpec(
@@ -158,14 +161,14 @@ SPECS: Dict[str, ModuleSpec] = {
 
 # -- secrets ----------------------------------------------------------------------------------------
 def nested_secrets(params: Any) -> Set[str]:
-    """Values of secret keys (``_phone.is_masked_key``) in dicts inside list options.
+    """Values of secret keys (``_phone.is_masked_key``) in dicts inside list options, and in dict options.
 
     The argument spec marks top-level secrets ``no_log``; a SIP ``password`` inside an item of ``bindings``
-    has no spec entry, so both paths add these to the values they mask.
+    (or in a ``policy``, which refuses it) has no spec entry, so both paths add these to the values they mask.
     """
     found: Set[str] = set()
     for value in (params or {}).values() if isinstance(params, dict) else ():
-        for item in value if isinstance(value, list) else ():
+        for item in value if isinstance(value, list) else [value] if isinstance(value, dict) else ():
             if not isinstance(item, dict):
                 continue
             for key, secret in item.items():
@@ -182,14 +185,19 @@ def no_log_values(values: Iterable[str]) -> Set[str]:
 
 
 def masked_params(params: Dict[str, Any], spec: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """``params`` with the ``no_log`` options of ``spec`` and secret keys inside list items masked by key."""
+    """``params`` with the ``no_log`` options of ``spec`` and secret keys inside list items and dict options
+    masked by key."""
+    def by_key(item: Dict[Any, Any]) -> Dict[Any, Any]:
+        return {k: NO_LOG_MARK if is_masked_key(str(k)) and v not in (None, "") else v for k, v in item.items()}
+
     shown: Dict[str, Any] = {}
     for name, value in params.items():
         if value is not None and ((spec or {}).get(name) or {}).get("no_log"):
             shown[name] = NO_LOG_MARK
         elif isinstance(value, list):
-            shown[name] = [{k: NO_LOG_MARK if is_masked_key(str(k)) and v not in (None, "") else v
-                            for k, v in item.items()} if isinstance(item, dict) else item for item in value]
+            shown[name] = [by_key(item) if isinstance(item, dict) else item for item in value]
+        elif isinstance(value, dict):
+            shown[name] = by_key(value)
         else:
             shown[name] = value
     return shown

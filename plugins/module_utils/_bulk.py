@@ -29,6 +29,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
 from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, plan_max_age, refused
+from ansible_collections.telphin.pbx.plugins.module_utils._policy import Policy, check_policy
+from ansible_collections.telphin.pbx.plugins.module_utils._policy import totals as policy_totals
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
     ExtensionIndex, check_client_id, check_extension_name, is_id, same_extension_name)
 from ansible_collections.telphin.pbx.plugins.module_utils._results import BUNDLES_NOT_ASKED, PhoneOutcome, bulk_result
@@ -175,11 +177,14 @@ def _listed_twice(checked: List[Dict[str, Any]]) -> List[str]:
 
 
 def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]], unbind_unlisted: bool,
-                 warn: Callable[[str], None], list_bundles: bool = True) -> Tuple[List[Target], bool, int]:
-    """Resolve every binding against the extension list (read once) and add the unlisted ones to unbind; also
-    whether bundle conflicts must be looked for after the writes (synchronised keys set, no bundle list: the
+                 warn: Callable[[str], None], list_bundles: bool = True,
+                 policy: Optional[Policy] = None) -> Tuple[List[Target], bool, int]:
+    """Resolve every binding against the extension list (read once), give every phone extension the ``policy``
+    does not exclude its keys (a binding's own value wins) and add the unlisted ones to unbind; also whether bundle
+    conflicts must be looked for after the writes (a binding sets a synchronised key, no bundle list: the
     provider's, or not asked with ``list_bundles`` false), and how many phone extensions the tenant has (what a
-    ``max_changes`` percentage is of)."""
+    ``max_changes`` percentage is of). A policy alone gives every phone one value per key, so it asks for no
+    bundle list."""
     index = ExtensionIndex(api.extensions(client_id))
     problems: List[str] = []
     targets: Dict[int, Target] = {}
@@ -197,9 +202,23 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
                             % (entry["where"], listed[ext_id], shown(item.get("name")), ext_id, ONCE))
             continue
         listed[ext_id] = entry["where"]
-        targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), entry["desired"])
+        targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), dict(entry["desired"]))
+    synced = any(k in SYNCED_KEYS for t in targets.values() for k in t.desired)     # by a binding
+    phones = [item for item in index.items if item.get("type") == "phone"]
+    for item in phones:
+        ext_id = int(item["id"])
+        target = targets.get(ext_id)
+        given: Dict[str, Any] = {}
+        if policy is not None and policy.covers(str(item.get("name"))):
+            given = {k: v for k, v in policy.desired.items() if target is None or k not in target.desired}
+        if target is not None:
+            target.desired.update(given)
+            target.policy_keys = tuple(given)
+        elif unbind_unlisted or given:
+            desired = dict({"external_number": None} if unbind_unlisted else {}, **given)
+            targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), desired, policy_keys=tuple(given))
     bundles = None
-    if list_bundles and any(k in SYNCED_KEYS for t in targets.values() for k in t.desired):
+    if list_bundles and synced:
         bundles = api.bundles(client_id)
         if bundles is None:
             warn("this API does not list bundles (GET %s is answered 400, 404, 405 or 501): bundle conflicts of synchronised keys cannot be "
@@ -210,13 +229,7 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
     if problems:
         raise InputError("%d problem(s) found before any write, nothing was changed:\n- %s"
                          % (len(problems), "\n- ".join(problems)))
-    planned = list(targets.values())
-    phones = [item for item in index.items if item.get("type") == "phone"]
-    if unbind_unlisted:
-        for item in phones:
-            if int(item["id"]) not in targets:
-                planned.append(Target(PhoneOutcome(int(item["id"]), str(item.get("name"))), {"external_number": None}))
-    return planned, bundles is None and any(k in SYNCED_KEYS for t in planned for k in t.desired), len(phones)
+    return list(targets.values()), bundles is None and synced, len(phones)
 
 
 def check_plan(api: TelphinApi, client_id: str, items: List[Dict[str, Any]], region: str,
@@ -277,6 +290,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if not bindings and unbind_unlisted:
         problems.append("%s is empty and %s is true: that would unbind every phone extension; refused"
                         % (words("bindings"), words("unbind_unlisted")))
+    policy, policy_problems = check_policy(params.get("policy"), params.get("policy_exclude"), words)
+    problems.extend(policy_problems)
     warnings: List[str] = []
     checked, item_problems = check_items(bindings, params.get("update_password") or "always", region, warnings,
                                          params.get("number_check") or "valid", words)
@@ -291,17 +306,18 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     if plan_path and not check_mode:
         warn("plan_path is written by check runs only: no plan was written")
         plan_path = None
-    if not checked and not unbind_unlisted:
+    if not checked and not unbind_unlisted and policy is None:
         return bulk_result([], check_mode, report_unchanged)
     api = TelphinApi(client)
     list_bundles = params.get("bundle_listing") is not False
-    targets, read_back, phones = plan_targets(api, client_id, checked, unbind_unlisted, warn, list_bundles)
+    targets, read_back, phones = plan_targets(api, client_id, checked, unbind_unlisted, warn, list_bundles, policy)
     tick = Ticks()
     # An item that sets only a password under update_password: never is listed with nothing to change: no request.
     looked_at = [t for t in targets if t.desired]
     # The guard needs every phone read before the first write only when it could refuse.
     guarded = limit is not None and limit.allowed(phones) < len(looked_at)
     extra: Dict[str, Any] = {"bundle_listing": BUNDLES_NOT_ASKED} if read_back and not list_bundles else {}
+    inputs = words("bindings") + (" and " + words("policy") if policy else "")
     if not guarded and not params.get("backup") and not plan_path:
         for_each(looked_at, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                      region=region), parallel)
@@ -312,7 +328,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         counted = [(t, t.counted_patch(region)) for t in read]
         changes = [(t.outcome.extension or "id %d" % t.outcome.extension_id,
                     managed_view(t.current or {}, patch, region=region), patch) for t, patch in counted if patch]
-        refusal = _safety.guard_refusal(limit, phones, changes, words)
+        refusal = _safety.guard_refusal(limit, phones, changes, words, inputs)
         if refusal:
             raise _safety.GuardRefused(refusal, {"changed": False, "refused": {
                 "changes": len(changes), "first": _safety.first_changes(changes)}})
@@ -331,4 +347,6 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
                 for t in changing], _safety.signing_key(client.settings.app_secret or client.settings.access_token)))
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
+    if policy is not None:
+        extra["policy_changes"] = policy_totals((t.outcome, t.policy_keys) for t in targets)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged, extra)

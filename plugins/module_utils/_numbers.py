@@ -53,10 +53,17 @@ class MissingLibrary(InputError):
     """``phonenumbers`` is not installed for the Python that runs the engine: a one-line error, no traceback."""
 
 
-def require_phonenumbers() -> None:
+def require_phonenumbers(what: str = "external_number") -> None:
     if phonenumbers is None:
-        raise MissingLibrary("external_number needs the Python library phonenumbers, missing for %s: install it "
-                             "with %s -m pip install '%s'" % (sys.executable, sys.executable, LIBRARY))
+        raise MissingLibrary("%s needs the Python library phonenumbers, missing for %s: install it "
+                             "with %s -m pip install '%s'" % (what, sys.executable, sys.executable, LIBRARY))
+
+
+def known_country(code: str) -> bool:
+    """Whether ``code`` (two upper-case letters) is a region of phonenumbers (ISO 3166 codes of the countries and
+    territories with phone numbers, and AC, TA, XK); without the library, any two letters (``require_phonenumbers``
+    is for the callers that must know)."""
+    return phonenumbers is None or code in phonenumbers.SUPPORTED_REGIONS
 
 
 def check_region(value: Any, option: str = "default_region") -> str:

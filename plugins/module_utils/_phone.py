@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
-    DEFAULT_REGION, InvalidNumber, MissingLibrary, current_number, parse_number)
+    DEFAULT_REGION, InvalidNumber, MissingLibrary, current_number, known_country, parse_number)
 from ansible_collections.telphin.pbx.plugins.module_utils._secrets import MASK, is_secret_key
 
 
@@ -116,6 +116,10 @@ def normalize_countries(value: Any) -> Optional[str]:
                 continue
             if code != EVERY_COUNTRY and not _COUNTRY.match(code.upper()):
                 raise InputError("geo_list item %s is not a two-letter ISO country code or * (every country)"
+                                 % _printable(code))
+            if code != EVERY_COUNTRY and not known_country(code.upper()):
+                raise InputError("geo_list item %s is not a country code phonenumbers knows (ISO 3166 codes of "
+                                 "the countries and territories with phone numbers, such as RU, BY or KZ)"
                                  % _printable(code))
             codes.append(code.upper())
     if EVERY_COUNTRY in codes and set(codes) != {EVERY_COUNTRY}:

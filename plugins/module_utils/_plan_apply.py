@@ -188,20 +188,21 @@ def refused(problems: List[str], who: str = "apply_plan") -> InputError:
 
 def check_inputs(plan: Mapping[str, Any], params: Mapping[str, Any], client_id: str, who: str, words: Words,
                  warn: Callable[[str], None]) -> None:
-    """Refuse a plan made from other bindings (and options that decide a plan) than this run's, unless the run
-    allows it with ``plan_allow_changed_bindings``; a run without bindings has none to compare."""
-    if not params.get("bindings") or _safety.inputs_fingerprint(params, client_id) == plan.get("fingerprint"):
+    """Refuse a plan made from other bindings or policy (and options that decide a plan) than this run's, unless the
+    run allows it with ``plan_allow_changed_bindings``; a run without bindings or policy has none to compare."""
+    if not (params.get("bindings") or params.get("policy")) or \
+            _safety.inputs_fingerprint(params, client_id) == plan.get("fingerprint"):
         return
     if params.get("plan_allow_changed_bindings"):
         warn("%s: the bindings changed since the plan was made (%s); the plan is applied as approved, as %s is true"
              % (who, plan.get("created"), words("plan_allow_changed_bindings")))
         return
     raise SafetyError(
-        "%s: the bindings changed since the plan was made (%s): %s, %s, %s or %s differ from those the plan was "
-        "made from, and applying it could undo a change made since; nothing was changed: make and approve a new "
+        "%s: the bindings changed since the plan was made (%s): %s, %s, %s, %s or %s differ from those the plan "
+        "was made from, and applying it could undo a change made since; nothing was changed: make and approve a new "
         "plan with a check run, or apply this one as approved with %s"
         % (who, plan.get("created"), words("bindings"), words("unbind_unlisted"), words("update_password"),
-           words("default_region"), words.for_this_run("plan_allow_changed_bindings", "true")))
+           words("default_region"), words("policy"), words.for_this_run("plan_allow_changed_bindings", "true")))
 
 
 def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, limit: Optional[_safety.ChangeLimit],

@@ -46,6 +46,11 @@ def check_extension_name(value: Any) -> str:
     return text
 
 
+def is_extension_name(text: str) -> bool:
+    """Whether ``text`` has the form of a short (``100``) or full (``000*100``) extension name."""
+    return _EXT_NAME.match(text) is not None
+
+
 def short_name(name: str) -> str:
     return name.rsplit("*", 1)[-1]
 

@@ -94,9 +94,10 @@ def parse_max_changes(value: Any, words: Words = MODULE) -> Optional[ChangeLimit
 
 def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[Tuple[str, Mapping[str, Any],
                                                                                      Mapping[str, Any]]],
-                  words: Words = MODULE) -> Optional[str]:
+                  words: Words = MODULE, inputs: Optional[str] = None) -> Optional[str]:
     """The refusal message when ``changes`` (label, before, after) exceed ``limit``, else ``None``; ``words``
-    name the options (the role's variables when the role runs)."""
+    name the options (the role's variables when the role runs); ``inputs``: what to check, by default the
+    bindings."""
     if limit is None or len(changes) <= limit.allowed(phones):
         return None
     listed = first_changes(changes)
@@ -104,7 +105,7 @@ def guard_refusal(limit: Optional[ChangeLimit], phones: int, changes: Sequence[T
     return ("refused by the blast-radius guard, nothing was written: this run would change %d phone(s), above %s. "
             "Check %s (a bad merge or an emptied file changes many phones at once); if the change is intended, "
             "allow it for this run with %s. %s:\n- %s%s"
-            % (len(changes), limit.describe(phones, words), words("bindings"),
+            % (len(changes), limit.describe(phones, words), inputs or words("bindings"),
                words.for_this_run("max_changes", len(changes)),
                "First %d" % len(listed) if len(listed) < len(changes) else "They are",
                "\n- ".join(listed),
@@ -216,10 +217,12 @@ def inputs_fingerprint(params: Mapping[str, Any], client_id: str) -> str:
     would give it away)."""
     bindings = [{k: (MASK if is_masked_key(str(k)) else v) for k, v in item.items()}
                 if isinstance(item, Mapping) else item for item in params.get("bindings") or []]
-    return fingerprint({"client_id": client_id, "bindings": bindings,
-                        "unbind_unlisted": bool(params.get("unbind_unlisted")),
-                        "update_password": params.get("update_password") or "always",
-                        "default_region": str(params.get("default_region") or DEFAULT_REGION).upper()})
+    inputs = {"client_id": client_id, "bindings": bindings, "unbind_unlisted": bool(params.get("unbind_unlisted")),
+              "update_password": params.get("update_password") or "always",
+              "default_region": str(params.get("default_region") or DEFAULT_REGION).upper()}
+    # a policy holds no secret; only when set, so the plans of runs without a policy keep their fingerprint
+    inputs.update((k, params[k]) for k in ("policy", "policy_exclude") if params.get(k))
+    return fingerprint(inputs)
 
 
 def write_plan(path: str, params: Mapping[str, Any], client_id: str, region: str, phones: int,

@@ -71,6 +71,7 @@ _ROLE_OPTIONS = ("unbind_unlisted", "parallel", "update_password", "report_uncha
 CONNECTION = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
               "timeout", "quota_reserve")
 ROLE_NAME = "telphin.pbx.phone_bindings"
-ROLE = Words(dict({"bindings": "phone_bindings", "client_id": "telphin_client_id"},
+ROLE = Words(dict({"bindings": "phone_bindings", "client_id": "telphin_client_id", "policy": "phone_policy",
+                   "policy_exclude": "phone_policy_exclude"},
                   **{o: "phone_bindings_" + o for o in _ROLE_OPTIONS}, **{o: "telphin_" + o for o in CONNECTION}),
              extra_vars=True)

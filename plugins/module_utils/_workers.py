@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import RUN_STOPPERS, InputError, TelphinError, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS, MASK, plan_patch
@@ -33,6 +33,7 @@ class Target:
     desired: Dict[str, Any]
     current: Optional[Dict[str, Any]] = None     # the phone as read, in runs that read before writing
     planned: Optional[Dict[str, Any]] = None     # apply_plan: the plan's "before" values
+    policy_keys: Tuple[str, ...] = ()            # the keys of ``desired`` a policy gave it (no binding set them)
 
     def readable_patch(self, region: str) -> Dict[str, Any]:
         """The keys this phone would get, less write-only and secret ones: what the guard, backups and plans count."""

@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - telphin.pbx.connection
   - telphin.pbx.connection.ATTRIBUTES
   - telphin.pbx.change_safety
+  - telphin.pbx.phone_policy
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -368,6 +369,10 @@ bundle_listing:
   returned: when O(bundle_listing=false) and an item (with O(apply_plan), a change of the plan) sets a synchronised key
   type: str
   sample: "not asked (bundle_listing: false): bundle conflicts are looked for after the writes"
+policy_changes:
+  description: Per O(policy) key and values, the phones changed (to change), as C(key), C(change) and C(phones).
+  returned: when O(policy) is set and the phones were looked at (also when some extensions failed)
+  type: list
 requests:
   description: Requests sent to the API during the run, by kind (C(token), C(GET), C(PUT)), with C(total) and C(retried).
   returned: >-
