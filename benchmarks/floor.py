@@ -12,6 +12,9 @@ What a hand-written script that knows the API would do, and nothing more, per te
 3. one ``GET /extension/{id}/phone/`` per binding;
 4. one ``PUT /extension/{id}/phone/`` with ``{"external_number": ...}`` per binding that differs.
 
+With a ``phone_policy`` in the inventory (``rollout.py --policy``), every phone extension of the list is looked at
+(GET), and its PUT carries the external number and the policy keys that differ, in one request per phone.
+
 Concurrency is the same as the ``phone_bindings`` role's: up to ``--forks`` tenants at once (Ansible's
 forks, default 5), each with a pool of ``--parallel`` threads (the role's ``phone_bindings_parallel``,
 default 4) over one pooled keep-alive session. No retries, no validation beyond what the
@@ -64,6 +67,7 @@ class Tenant:
         self.app_id = hostvars["telphin_app_id"]
         self.app_secret = hostvars["telphin_app_secret"]
         self.bindings: List[Dict[str, Any]] = list(hostvars.get("phone_bindings") or [])
+        self.policy = {k: wire(k, v) for k, v in (hostvars.get("phone_policy") or {}).items()}
         self.parallel = parallel
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=parallel, max_retries=0)
@@ -98,23 +102,38 @@ class Tenant:
             if not batch or len(batch) < size:
                 break
             page += 1
+        wanted = {str(b["extension"]): {"external_number": number(b.get("external_number"))} for b in self.bindings}
+        if self.policy:         # every phone of the list gets the policy; a binding's own number besides
+            wanted = {name: dict(self.policy, **wanted.get(name, {})) for name in ids}
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-            list(pool.map(lambda b: self._converge(ids[str(b["extension"])], number(b.get("external_number"))),
-                          self.bindings))
+            list(pool.map(lambda item: self._converge(ids[item[0]], item[1]), wanted.items()))
         return {"tenant": self.name, "requests": dict(self.counts), "changed": self.changed,
-                "unchanged": len(self.bindings) - self.changed}
+                "unchanged": len(wanted) - self.changed}
 
-    def _converge(self, ext_id: int, want: Optional[str]) -> None:
+    def _converge(self, ext_id: int, want: Dict[str, Any]) -> None:
         path = "%s%s/extension/%d/phone/" % (self.url, API, ext_id)
         self._count("get_phone")
         reply = self.session.get(path, timeout=30)
         reply.raise_for_status()
-        if number(reply.json().get("external_number")) == want:
+        current = reply.json()
+        patch = {k: v for k, v in want.items() if wire(k, current.get(k)) != v}
+        if not patch:
             return
         self._count("put_phone")
-        self.session.put(path, json={"external_number": want}, timeout=30).raise_for_status()
+        self.session.put(path, json=patch, timeout=30).raise_for_status()
         with self._lock:
             self.changed += 1
+
+
+def wire(key: str, value: Any) -> Any:
+    """The comparable form of a phone key: a number without decorations, a country list as sorted upper-case codes
+    joined by spaces (the form the API stores), any other value as it is."""
+    if key == "external_number":
+        return number(value)
+    if key == "geo_list":
+        codes = value if isinstance(value, list) else str(value or "").split()
+        return " ".join(sorted({str(c).upper() for c in codes})) or None
+    return value
 
 
 def _load(path: Path) -> Any:

@@ -28,6 +28,11 @@ one. Results go to ``--out`` as JSON and a markdown table.
     python benchmarks/rollout.py --tenants 4 --extensions 2500 --variants role,floor
     python benchmarks/rollout.py --shapes 4x500,20x100,100x20,500x4 --variants role_module,role,floor,ping,debug
     python benchmarks/rollout.py --shapes 100x20 --forks 1,2,5,10,20 --variants role,floor   # the forks curve
+    python benchmarks/rollout.py --shapes 500x4 --variants role,floor,debug --policy    # a phone policy too
+
+``--policy`` adds a phone policy (``POLICY``) to the inventory's group_vars: a separate ``--differ`` share of each
+tenant's phones does not hold it yet, the others do; the floor then PUTs the number and the policy keys that differ,
+one request per phone, and the final state must hold the policy on every phone.
 
 See docs/performance.md.
 """
@@ -93,6 +98,11 @@ sys.exit(rc)
 """
 
 
+# ``--policy``: the phone policy in group_vars, and the values the API stores for it
+POLICY = {"geo_list": ["RU", "BY"], "record_enabled": True, "record_format": "wav_mono"}
+POLICY_STORED = {"geo_list": "BY RU", "record_enabled": True, "record_format": "wav_mono"}
+
+
 # -- the world and the desired state --------------------------------------------------------------
 def current_number(tenant: int, index: int) -> str:
     """A valid, unique mobile number (a number the library calls invalid would add a warning per binding)."""
@@ -103,14 +113,25 @@ def new_number(tenant: int, index: int) -> str:
     return "+7916%03d%04d" % (tenant % 500 * 2 + 1, index)
 
 
-def build(tenants: int, extensions: int, differ: float, seed: int) -> Tuple[Dict[str, Any], Dict[int, List[Dict]]]:
+def build(tenants: int, extensions: int, differ: float, seed: int,
+          policy: bool = False) -> Tuple[Dict[str, Any], Dict[int, List[Dict]]]:
     """The world (generated, numbers made unique and predictable) and each tenant's desired bindings.
 
     About half of the phones are bound (as ``generate_world`` chooses). Per tenant exactly
     ``round(differ * E)`` bindings, chosen at random, ask for a new number; the others repeat the
-    current state (a bound number, or ``""`` for an unbound phone).
+    current state (a bound number, or ``""`` for an unbound phone). With ``policy``, another
+    ``round(differ * E)`` phones per tenant, chosen apart (the bindings stay those of the run without it),
+    do not hold ``POLICY`` yet; the others do.
     """
     world = generate_world(tenants, extensions, seed=seed, quota_limit=10 ** 9)
+    if policy:
+        other = random.Random(seed + 1)
+        for client in world["clients"]:
+            phones = [e for e in client["extensions"] if e.get("type", "phone") == "phone"]
+            lacking = set(other.sample(range(len(phones)), int(round(differ * len(phones)))))
+            for i, ext in enumerate(phones):
+                if i not in lacking:
+                    ext["phone"].update(POLICY_STORED)
     rng = random.Random(seed)
     bindings: Dict[int, List[Dict[str, Any]]] = {}
     for n, client in enumerate(world["clients"], start=1):
@@ -138,7 +159,8 @@ def inventory(world: Dict[str, Any], bindings: Dict[int, List[Dict]], url: str) 
     return {"all": {"children": {"telphin_tenants": {"hosts": hosts}}}}
 
 
-def write_inventory(world: Dict[str, Any], bindings: Dict[int, List[Dict]], url: str, path: Path) -> Path:
+def write_inventory(world: Dict[str, Any], bindings: Dict[int, List[Dict]], url: str, path: Path,
+                    policy: bool = False) -> Path:
     """The inventory as docs/examples lays it out: hosts.yml, group_vars/telphin_tenants.yml, host_vars/<tenant>.yml.
 
     (Inline host vars in one hosts.yml cost ansible-core 2.19 about 4x more to parse at 10,000 bindings.)
@@ -151,7 +173,8 @@ def write_inventory(world: Dict[str, Any], bindings: Dict[int, List[Dict]], url:
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     _dump({"all": {"children": {"telphin_tenants": {"hosts": {name: None for name in hosts}}}}},
           path / "hosts.yml", dumper)
-    _dump({"telphin_api_url": url}, path / "group_vars" / "telphin_tenants.yml", dumper)
+    _dump(dict({"telphin_api_url": url}, **({"phone_policy": POLICY} if policy else {})),
+          path / "group_vars" / "telphin_tenants.yml", dumper)
     for name, hostvars in hosts.items():
         _dump({k: v for k, v in hostvars.items() if k != "telphin_api_url"}, path / "host_vars" / (name + ".yml"),
               dumper)
@@ -173,9 +196,10 @@ def desired_numbers(world: Dict[str, Any], bindings: Dict[int, List[Dict]]) -> D
     return want
 
 
-def check_state(state: Dict[str, Any], initial: Dict[str, Any], want: Dict[Tuple[int, str], Optional[str]]
-                ) -> List[str]:
-    """Problems with the final state: a wrong number, or any other phone key that changed."""
+def check_state(state: Dict[str, Any], initial: Dict[str, Any], want: Dict[Tuple[int, str], Optional[str]],
+                policy: bool = False) -> List[str]:
+    """Problems with the final state: a wrong number, a phone without the policy (``policy``), or any other phone
+    key that changed."""
     before = {(c["id"], e["name"]): e.get("phone") for c in initial["clients"] for e in c["extensions"]}
     problems = []
     for client in state["clients"]:
@@ -186,8 +210,12 @@ def check_state(state: Dict[str, Any], initial: Dict[str, Any], want: Dict[Tuple
             got = ext["phone"].get("external_number")
             if key in want and got != want[key]:
                 problems.append("%s*%s: external_number %r, want %r" % (key + (got, want[key])))
-            others = {k: v for k, v in ext["phone"].items() if k != "external_number"}
-            old = {k: v for k, v in (before.get(key) or {}).items() if k != "external_number"}
+            managed = ("external_number",) + (tuple(POLICY_STORED) if policy else ())
+            held = {k: ext["phone"].get(k) for k in POLICY_STORED}
+            if policy and held != POLICY_STORED:
+                problems.append("%s: policy keys %r, want %r" % (key, held, POLICY_STORED))
+            others = {k: v for k, v in ext["phone"].items() if k not in managed}
+            old = {k: v for k, v in (before.get(key) or {}).items() if k not in managed}
             if others != old:
                 problems.append("%s: other phone keys changed" % (key,))
     return problems
@@ -217,13 +245,16 @@ def list_pages(rows: int) -> int:
     return 1 if rows == 0 else 2 if rows < 500 else rows // 500 + 1
 
 
-def floor_counts(tenants: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any]) -> Dict[str, int]:
-    """The request floor, computed: T tokens, the list pages, one GET per binding, one PUT per differing one."""
+def floor_counts(tenants: int, bindings: Dict[int, List[Dict]], world: Dict[str, Any],
+                 policy: bool = False) -> Dict[str, int]:
+    """The request floor, computed: T tokens, the list pages, one GET per binding, one PUT per differing one (its
+    number or, with ``policy``, a policy key; the bindings name every phone)."""
     pages = sum(list_pages(len(c["extensions"])) for c in world["clients"])
     puts = 0
     for n, client in enumerate(world["clients"], start=1):
-        now = {e["name"]: e["phone"].get("external_number") for e in client["extensions"] if "phone" in e}
-        puts += sum(1 for b in bindings[n] if (b["external_number"] or None) != now[b["extension"]])
+        now = {e["name"]: e["phone"] for e in client["extensions"] if "phone" in e}
+        puts += sum(1 for b in bindings[n] if (b["external_number"] or None) != now[b["extension"]].get(
+            "external_number") or (policy and any(now[b["extension"]].get(k) != v for k, v in POLICY_STORED.items())))
     gets = sum(len(b) for b in bindings.values())
     return {"token": tenants, "list": pages, "get_phone": gets, "put_phone": puts, "other": 0,
             "total": tenants + pages + gets + puts}
@@ -395,7 +426,7 @@ class Bench:
         connections = _count_connections(emu)
         try:
             initial = emu.state()
-            inv = write_inventory(world, bindings, emu.url, work / ("inventory-%s" % variant))
+            inv = write_inventory(world, bindings, emu.url, work / ("inventory-%s" % variant), self.args.policy)
             report = work / ("rusage-%s.json" % variant)
             out_path = work / ("%s.stdout.log" % variant)
             cmd = [sys.executable, "-c", _RUSAGE_WRAPPER, str(report)] + self.command(variant, inv)
@@ -425,7 +456,7 @@ class Bench:
         if variant in ANSIBLE_ONLY:
             problems = ["sent %d API requests" % len(log)] if log else []
         else:
-            problems = check_state(state, initial, want)
+            problems = check_state(state, initial, want, self.args.policy)
         times = [e["time"] for e in log]
         result: Dict[str, Any] = {
             "variant": variant, "label": LABELS[variant], "rc": usage["rc"], "wall_s": usage["wall_s"],
@@ -465,11 +496,11 @@ class Bench:
 # -- one size ---------------------------------------------------------------------------------------
 def run_size(bench: Bench, tenants: int, extensions: int, run_dir: Path) -> Dict[str, Any]:
     args = bench.args
-    world, bindings = build(tenants, extensions, args.differ, args.seed)
+    world, bindings = build(tenants, extensions, args.differ, args.seed, args.policy)
     size = tenants * extensions
     work = run_dir / ("T%dxE%d-forks%d" % (tenants, extensions, bench.forks))
     work.mkdir(parents=True, exist_ok=True)
-    expected = floor_counts(tenants, bindings, world)
+    expected = floor_counts(tenants, bindings, world, args.policy)
     results: Dict[str, Any] = {}
     notes: List[str] = []
     for variant in args.variants:
@@ -831,6 +862,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--collection", help="checkout of telphin.pbx to measure (default: this one), for A/B runs")
     parser.add_argument("--redraw", action="store_true",
                         help="only draw --chart from the --chart-include results (no run)")
+    parser.add_argument("--policy", action="store_true",
+                        help="add a phone policy in group_vars (role, role_module, floor and the Ansible-only "
+                             "variants; see POLICY)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=7200, help="seconds per variant before it is killed")
     parser.add_argument("--sample-interval", type=float, default=0.05, help="memory sampling interval, s")
@@ -847,6 +881,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                        if args.shapes else [(args.tenants, e) for e in args.size_list])
     if not 0 <= args.differ <= 1:
         parser.error("--differ must be between 0 and 1")
+    if args.policy and set(args.variants) & set(SLOW):
+        parser.error("--policy: the %s playbooks know no policy; use role, role_module, floor, ping, debug"
+                     % " and ".join(SLOW))
     return args
 
 
@@ -860,7 +897,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     out = Path(args.out)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    name = "rollout-%s-%s" % ("-".join("%dx%d" % shape for shape in args.shape_list), stamp)
+    name = "rollout-%s%s-%s" % ("-".join("%dx%d" % shape for shape in args.shape_list),
+                                "-policy" if args.policy else "", stamp)
     run_dir = out / name
     run_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(args)
@@ -869,7 +907,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not args.no_warmup:
             warm = run_dir / "warmup"
             warm.mkdir(exist_ok=True)
-            world, bindings = build(1, 2, 0.5, args.seed)
+            world, bindings = build(1, 2, 0.5, args.seed, args.policy)
             for variant in args.variants:
                 bench.run_variant(variant, world, bindings, warm)
         sizes: List[Dict[str, Any]] = []
@@ -904,7 +942,7 @@ def write_results(out: Path, name: str, run: Dict[str, Any]) -> str:
 def _run_record(args: argparse.Namespace, argv: Optional[List[str]], name: str, stamp: str,
                 fingerprint: Dict[str, Any], sizes: List[Dict[str, Any]]) -> Dict[str, Any]:
     config = {"tenants": args.tenants, "sizes": args.size_list, "shapes": ["%dx%d" % s for s in args.shape_list],
-              "differ": args.differ, "latency_ms": args.latency_ms,
+              "differ": args.differ, "latency_ms": args.latency_ms, "policy": POLICY if args.policy else None,
               "parallel": args.parallel, "forks": args.forks, "variants": args.variants, "seed": args.seed,
               "pipelining": False, "repeat": args.repeat, "collection": fingerprint,
               "command": "python benchmarks/rollout.py " + " ".join(argv if argv is not None else sys.argv[1:])}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 SKIPPED_SYNC = "%d tenant(s) in sync not listed (-e phone_bindings_summary_all=true lists every tenant)"
+POLICY_LINES = 20       # kinds of policy change listed; the rest are counted
 
 
 def natural_key(name: str) -> List[Union[int, str]]:
@@ -68,7 +69,27 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
         totals["changed"] + totals["sync"] + totals["failed"], " in check mode" if check_mode else "",
         totals["changed"], verb, totals["phones"], totals["sync"], totals["failed"], totals["requests"])
     tail = [SKIPPED_SYNC % totals["sync"]] if totals["sync"] and not list_all else []
-    return Summary([head] + lines + tail, totals, plans)
+    return Summary([head] + policy_lines(results, verb) + lines + tail, totals, plans)
+
+
+def policy_lines(results: Mapping[str, Optional[Mapping[str, Any]]], verb: str) -> List[str]:
+    """The phone policy's changes over the tenants (each result's ``policy_changes``: the engine's change lines,
+    their values escaped), most phones first: ``policy: <key> <before> -> <after>: N phone(s) changed in T
+    tenant(s)``."""
+    counts: Dict[str, List[int]] = {}
+    for result in results.values():
+        changes = (result or {}).get("policy_changes")
+        for entry in changes if isinstance(changes, list) else []:
+            if isinstance(entry, Mapping) and isinstance(entry.get("change"), str):
+                count = counts.setdefault(entry["change"], [0, 0])
+                count[0] += _figure(entry, "phones")
+                count[1] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))
+    lines = ["policy: %s: %d phone(s) %s in %d tenant(s)" % (change, phones, verb, tenants)
+             for change, (phones, tenants) in ranked[:POLICY_LINES]]
+    if len(ranked) > POLICY_LINES:
+        lines.append("policy: %d more kind(s) of change" % (len(ranked) - POLICY_LINES))
+    return lines
 
 
 def _state(result: Mapping[str, Any], counts: Mapping[str, Any], verb: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Tuple, Union
 from .faults import PROCESSING_ACTIONS, FaultPlan, FaultRule
 from .quota import Bucket
 from .variants import NOT_SUPPORTED
-from .world import (SYNC_KEYS, App, Client, Dealer, Extension, User, World, check_bundle,
+from .world import (SYNC_KEYS, App, Client, Dealer, Extension, User, World, WorldError, check_bundle,
                     stored_number, validate_phone_update)
 
 API = "/api/ver1.0"
@@ -202,6 +202,15 @@ class Engine:
             raise ValueError("bundle listing: expected true, false or one of %s" % ", ".join(map(str, NOT_SUPPORTED)))
         with self.lock:
             self.bundle_listing = on
+
+    def add_extension(self, client_id: Union[int, str], item: Dict[str, Any]) -> Dict[str, Any]:
+        """Create an extension of client ``client_id`` (an item as in a world file, ``phone`` values included), as
+        staff do in the provider's web UI between two runs; return it as the extension list shows it."""
+        with self.lock:
+            try:
+                return dict(self.world.add_extension(int(client_id), item).data)
+            except WorldError as exc:
+                raise ValueError(str(exc)) from None
 
     def _invalidate(self, state: str) -> int:
         with self.lock:

@@ -145,13 +145,14 @@ def _admin(engine: Engine, method: str, path: str, body: Any) -> Reply:
                                                     args.get("reset_in")),
         ("POST", "latency"): lambda: engine.set_latency(float(args["ms"])),
         ("POST", "bundle_listing"): lambda: engine.set_bundle_listing(args["on"]),
+        ("POST", "extension"): lambda: engine.add_extension(args["client_id"], args.get("extension") or {}),
     }
     name = path[len(ADMIN):].strip("/")
     action = actions.get((method, name))
     if action is None:
         known = any(key[1] == name for key in actions)
         return ApiError(405 if known else 404, "no admin operation %s %s" % (method, path)).reply()
-    required = {"quota": "client_id", "latency": "ms", "bundle_listing": "on"}.get(name)
+    required = {"quota": "client_id", "latency": "ms", "bundle_listing": "on", "extension": "client_id"}.get(name)
     if required and required not in args:
         return ApiError(400, "the JSON body needs %r" % required).reply()
     try:
@@ -249,3 +250,7 @@ class Emulator:
     def set_bundle_listing(self, on: Union[bool, int]) -> None:
         """Serve the bundle listing (True) or answer it 404 (False), or 400/405/501, as an API that lists none."""
         self.engine.set_bundle_listing(on)
+
+    def add_extension(self, client_id: Union[int, str], extension: Dict[str, Any]) -> Dict[str, Any]:
+        """Create an extension of a client (a world file's item), as staff do between two runs; return it."""
+        return self.engine.add_extension(client_id, extension)

@@ -307,6 +307,11 @@ class World:
                 raise WorldError("client %d bundle %r: %s" % (client_id, main, exc)) from None
             client.bundles[main] = members
 
+    def add_extension(self, client_id: int, item: Dict[str, Any]) -> Extension:
+        """A new extension of client ``client_id`` (``KeyError`` if unknown; ``WorldError`` for a bad item)."""
+        self._add_extension(self.clients[client_id], item)
+        return self.extensions[int(item["id"])]
+
     def _add_extension(self, client: Client, item: Dict[str, Any]) -> None:
         item = dict(item)
         phone_values = item.pop("phone", None) or {}

@@ -684,6 +684,21 @@ def test_admin_endpoints_match_the_python_methods(emu):
     assert requests.put(admin + "state").status_code == 405
 
 
+def test_an_extension_created_between_runs_is_listed_and_has_a_phone(emu):
+    s = session(emu)
+    created = emu.add_extension(1001, {"id": 90, "name": "190", "phone": {"label": "New"}})
+    assert created["name"].endswith("*190") and created["type"] == "phone"
+    listed = s.get(api(emu, "/client/@me/extension/")).json()
+    assert [e["id"] for e in listed if e["id"] == 90] == [90]
+    phone = s.get(api(emu, "/extension/90/phone/")).json()
+    assert phone["label"] == "New" and phone["record_format"] == "mp3_mono" and "password" not in phone
+    admin = emu.url + "/_admin/extension"
+    assert requests.post(admin, json={"client_id": 1001, "extension": {"id": 91, "name": "191"}}).status_code == 200
+    assert requests.post(admin, json={"client_id": 1001, "extension": {"id": 91, "name": "192"}}).status_code == 400
+    assert requests.post(admin, json={"client_id": 9, "extension": {"id": 93}}).status_code == 404
+    assert requests.post(admin, json={"extension": {"id": 94}}).status_code == 400
+
+
 def test_cli_with_port_file(tmp_path):
     port_file = tmp_path / "url"
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -60,3 +60,25 @@ def test_benchmark_smoke(tmp_path):
     assert len(row) == 1 and "| yes |" in row[0]                # the role's requests equal the floor's
     cpu = [float(c) for c in row[0].split("|")[6].split("/")]    # CPU ms per tenant: role / debug / floor
     assert len(cpu) == 3 and all(c > 0 for c in cpu)
+
+
+def test_benchmark_smoke_with_a_policy(tmp_path):
+    """``--policy`` (issue 32): the role and the floor send the same requests, and every phone holds the policy."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "rollout.py"), "--tenants", str(T), "--extensions", str(E),
+         "--differ", str(DIFFER), "--latency-ms", "2", "--out", str(tmp_path), "--no-warmup", "--policy",
+         "--variants", "role,floor", "--ansible-bin", str(ANSIBLE_BIN)],
+        capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    [report] = list(tmp_path.glob("rollout-*-policy-*.json"))
+    [size] = json.loads(report.read_text())["sizes"]
+    variants = size["variants"]
+    for name, res in variants.items():
+        assert res["correct"], (name, res["problems"])      # the policy's keys on every phone, nothing else moved
+    expected = size["expected_floor_requests"]
+    # a phone differs in its number, its policy keys or both: one PUT each, at least the numbers' and at most all
+    assert round(DIFFER * E) * T <= expected["put_phone"] <= T * E
+    kinds = ("token", "list", "get_phone", "put_phone", "other")
+    assert {k: variants["floor"]["requests"][k] for k in kinds} == {k: expected[k] for k in kinds}
+    assert {k: variants["role"]["requests"][k] for k in kinds} == {k: expected[k] for k in kinds}
+    assert size["targets"]["role_requests_equal_floor"]["ok"]

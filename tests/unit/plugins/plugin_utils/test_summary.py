@@ -46,3 +46,21 @@ def test_the_plans_of_a_check_run_are_collected_by_tenant():
     got = summarise({"t1": dict(REQUESTS, summary=FOUR, plan_text='{"changes": []}'), "t2": dict(REQUESTS, summary=SYNC)},
                     [], check_mode=True, list_all=False)
     assert got.plans == {"t1": '{"changes": []}'}
+
+
+def test_the_policys_changes_are_totalled_over_the_tenants_after_the_totals_line():
+    wav = 'record_format "mp3_mono" -> "wav_mono"'
+    geo = 'geo_list null -> "RU"'
+    t1 = [{"key": "record_format", "change": wav, "phones": 36}, {"key": "geo_list", "change": geo, "phones": 2}]
+    results = {"t1": dict(REQUESTS, summary=FOUR, policy_changes=t1),
+               "t2": dict(REQUESTS, summary=FOUR, policy_changes=[{"key": "record_format", "change": wav, "phones": 72}]),
+               "t3": dict(REQUESTS, summary=SYNC, policy_changes=[]), "t4": None,
+               "t5": dict(REQUESTS, summary=FOUR, policy_changes="not a list")}
+    got = summarise(results, ["t4"], check_mode=False, list_all=False)
+    assert got.lines[1:3] == ['policy: record_format "mp3_mono" -> "wav_mono": 108 phone(s) changed in 2 tenant(s)',
+                              'policy: geo_list null -> "RU": 2 phone(s) changed in 1 tenant(s)']
+    assert got.lines[3].startswith("t1: ")
+    many = {"t%d" % n: {"policy_changes": [{"change": "incoming_limit %d -> 2" % n, "phones": n}]} for n in range(25)}
+    lines = summarise(many, [], check_mode=True, list_all=False).lines
+    assert lines[1] == "policy: incoming_limit 24 -> 2: 24 phone(s) to change in 1 tenant(s)"
+    assert lines[21] == "policy: 5 more kind(s) of change"
