@@ -55,6 +55,9 @@ PIN = "80417293"        # a conference_pin (digits only: masked by key, never as
 # Labels a tenant's staff set on tenant 2's phones 12 and 13: templates that would copy the app secret into the
 # label and the output if a backup restored with -e @file, or an export adopted as host_vars, were templated.
 HOSTILE_LABELS = {12: "{{ telphin_app_secret }}", 13: "{% if true %}{{ telphin_app_secret | upper }}{% endif %}"}
+# Tenant 2's client name and time zone (issue 30): a #jinja2: header with << >> delimiters, no brace, that would
+# print the plugin's app secret if the inventory plugin's host variables were templated (1.1.0 trusted them).
+HOSTILE_NAME = "#jinja2:variable_start_string:'<<', variable_end_string:'>>'\n<< lookup('env', 'TELPHIN_APP_SECRET') >>"
 
 
 # Plays 2 and 3 of ``modules_play``: the role on every tenant, then every registered result saved.
@@ -276,6 +279,7 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
     for ext in world["clients"][1]["extensions"]:
         if ext["id"] in HOSTILE_LABELS:
             ext["phone"]["label"] = HOSTILE_LABELS[ext["id"]]
+    world["clients"][1].update(name=HOSTILE_NAME, timezone=HOSTILE_NAME)
     with Emulator(world) as emu:
         form = {"grant_type": "client_credentials", "client_id": "tenant1-app", "client_secret": APP_SECRETS[1]}
         token = requests.post(emu.url + "/oauth/token", data=form, timeout=10).json()["access_token"]
@@ -338,6 +342,19 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
 
         # 4. the export playbook (YAML to adopt a PBX into Git), asked for the password key too
         emu.clear_faults()
+        if path == "controller":
+            # 3b. tenant 2 through the plugin with its app in TELPHIN_*, the EXAMPLES' keyed_groups on the time zone
+            #     and a composed copy of the name: both hold a header that would print that app's secret
+            runs["inventory-hostile"] = inventory_run(ansible, dict(env, TELPHIN_APP_ID="tenant2-app",
+                                                                   TELPHIN_APP_SECRET=APP_SECRETS[2]), "hostile", {
+                "plugin": "telphin.pbx.tenants", "source": "list", "api_url": emu.url, "with_extensions": True,
+                "tenants": [{"name": "tenant2", "client_id": "1002"}],
+                "keyed_groups": [{"key": "telphin_client.timezone | default('unknown') | replace('/', '_')",
+                                  "prefix": "tz"}],
+                "compose": {"shown": "telphin_client.name"}})
+            assert runs["inventory-hostile"].rc == 0, runs["inventory-hostile"].output[-2000:]
+            listed = runs["inventory-hostile"].stdout
+            assert listed.count('"__ansible_unsafe": %s' % json.dumps(HOSTILE_NAME)) >= 3     # name, zone, shown
         export_dir = workdir / "export"
         runs["export"] = ansible.run("telphin.pbx.export_bindings", inv, "-e",
                                      "telphin_export_dir=%s" % export_dir, "-e",
