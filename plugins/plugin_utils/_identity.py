@@ -59,21 +59,22 @@ def identity_problem(lookup: Callable[[str, Any], Any], host: str) -> Optional[s
     pin = lookup(PIN, None)
     if pin not in (None, ""):
         if not is_id(pin):
-            return "tenant %s: %s %s is not a client id: give the number of the client the bindings are for" % (
-                host, PIN, _short(pin))
+            return ("tenant %s: phone_bindings_client_id %s is not a client id: give the number of the client the "
+                    "bindings are for" % (host, _short(pin)))
         if is_id(used) and int(used) != int(pin):
-            return ("tenant %s: the bindings are pinned to client %s (%s), but this host is client %s "
-                    "(telphin_client_id). Nothing was sent: the host name now belongs to another tenant (a rename, a "
-                    "look-alike name or a new tenant takes a host name made from a name), or the file was copied "
-                    "from another tenant. Move the bindings to the host of client %s; %s"
-                    % (host, int(pin), PIN, int(used), int(pin), _GUIDE))
+            return ("tenant %s: the bindings are pinned to client %s (phone_bindings_client_id), but this host is "
+                    "client %s (telphin_client_id). Nothing was sent: the host name now belongs to another tenant "
+                    "(a rename, a look-alike name or a new tenant takes a host name made from a name), or the file "
+                    "was copied from another tenant. Move the bindings to the host of client %s; %s"
+                    % (host, int(pin), int(used), int(pin), _GUIDE))
         return None
     if rule == "name" and _writes(lookup):
         return ("tenant %s (client %s): its host name comes from the tenant's name, which the tenant can edit, and "
-                "its phone_bindings carry no %s, so they could be another tenant's. Nothing was sent. Check that "
-                "they are client %s's and add the line %s: %s next to them, or export them again "
+                "its phone_bindings carry no phone_bindings_client_id, so they could be another tenant's. Nothing was "
+                "sent. Check that they are client %s's and add the line phone_bindings_client_id: %s next to them, or "
+                "export them again "
                 "(telphin.pbx.export_bindings writes the line), or set hostname: id in the inventory source; %s"
-                % (host, _short(used), PIN, _short(used), PIN, _short(used), _GUIDE))
+                % (host, _short(used), _short(used), _short(used), _GUIDE))
     return None
 
 
