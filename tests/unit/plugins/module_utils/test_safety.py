@@ -94,8 +94,8 @@ def test_backup_text_is_phone_bindings_yaml_without_secrets():
         {"extension": "000*100", "external_number": "89876543210", "record_enabled": True},
         {"extension": "000*101", "external_number": "", "geo_list": "RU BY", "label": ""},
         {"extension": "000*102", "label": "Приёмная \"A\""}]}
-    assert unsafe_yaml.load(backup_text("1001", WHEN, [], ())) == {"phone_bindings_client_id": 1001,
-                                                                 "phone_bindings": []}
+    empty = unsafe_yaml.load(backup_text("1001", WHEN, [], ()))
+    assert empty == {"phone_bindings_client_id": 1001, "phone_bindings": []}
     # pinned to its client (issue 30): restored with -e @file, it is refused on every other tenant of the run;
     # the app's own tenant (@me) has no id to pin
     assert unsafe_yaml.load(backup_text("@me", WHEN, [], ())) == {"phone_bindings": []}
