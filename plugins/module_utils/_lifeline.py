@@ -10,6 +10,7 @@ a lost terminal's SIGHUP; from ansible-core 2.19 on they even run in sessions of
 process outlives its worker the same way. Their writes would then reach the PBX with nobody to see the
 results. ``ApiClient`` calls ``check`` before it sends each request: once the controller is gone, the process
 ends at once (``os._exit``), reporting nothing; only requests already sent by other threads may still arrive.
+A worker also ends by itself once its controller is gone, whatever it is doing then (``hold_parent``).
 
 - In a worker (the action plugins, ``hold_parent``): the controller is the worker's parent; a process whose
   parent dies gets a new one (init or a subreaper), so ``os.getppid()`` tells, one system call per request.
@@ -26,6 +27,8 @@ from __future__ import annotations
 import os
 import re
 import select
+import threading
+import time
 from typing import Callable, List, Mapping, Optional, Tuple
 
 ENVIRONMENT = "TELPHIN_PBX_LIFELINE"
@@ -47,12 +50,36 @@ def gone() -> bool:
 
 
 def hold_parent(controller: int) -> None:
-    """This process is a worker whose parent ``controller`` waits for its result: check the parent is still it."""
+    """This process is a worker whose parent ``controller`` waits for its result: check the parent is still it
+    before each request, and end the process once it is gone whatever the process is doing (a worker reporting
+    to a dead controller blocks for ever on the full pipe of Ansible's result queue)."""
     global _alive  # pylint: disable=global-statement
 
     def alive() -> bool:
         return os.getppid() == controller
+    if _alive is None:
+        _watch_parent(controller)
     _alive = alive
+
+
+def _watch_parent(controller: int) -> None:
+    """A daemon thread that ends this process once ``controller`` (its parent) has ended: waiting on a pidfd of
+    it where there is one, else looking at the parent every half second."""
+    try:
+        fd: Optional[int] = os.pidfd_open(controller)
+    except (AttributeError, OSError):
+        fd = None
+    if os.getppid() != controller:     # gone before (or while) the pidfd was opened
+        os._exit(EXIT_CODE)
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while os.getppid() == controller:
+                time.sleep(0.5)
+        os._exit(EXIT_CODE)
+    threading.Thread(target=watch, name="telphin.pbx lifeline", daemon=True).start()
 
 
 def release() -> None:

@@ -163,6 +163,22 @@ class Presses:
         os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def describe(pid: int) -> str:
+    """A process as a violation names it: its command line (cut), state, and where it waits."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+            command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        with open("/proc/%d/wchan" % pid, "rb") as wchan:
+            waits = wchan.read().decode(errors="replace")
+        threads = len(os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return "pid %d (gone)" % pid
+    return "pid %d ppid %s state %s, %d thread(s), waiting in %s: %s" % (
+        pid, fields[1].decode(), fields[0].decode(), threads, waits, command)
+
+
 def _kill(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
@@ -293,8 +309,8 @@ def run_point(way: str, point: str, tenants: int, per_tenant: int, workdir: Path
             violations.append("%d PUT(s) reached the server after ansible-playbook had ended (at most %d were in "
                               "flight)" % (len(after_death), tenants * PARALLEL))
         if left:
-            violations.append("%d process(es) of the run still running %.0f s after it was stopped"
-                              % (len(left), LINGER))
+            violations.append("%d process(es) of the run still running %.0f s after it was stopped: %s"
+                              % (len(left), LINGER, "; ".join(describe(pid) for pid in left)))
             for pid in left:
                 _kill(pid, signal.SIGKILL)
 

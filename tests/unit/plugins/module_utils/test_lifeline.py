@@ -22,8 +22,12 @@ class Exited(Exception):
 
 
 @pytest.fixture(autouse=True)
-def released():
-    yield
+def released(monkeypatch):
+    """No lifeline held after a test, and no watching thread started in the test process (the real one is
+    tested in a process of its own below)."""
+    started = []
+    monkeypatch.setattr(_lifeline, "_watch_parent", started.append)
+    yield started
     _lifeline.release()
 
 
@@ -40,10 +44,11 @@ def test_nothing_held_nothing_checked(exits):
     assert not _lifeline.gone()
 
 
-def test_a_worker_whose_parent_is_still_the_controller_goes_on(exits):
+def test_a_worker_whose_parent_is_still_the_controller_goes_on(exits, released):
     _lifeline.hold_parent(os.getppid())
     _lifeline.check()
     assert not _lifeline.gone()
+    assert released == [os.getppid()]          # and its parent is watched
 
 
 def test_a_worker_whose_parent_changed_ends_without_a_word(exits, capsys):
@@ -130,23 +135,25 @@ GRANDCHILD = textwrap.dedent("""\
     if os.fork():          # the middle process: its child is the one that checks; it waits to be killed
         time.sleep(120)
         os._exit(0)
-    if mode == "worker":
+    if mode in ("worker", "blocked"):
         lifeline.hold_parent(os.getppid())
     else:                  # the stamp an action plugin would pass, naming the controller (here: the middle process)
         lifeline.hold_from_environment({lifeline.ENVIRONMENT: lifeline.stamp([os.getppid()])})
     with open(sys.argv[2], "w") as out:
         out.write(str(os.getpid()))
-    while True:            # a request every 20 ms
-        lifeline.check()
+    while True:            # a request every 20 ms; "blocked": none (a worker stuck writing to a dead controller)
+        if mode != "blocked":
+            lifeline.check()
         time.sleep(0.02)
     """) % LIFELINE_PY
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the lifeline uses /proc")
-@pytest.mark.parametrize("mode", ["worker", "module"])
+@pytest.mark.parametrize("mode", ["worker", "module", "blocked"])
 def test_a_process_whose_controller_is_killed_alone_ends(tmp_path, mode):
     """The middle process stands for ansible-playbook; killed with SIGKILL, its child (the worker, or a module
-    process holding the lifeline the action plugin named) ends at its next check instead of running on."""
+    process holding the lifeline the action plugin named) ends at its next check instead of running on; a
+    worker that sends nothing more ends all the same (its watching thread)."""
     pid_file = tmp_path / "pid"
     middle = subprocess.Popen([sys.executable, "-c", GRANDCHILD, mode, str(pid_file)])
     try:

@@ -293,6 +293,7 @@ def lifeline(monkeypatch):
         raise _Exited(code)
     monkeypatch.setattr(_action.os, "_exit", fake_exit)
     monkeypatch.setattr(_lifeline.os, "_exit", fake_exit)
+    monkeypatch.setattr(_lifeline, "_watch_parent", lambda controller: None)   # no thread in the test process
     yield _lifeline
     _lifeline.release()
 
