@@ -14,6 +14,7 @@ Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the er
 from __future__ import annotations
 
 import multiprocessing
+import dataclasses
 import os
 import re
 from contextlib import contextmanager
@@ -110,9 +111,12 @@ def renamed(msg: str, words: Words, options: Mapping[str, Any]) -> str:
     return re.sub(r"'([a-z_]+)'", lambda m: "'%s'" % words(m.group(1)) if m.group(1) in options else m.group(0), msg)
 
 
-def with_host_in_diffs(result: Dict[str, Any], host: Optional[str]) -> Dict[str, Any]:
-    """``result`` with the inventory host (the tenant) named in each diff header: ``--diff`` prints the headers
-    before the host's status line, and many tenants have an extension 100. Not for ``localhost``."""
+def with_host_named(result: Dict[str, Any], host: Optional[str]) -> Dict[str, Any]:
+    """``result`` with the inventory host (the tenant) named in each diff header and each warning: ``--diff``
+    prints the headers before the host's status line, Ansible prints warnings without a host, and many tenants have
+    an extension 100. Not for ``localhost``."""
+    if host and host != "localhost" and isinstance(result.get("warnings"), list):
+        result["warnings"] = [_named(w, host) for w in result["warnings"]]
     diffs = result.get("diff")
     if host and host != "localhost" and diffs:
         for diff in diffs if isinstance(diffs, list) else [diffs]:
@@ -120,6 +124,18 @@ def with_host_in_diffs(result: Dict[str, Any], host: Optional[str]) -> Dict[str,
                 if isinstance(diff, dict) and isinstance(diff.get(key), str):
                     diff[key] = "%s: %s" % (host, diff[key])
     return result
+
+
+def _named(warning: Any, host: str) -> Any:
+    """A warning with ``host`` in front: a text, or (a module's, on ansible-core 2.19+) a summary whose event holds
+    the text."""
+    if isinstance(warning, str):
+        return "%s: %s" % (host, warning)
+    event = getattr(warning, "event", None)
+    if dataclasses.is_dataclass(warning) and dataclasses.is_dataclass(event) and isinstance(getattr(event, "msg", None),
+                                                                                           str):
+        return dataclasses.replace(warning, event=dataclasses.replace(event, msg="%s: %s" % (host, event.msg)))
+    return warning
 
 
 def plain(value: Any) -> Any:
@@ -227,14 +243,14 @@ class TelphinAction(ActionBase):
                                                              wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
-            return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
+            return with_host_named(result, (task_vars or {}).get("inventory_hostname"))
         environment: Dict[str, Any] = {}
         self._compute_environment_string(environment)
         with _environment(environment):
             result.update(run_on_controller(self.MODULE, self._task.action, args,
                                             bool(self._task.check_mode), inject_invocation(task_vars),
                                             ROLE if in_role else None))
-        return with_host_in_diffs(result, (task_vars or {}).get("inventory_hostname"))
+        return with_host_named(result, (task_vars or {}).get("inventory_hostname"))
 
     def _compute_environment_string(self, raw_environment_out: Optional[Dict[str, Any]] = None) -> str:
         """The task's environment, plus on the module path the lifeline naming this worker and its controller:

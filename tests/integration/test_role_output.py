@@ -125,3 +125,16 @@ def test_the_role_runs_on_the_controller_in_a_play_that_does_not_say_connection_
     assert "UNREACHABLE" not in run.output
     assert len(api_calls(emu.requests(), "PUT")) == 2
     assert "tenant1: 1 phones looked at, 1 changed" in run.stdout
+
+
+def test_every_warning_names_its_tenant(emulator_factory, playbook):
+    # many tenants accept a number that is not valid: a warning each run, which said nothing of the tenant
+    emu = emulator_factory(tenant_world(tenants=3, phones=P))
+    inv = tenant_inventory(emu.url, {n: [{"extension": "100", "external_number": "+7123456789%d" % n,
+                                          "number_check": "possible"}] for n in (1, 2, 3)})
+    run = playbook("telphin.pbx.rollout_bindings", inv)
+    assert run.rc == 0, run.output
+    warnings = re.findall(r"^\[WARNING\]: (.*)$", run.output, re.M)
+    assert sorted(w.split(":", 1)[0] for w in warnings) == ["tenant1", "tenant2", "tenant3"], run.output
+    # (ansible-core 2.16 wraps a warning's text at the terminal's width)
+    assert all(re.match(r"tenant\d: phone_bindings\[0\]", w) for w in warnings)
