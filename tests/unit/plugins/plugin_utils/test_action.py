@@ -332,3 +332,21 @@ def test_a_worker_whose_controller_is_gone_ends_without_a_result(monkeypatch, li
         assert info.value.args == (lifeline.EXIT_CODE,)
     else:
         assert action.run(None, {}) == {"changed": True}
+
+
+def test_warnings_name_the_tenant_on_both_paths_but_not_localhost():
+    import dataclasses
+
+    from ansible_collections.telphin.pbx.plugins.plugin_utils._action import with_host_named
+
+    @dataclasses.dataclass(frozen=True)
+    class Event:            # the shape of ansible-core 2.19+'s summary of a module's warning
+        msg: str
+
+    @dataclasses.dataclass(frozen=True)
+    class Summary:
+        event: Event
+
+    result = {"warnings": ["a number", Summary(Event("a module's")), 7]}
+    assert with_host_named(dict(result), "acme")["warnings"] == ["acme: a number", Summary(Event("acme: a module's")), 7]
+    assert with_host_named(dict(result), "localhost")["warnings"] == result["warnings"]
