@@ -159,7 +159,9 @@ def _pidfd_watch(watched: List[Tuple[int, int]]) -> Optional[Callable[[], bool]]
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
+    lock = threading.Lock()     # a poll object refuses concurrent poll() calls; the client's threads share it
 
     def alive() -> bool:
-        return not poller.poll(0)
+        with lock:
+            return not poller.poll(0)
     return alive

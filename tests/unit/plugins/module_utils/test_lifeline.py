@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -171,3 +172,26 @@ def test_a_process_whose_controller_is_killed_alone_ends(tmp_path, mode):
     while _lifeline.start_time(child) is not None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _lifeline.start_time(child) is None, "it ran on after its controller was killed"
+
+
+def test_the_clients_threads_check_the_lifeline_at_once(exits, watch):
+    """The bulk client's workers (``parallel``) check before each request, at the same time: a poll object refuses
+    a concurrent ``poll()`` (RuntimeError, which failed phones of module-path runs)."""
+    _lifeline.hold_from_environment({_lifeline.ENVIRONMENT: _lifeline.stamp([os.getpid()])})
+    errors = []
+    start = threading.Barrier(8)
+
+    def checks():
+        start.wait()
+        try:
+            for _round in range(3000):
+                _lifeline.check()
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=checks) for _thread in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
