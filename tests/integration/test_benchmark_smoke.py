@@ -67,7 +67,7 @@ def test_benchmark_smoke_with_a_policy(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "rollout.py"), "--tenants", str(T), "--extensions", str(E),
          "--differ", str(DIFFER), "--latency-ms", "2", "--out", str(tmp_path), "--no-warmup", "--policy",
-         "--variants", "role,floor", "--ansible-bin", str(ANSIBLE_BIN)],
+         "--variants", "role_module,role,floor", "--ansible-bin", str(ANSIBLE_BIN)],
         capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     [report] = list(tmp_path.glob("rollout-*-policy-*.json"))
@@ -80,5 +80,6 @@ def test_benchmark_smoke_with_a_policy(tmp_path):
     assert round(DIFFER * E) * T <= expected["put_phone"] <= T * E
     kinds = ("token", "list", "get_phone", "put_phone", "other")
     assert {k: variants["floor"]["requests"][k] for k in kinds} == {k: expected[k] for k in kinds}
-    assert {k: variants["role"]["requests"][k] for k in kinds} == {k: expected[k] for k in kinds}
-    assert size["targets"]["role_requests_equal_floor"]["ok"]
+    for role in ("role", "role_module"):        # the controller path and the module path
+        assert {k: variants[role]["requests"][k] for k in kinds} == {k: expected[k] for k in kinds}, role
+        assert size["targets"]["%s_requests_equal_floor" % role]["ok"]
