@@ -28,7 +28,8 @@ from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
     DEFAULT_REGION, NUMBER_CHECKS, accept_hint, require_phonenumbers)
 from ansible_collections.telphin.pbx.plugins.module_utils._phone import (
     FIELDS, MASK, SYNCED_KEYS, bundle_conflicts, desired_state, managed_view, plan_patch)
-from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import apply_plan, plan_max_age, refused
+from ansible_collections.telphin.pbx.plugins.module_utils._plan_apply import (
+    apply_plan, plan_max_age, refused, tenant_of)
 from ansible_collections.telphin.pbx.plugins.module_utils._policy import Policy, check_policy
 from ansible_collections.telphin.pbx.plugins.module_utils._policy import totals as policy_totals
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import (
@@ -304,7 +305,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     report_unchanged = bool(params.get("report_unchanged"))
     plan_path = params.get("plan_path")
     if plan_path and not check_mode:
-        warn("plan_path is written by check runs only: no plan was written")
+        warn("%s (%s) is written by check runs only: no plan was written" % (words("plan_path"),
+                                                                             tenant_of(client, client_id)))
         plan_path = None
     if not checked and not unbind_unlisted and policy is None:
         return bulk_result([], check_mode, report_unchanged)
@@ -340,8 +342,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
                                                 current=t.current, region=region), parallel)
         if plan_path and len(read) == len(looked_at):
             if any(FIELDS[k].write_only or FIELDS[k].secret for t in read for k in t.desired):
-                warn("plans carry no secrets: the items' SIP passwords and conference PINs are not part of the plan; "
-                     "a normal run sends them")
+                warn("plan_path (%s): plans carry no secrets: the items' SIP passwords and conference PINs are not "
+                     "part of the plan; a normal run sends them" % tenant_of(client, client_id))
             extra.update(_safety.write_plan(plan_path, params, client_id, region, phones, [
                 (t.outcome.extension_id, t.outcome.extension, t.current or {}, t.readable_patch(region))
                 for t in changing], _safety.signing_key(client.settings.app_secret or client.settings.access_token)))

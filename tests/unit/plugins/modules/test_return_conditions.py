@@ -68,7 +68,7 @@ def test_a_plan_only_in_check_mode_with_plan_path(monkeypatch, tmp_path):
                            [token(), *LIST, PHONE, Call("PUT", "/extension/7/phone/", reply={"label": "Reception"})],
                            plan_path=str(tmp_path / "ignored.json"), bindings=[BINDING], parallel=1)
     assert result["changed"] is True and "plan" not in result and "plan_path" not in result
-    assert warnings == ["plan_path is written by check runs only: no plan was written"]
+    assert warnings == ["plan_path (client @me at api.test) is written by check runs only: no plan was written"]
 
 
 @pytest.mark.parametrize("args", [{"bindings": [{"extension": "100", "lable": "typo"}]},
