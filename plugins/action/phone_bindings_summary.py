@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Prints the ``phone_bindings`` role's summary of the batch through Ansible's display, whatever the callback
-shows of ok results, and publishes the batch's plans as the ``telphin_plans`` stat; never a change itself."""
+shows of ok results, and publishes the batch's plans and backups as stats, one per tenant (``telphin_plan_<client
+id>``, ``telphin_backup_<client id>``: job artifacts in AWX); never a change itself."""
 
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ class ActionModule(ActionBase):
         # common in AWX, where this text is a job event of the task), and the summary changes nothing.
         display.display(summary.text, color=color)
         result.update(changed=False, summary_lines=summary.lines, totals=totals)
-        if check_mode and summary.plans:
-            # for the next node of an AWX workflow: the plans as text (set_stats' own way)
-            result["ansible_stats"] = {"data": {"telphin_plans": summary.plans}, "per_host": False,
-                                       "aggregate": True}
+        if summary.artifacts:
+            # the job's artifacts in AWX (set_stats' own way): one key per tenant, which survives the key-by-key merge
+            # of a sliced job's artifacts; set, never aggregated (texts would be appended to each other)
+            result["ansible_stats"] = {"data": summary.artifacts, "per_host": False, "aggregate": False}
         return result

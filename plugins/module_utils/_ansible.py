@@ -130,7 +130,8 @@ SPECS: Dict[str, ModuleSpec] = {
                  "plan_allow_changed_bindings": {"type": "bool", "default": False},
 
                  "policy": {"type": "raw"},            # checked by the engine, which names the role's variables
-                 "policy_exclude": {"type": "raw"}},
+                 "policy_exclude": {"type": "raw"},
+                 "restore_backup": {"type": "raw"}},
         run=run_extension_phones,
         pool_option="parallel"),
     "extension_phone": ModuleSpec(

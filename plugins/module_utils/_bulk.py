@@ -20,6 +20,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
+from ansible_collections.telphin.pbx.plugins.module_utils._artifacts import (
+    artifact, artifact_key, restore_bindings, save_backup)
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_into, read_phone)
@@ -276,6 +278,15 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     client_id = _checked(problems, lambda v: check_client_id(v, words("client_id")), params.get("client_id"), "")
     limit = _checked(problems, lambda v: _safety.parse_max_changes(v, words), params.get("max_changes"), None)
     _checked(problems, lambda v: plan_max_age(v, words), params.get("plan_max_age"), None)
+    key = _safety.signing_key(client.settings.app_secret or client.settings.access_token)
+    if params.get("restore_backup") not in (None, "") and not problems:
+        if params.get("apply_plan") is not None:
+            raise InputError("%s and %s are mutually exclusive" % (words("apply_plan"), words("restore_backup")))
+        restored = restore_bindings(params["restore_backup"], client_id, key)
+        if restored is None:
+            warn("%s holds no backup of client %s (%s): nothing to set back"
+                 % (words("restore_backup"), client_id, artifact_key("backup", client_id)))
+        bindings, unbind_unlisted = restored or [], False      # exactly the backup's phones, nothing unbound
     if params.get("apply_plan") is not None:
         if problems:
             raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
@@ -335,9 +346,11 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
             raise _safety.GuardRefused(refusal, {"changed": False, "refused": {
                 "changes": len(changes), "first": _safety.first_changes(changes)}})
         if params.get("backup"):
-            extra["backup_path"] = None if check_mode or not changing else _safety.write_backup(
-                params.get("backup_options"), client_id, [(t.outcome.extension or str(t.outcome.extension_id),
-                                                           t.current or {}, t.readable_patch(region)) for t in changing])
+            extra["backup_path"] = None
+            if changing and not check_mode:
+                extra.update(save_backup(params.get("backup_options"), client_id, [
+                    (t.outcome.extension or str(t.outcome.extension_id), t.current or {}, t.readable_patch(region))
+                    for t in changing], key, warn))
         for_each(read, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                 current=t.current, region=region), parallel)
         if plan_path and len(read) == len(looked_at):
@@ -346,7 +359,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
                      "part of the plan; a normal run sends them" % tenant_of(client, client_id))
             extra.update(_safety.write_plan(plan_path, params, client_id, region, phones, [
                 (t.outcome.extension_id, t.outcome.extension, t.current or {}, t.readable_patch(region))
-                for t in changing], _safety.signing_key(client.settings.app_secret or client.settings.access_token)))
+                for t in changing], key))
+            extra["artifacts"] = artifact("plan", client_id, extra["plan"], extra["plan_path"], warn)
     if read_back and not check_mode:
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     if policy is not None:

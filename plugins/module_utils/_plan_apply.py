@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi
+from ansible_collections.telphin.pbx.plugins.module_utils._artifacts import save_backup
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
     OnSecret, converge_phone, number_region, read_into)
@@ -211,9 +212,9 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
                read_back: Optional[ReadBack] = None) -> Dict[str, Any]:
     """``extension_phones`` with ``apply_plan``: the plan's changes, each only where the phone did not move."""
     who = "apply_plan (%s)" % tenant_of(client, client_id)
-    plan = load(params.get("apply_plan"), client_id,
-                _safety.signing_key(client.settings.app_secret or client.settings.access_token), who,
-                plan_max_age(params.get("plan_max_age"), words), words=words)
+    key = _safety.signing_key(client.settings.app_secret or client.settings.access_token)
+    plan = load(params.get("apply_plan"), client_id, key, who, plan_max_age(params.get("plan_max_age"), words),
+                words=words)
     try:
         region = number_region({"default_region": plan["default_region"]}, [])
     except InputError as exc:
@@ -245,9 +246,11 @@ def apply_plan(client: ApiClient, params: Mapping[str, Any], client_id: str, lim
     if reads_back and params.get("bundle_listing") is False:
         extra["bundle_listing"] = BUNDLES_NOT_ASKED       # as a normal run says it
     if params.get("backup"):
-        extra["backup_path"] = None if check_mode or not writable else _safety.write_backup(
-            params.get("backup_options"), client_id,
-            [(t.outcome.extension or str(t.outcome.extension_id), t.current or {}, t.desired) for t in writable])
+        extra["backup_path"] = None
+        if writable and not check_mode:
+            extra.update(save_backup(params.get("backup_options"), client_id, [
+                (t.outcome.extension or str(t.outcome.extension_id), t.current or {}, t.desired) for t in writable],
+                key, warn))
     for_each(writable, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
                                                 current=t.current, region=region), parallel)
     if reads_back and read_back is not None and not check_mode:

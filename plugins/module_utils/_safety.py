@@ -184,11 +184,17 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def backup_entries(phones: Iterable[Tuple[str, Mapping[str, Any], Iterable[str]]]) -> List[Tuple[str, Dict[str, Any]]]:
+    """(extension, {key: value as the API returned it}) of each (extension, phone, keys about to change)."""
+    return [(name, {k: current.get(k) for k in keys}) for name, current, keys in phones]
+
+
 def write_backup(options: Optional[Mapping[str, Any]], client_id: str,
-                 phones: Iterable[Tuple[str, Mapping[str, Any], Iterable[str]]]) -> str:
+                 phones: Iterable[Tuple[str, Mapping[str, Any], Iterable[str]]],
+                 when: Optional[datetime.datetime] = None) -> str:
     """Save (extension, phone as the API returned it, keys about to change) of each phone; return the file."""
-    when = now()
-    entries = [(name, {k: current.get(k) for k in keys}) for name, current, keys in phones]
+    when = when or now()
+    entries = backup_entries(phones)
     text = backup_text(client_id, when, entries, [n for n, f in FIELDS.items() if f.kind in ("number", "str", "countries")],
                        skip=[n for n, f in FIELDS.items() if f.write_only or f.secret])
     return write_private(backup_path(options, client_id.replace("@", ""), when), text, replace=False)

@@ -67,7 +67,8 @@ class Words:
 MODULE = Words()
 
 _ROLE_OPTIONS = ("unbind_unlisted", "parallel", "update_password", "report_unchanged", "default_region",
-                 "number_check", "max_changes", "backup", "plan_max_age", "plan_allow_changed_bindings")
+                 "number_check", "max_changes", "backup", "plan_max_age", "plan_allow_changed_bindings",
+                 "restore_backup")
 CONNECTION = ("api_url", "token_url", "app_id", "app_secret", "access_token", "validate_certs", "ca_path",
               "timeout", "quota_reserve")
 ROLE_NAME = "telphin.pbx.phone_bindings"

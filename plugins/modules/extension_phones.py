@@ -332,6 +332,10 @@ plan:
            "fingerprint": "sha256:4f0c...", "created": "2026-11-29T18:00:05Z", "signature": "hmac-sha256:9b1f...",
            "changes": [{"extension": "101", "extension_full_name": "000*101", "extension_id": 55,
                         "before": {"external_number": null}, "after": {"external_number": "+79165550101"}}]}
+artifacts:
+  description: The plan and backup written, as AWX job artifacts C(telphin_plan_<client_id>), C(telphin_backup_<client_id>).
+  returned: when a plan or a backup was written (a JSON text each, no secret; one over 1 MiB left out, with a warning)
+  type: dict
 plan_text:
   description:
     - RV(plan) as one JSON text without template markup (a C({) that would start one is escaped as C(\\u007b)), to

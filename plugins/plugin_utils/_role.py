@@ -20,6 +20,9 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.telphin.pbx.plugins.module_utils._artifacts import artifact_key
+from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._resolve import check_client_id
 from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
 
 _MISSING = object()
@@ -58,12 +61,24 @@ def role_options(base: Mapping[str, Any], lookup: Lookup, host: str, check_mode:
     if check_mode and plan_dir:
         options["plan_path"] = "%s/%s.plan.json" % (plan_dir, host)
     if _true(get("phone_bindings_apply_plan", False)):
-        plans = get("telphin_plans", {})
-        if isinstance(plans, Mapping) and host in plans:
-            options["apply_plan"] = plans[host]
-        else:
-            options["apply_plan"] = "%s/%s.plan.json" % (plan_dir, host) if plan_dir else ""
+        options["apply_plan"] = _plan(get, host, options.get("client_id"), plan_dir)
     return options
+
+
+def _plan(get: Callable[..., Any], host: str, client_id: Any, plan_dir: str) -> Any:
+    """The tenant's plan: the artifact ``telphin_plan_<client id>`` of the plan job (``_artifacts``: one key per
+    tenant, which survives AWX's merge of a sliced job's artifacts), else its entry in ``telphin_plans`` (a plan job
+    of telphin.pbx 1.1.0, keyed by host name), else the file in the plan directory ("": none)."""
+    try:
+        published = get(artifact_key("plan", check_client_id(client_id)), _MISSING)
+    except InputError:          # a bad client id: the engine names it
+        published = _MISSING
+    if published is not _MISSING:
+        return published
+    plans = get("telphin_plans", {})
+    if isinstance(plans, Mapping) and host in plans:
+        return plans[host]
+    return "%s/%s.plan.json" % (plan_dir, host) if plan_dir else ""
 
 
 def _true(value: Any) -> bool:

@@ -31,7 +31,7 @@ class Summary:
 
     lines: List[str]
     totals: Dict[str, int] = field(default_factory=dict)
-    plans: Dict[str, str] = field(default_factory=dict)
+    artifacts: Dict[str, str] = field(default_factory=dict)     # the tenants' plans and backups (``_artifacts``)
 
     @property
     def text(self) -> str:
@@ -48,7 +48,7 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
     verb = "to change" if check_mode else "changed"
     totals = {"changed": 0, "sync": 0, "failed": 0, "phones": 0, "requests": 0}
     lines: List[str] = []
-    plans: Dict[str, str] = {}
+    artifacts: Dict[str, str] = {}
     for host in sorted(set(results) | failed, key=natural_key):
         result = results.get(host) or {}
         counts = result.get("summary") or {}
@@ -58,8 +58,8 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
         totals[kind] += 1
         totals["phones"] += int(counts.get("changed") or 0)
         totals["requests"] += requests
-        if isinstance(result.get("plan_text"), str):
-            plans[host] = result["plan_text"]
+        if isinstance(result.get("artifacts"), Mapping):      # also of a tenant that failed after its backup
+            artifacts.update((str(k), v) for k, v in result["artifacts"].items() if isinstance(v, str))
         if kind == "sync" and not list_all:
             continue
         quota = _figure(result.get("quota"), "remaining", None)
@@ -69,7 +69,7 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
         totals["changed"] + totals["sync"] + totals["failed"], " in check mode" if check_mode else "",
         totals["changed"], verb, totals["phones"], totals["sync"], totals["failed"], totals["requests"])
     tail = [SKIPPED_SYNC % totals["sync"]] if totals["sync"] and not list_all else []
-    return Summary([head] + policy_lines(results, verb) + lines + tail, totals, plans)
+    return Summary([head] + policy_lines(results, verb) + lines + tail, totals, artifacts)
 
 
 def policy_lines(results: Mapping[str, Optional[Mapping[str, Any]]], verb: str) -> List[str]:

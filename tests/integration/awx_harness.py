@@ -36,10 +36,10 @@ What the controller does, and what this module does the same way (without a data
   is never written to ``env/envvars``). The ``set_stats`` data of the ``playbook_on_stats`` event are the job's
   artifacts.
 * **Launch.** Extra variables given at launch are taken only when the job template prompts for them
-  (``ask_variables_on_launch``); in a workflow the artifacts of the nodes before (top-level keys merged, later
-  jobs winning) are added to the extra variables whatever the prompts, and the workflow's own extra variables
-  over them. A sliced job template runs one job per slice, and the artifacts of the slices are merged the same
-  way, key by key.
+  (``ask_variables_on_launch``) or when they answer the questions of its enabled survey; in a workflow the
+  artifacts of the nodes before (top-level keys merged, later jobs winning) are added to the extra variables
+  whatever the prompts, and the workflow's own extra variables over them. A sliced job template runs one job
+  per slice, and the artifacts of the slices are merged the same way, key by key.
 """
 
 from __future__ import annotations
@@ -246,6 +246,7 @@ class JobTemplate:
     diff_mode: bool = False                 # "Show changes"
     extra_vars: Dict[str, Any] = field(default_factory=dict)
     ask_variables_on_launch: bool = False   # "Prompt on launch" for variables
+    survey: List[str] = field(default_factory=list)     # the variables of an enabled survey's questions
     job_slice_count: int = 1
     forks: int = 5
     limit: str = ""
@@ -351,8 +352,10 @@ class Controller:
                artifacts: Optional[Dict[str, Any]] = None, workflow_vars: Optional[Dict[str, Any]] = None
                ) -> List[Outcome]:
         """Launch a job template (from a workflow when ``artifacts`` or ``workflow_vars`` are given): one job per
-        slice. Launch variables are dropped unless the template prompts for them, as the controller ignores them."""
-        given: Dict[str, Any] = dict(launch_vars or {}) if template.ask_variables_on_launch else {}
+        slice. Launch variables are dropped unless the template prompts for them or they answer its survey, as the
+        controller ignores them."""
+        given: Dict[str, Any] = {k: v for k, v in (launch_vars or {}).items()
+                                 if template.ask_variables_on_launch or k in template.survey}
         given.update(artifacts or {})
         given.update(workflow_vars or {})
         jobs = []
@@ -487,7 +490,12 @@ def script_data(stored: Dict[str, Any], slice_number: int = 1, slice_count: int 
 
 
 def merged_artifacts(jobs: List[Outcome]) -> Dict[str, Any]:
-    """The artifacts a workflow passes on from these jobs (slices): top-level keys merged, later jobs winning."""
+    """The artifacts a workflow passes on from these jobs (slices): top-level keys merged, later jobs winning.
+
+    As AWX does it (awx/main/models/workflow.py): a sliced job is a workflow job, whose ``get_effective_artifacts``
+    ``dict.update``s the artifacts of its slice jobs ordered by finish time (then id); the next node's
+    ``get_job_kwargs`` merges its parents' effective artifacts the same way and adds them to its extra variables.
+    The slices here run one after the other, so they finish in slice order."""
     merged: Dict[str, Any] = {}
     for job in jobs:
         merged.update(job.artifacts)

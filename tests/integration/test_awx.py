@@ -26,8 +26,9 @@ import yaml
 
 from awx_harness import (Controller, Credential, JobTemplate, Outcome, VaultCredential, check_credential_type,
                          credential_input_errors, credential_type, env_of, import_inventory, inject, leaks,
-                         missing_required, plan_approval_apply, script_data)
+                         merged_artifacts, missing_required, plan_approval_apply, script_data)
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, plain, token_calls
+from tests.reliability.lib import phones
 from tests.triggers import TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,7 @@ WORLD = EXAMPLES / "world.yml"
 DEALER_APP = ("dealer-app", "dealer-demo-secret-1Zx6")
 VAULT_PASSWORD = (EXAMPLES / "vault-password.txt").read_text().strip()
 TENANTS = ("acme", "globex", "initech")
+PLAN_KEYS = ["telphin_plan_1001", "telphin_plan_1002", "telphin_plan_1003"]
 
 
 def connection_env_vars() -> List[str]:
@@ -303,9 +305,9 @@ def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_fac
     apply = JobTemplate("Apply", "rollout.yml", [cred], extra_vars={"phone_bindings_apply_plan": True,
                                                                     "phone_bindings_max_changes": "100%"})
     # Launched on its own with a plan in the launch variables: the template does not prompt, the plan is dropped.
-    forged = {"telphin_plans": {"acme": json.dumps({"format": "telphin.pbx.plan/1", "client_id": "1001"})}}
+    forged = {"telphin_plan_1001": json.dumps({"format": "telphin.pbx.plan/1", "client_id": "1001"})}
     [direct] = ctl.launch(apply, stored, launch_vars=forged)
-    assert direct.status == "failed" and "telphin_plans" not in direct.extra_vars
+    assert direct.status == "failed" and "telphin_plan_1001" not in direct.extra_vars
     assert sorted(direct.stats()["failures"]) == list(TENANTS)       # each tenant: no plan to apply
     assert api_calls(emu.requests(clear=True), "PUT") == [] and converged(emu.state()) == []
 
@@ -327,15 +329,86 @@ def test_plan_approval_apply_workflow_passes_the_plans_as_artifacts(emulator_fac
     # Each plan travels as its JSON text: ansible-core 2.19 and later construct a "!unsafe" scalar with implicit
     # typing, quotes ignored, so in the extra variables the controller dumps "!unsafe" a mapping's '1001' would
     # arrive as 1001 and '+79165550101' as an int.
-    texts = plan_job.artifacts["telphin_plans"]
-    assert sorted(texts) == list(TENANTS) and all(isinstance(t, str) for t in texts.values())
-    assert applied.extra_vars["telphin_plans"] == texts
-    plans = {tenant: json.loads(text) for tenant, text in texts.items()}
+    texts = plan_job.artifacts       # one key per tenant, by client id (issue 31)
+    assert sorted(texts) == PLAN_KEYS and all(isinstance(t, str) for t in texts.values())
+    assert {k: applied.extra_vars[k] for k in PLAN_KEYS} == texts
+    plans = {key: json.loads(text) for key, text in texts.items()}
     assert (applied.status, applied.rc) == ("successful", 0), applied.stdout[-3000:]
     assert "!unsafe" in (applied.private_data_dir / "env" / "extravars").read_text()
     assert converged(emu.state()) == list(TENANTS)
     assert len(api_calls(emu.requests(), "PUT")) == sum(len(p["changes"]) for p in plans.values())
     assert_no_leak(ctl, emu)
+
+
+def test_a_plan_job_in_three_slices_keeps_every_tenants_plan(emulator_factory, tmp_path):
+    """Issue 31 item 5: AWX merges the artifacts of a sliced job key by key, the last slice winning; a plan job that
+    published one key for its batch (telphin_plans, 1.1.0) kept only the last slice's tenant. One key per tenant
+    keeps each slice's plan, and the apply job converges every tenant."""
+    emu = emulator_factory(str(WORLD), tls=True)
+    cred = telphin_credential(emu, ca=True)
+    ctl = controller(tmp_path, dealer_project(tmp_path), emu, ca=True)
+    stored = ctl.inventory_update("inventory/tenants.telphin.yml", [cred]).inventory
+    plan = JobTemplate("Plan", "rollout.yml", [cred], job_type="check", job_slice_count=3,
+                       extra_vars={"phone_bindings_plan_dir": str(tmp_path / "plans"),
+                                   "phone_bindings_max_changes": "100%"})
+    apply = JobTemplate("Apply", "rollout.yml", [cred], extra_vars={"phone_bindings_apply_plan": True,
+                                                                    "phone_bindings_max_changes": "100%"})
+    plan_jobs, [applied] = plan_approval_apply(ctl, plan, apply, stored, approve=True)
+    assert [j.status for j in plan_jobs] == ["successful"] * 3, [j.stdout[-2000:] for j in plan_jobs]
+    assert [sorted(j.stats()["ok"]) for j in plan_jobs] == [[t] for t in TENANTS]      # one tenant per slice
+    assert [sorted(j.artifacts) for j in plan_jobs] == [[k] for k in PLAN_KEYS]
+    assert sorted(merged_artifacts(plan_jobs)) == PLAN_KEYS
+    assert (applied.status, applied.rc) == ("successful", 0), applied.stdout[-3000:]
+    assert converged(emu.state()) == list(TENANTS)
+    changes = sum(len(json.loads(j.artifacts[k])["changes"]) for j in plan_jobs for k in j.artifacts)
+    assert len(api_calls(emu.requests(), "PUT")) == changes
+    assert_no_leak(ctl, emu)
+
+
+# -- undo from the artifacts of the job -----------------------------------------------------------------------------
+PIN = "2468"
+
+
+def test_undo_from_the_apply_jobs_artifacts_gives_back_every_original_value(emulator_factory, tmp_path):
+    """Issue 31 item 4: the job's directory (and its backup files) is deleted after the job; the backups travel as
+    its artifacts (no secret in them), and the guide's Undo job template (a survey of one question, no prompt for
+    other variables) sets every phone back from them."""
+    world = yaml.safe_load(WORLD.read_text())
+    world["clients"][0]["extensions"][0]["phone"]["conference_pin"] = PIN       # a secret no backup may hold
+    emu = emulator_factory(world, tls=True)
+    original = phones(emu.state())
+    cred = telphin_credential(emu, ca=True)
+    ctl = controller(tmp_path, dealer_project(tmp_path), emu, ca=True)
+    stored = ctl.inventory_update("inventory/tenants.telphin.yml", [cred]).inventory
+    rollout = JobTemplate("Rollout", "rollout.yml", [cred],
+                          extra_vars={"phone_bindings_max_changes": "100%", "phone_bindings_backup": True})
+    [job] = ctl.launch(rollout, stored)
+    assert (job.status, job.rc) == ("successful", 0), job.stdout[-3000:]
+    assert converged(emu.state()) == list(TENANTS) and phones(emu.state()) != original
+    changed = len(api_calls(emu.requests(clear=True), "PUT"))
+    assert sorted(job.artifacts) == ["telphin_backup_%d" % c for c in (1001, 1002, 1003)]
+    assert PIN not in json.dumps(job.artifacts) and "conference_pin" not in json.dumps(job.artifacts)
+    shutil.rmtree(job.private_data_dir)             # the controller deletes the job's files after the job
+
+    undo = JobTemplate("Undo", "rollout.yml", [cred], extra_vars={"phone_bindings_max_changes": "100%"},
+                       survey=["phone_bindings_restore_backup"])
+    answer = {"phone_bindings_restore_backup": json.dumps(job.artifacts),    # pasted from the job's artifacts
+              "telphin_api_url": "https://elsewhere.example"}               # not a question: dropped
+    # A backup changed by hand is refused before any request: it must be the one the run made.
+    doc = json.loads(job.artifacts["telphin_backup_1001"])
+    doc["phone_bindings"][0]["label"] = "Forged"
+    forged = dict(job.artifacts, telphin_backup_1001=json.dumps(doc))
+    [refused] = ctl.launch(undo, stored, launch_vars={"phone_bindings_restore_backup": json.dumps(forged)})
+    assert refused.status == "failed" and "the backup's signature does not match its content" in refused.stdout
+    assert sorted(refused.stats()["failures"]) == ["acme"]          # the other tenants' backups are their own
+    acme = {e["id"] for e in world["clients"][0]["extensions"]}
+    assert not [p for p in api_calls(emu.requests(), "PUT") if int(p["path"].split("/")[-3]) in acme]
+    [undone] = ctl.launch(undo, stored, launch_vars=answer)
+    assert "telphin_api_url" not in undone.extra_vars
+    assert (undone.status, undone.rc) == ("successful", 0), undone.stdout[-3000:]
+    assert phones(emu.state()) == original                     # every original value, the PIN never touched
+    assert len(api_calls(emu.requests(), "PUT")) == changed    # over both undo jobs, each phone set back once
+    assert_no_leak(ctl, emu, PIN)
 
 
 def client_for(emu, **params):

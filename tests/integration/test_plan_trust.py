@@ -1,9 +1,9 @@
 """Issue 19, item 2 through real ``ansible-playbook`` runs against the emulator: a plan is data, not authority.
 
 The plan job (a check run of ``telphin.pbx.rollout_bindings`` with ``phone_bindings_plan_dir``) makes tenant 1's
-plan; the apply job gets ``telphin_plans`` as extra variables, as an AWX workflow passes them, and the role's
-``apply_plan`` must refuse every plan below before any write. Tenant 1 is reached through a dealer's app, which
-may also write to tenant 2: the attack of the issue."""
+plan; the apply job gets it as the extra variable ``telphin_plan_1001``, as an AWX workflow passes the plan job's
+artifacts, and the role's ``apply_plan`` must refuse every plan below before any write. Tenant 1 is reached through
+a dealer's app, which may also write to tenant 2: the attack of the issue."""
 
 from __future__ import annotations
 
@@ -54,7 +54,10 @@ def planned(emulator_factory, playbook, tmp_path):
         emu.requests(clear=True)
         before = phones(emu.state())
         inv = inventory(emu.url, plan_dir, phone_bindings_apply_plan=True, phone_bindings_max_changes=max_changes)
-        run = playbook("telphin.pbx.rollout_bindings", inv, extra_vars={"telphin_plans": telphin_plans})
+        # tenant 1's artifact (one key per tenant, issue 31); anything else as 1.1.0's telphin_plans (still read)
+        given = {"telphin_plan_1001": telphin_plans["tenant1"]} if isinstance(telphin_plans, dict) and \
+            list(telphin_plans) == ["tenant1"] else {"telphin_plans": telphin_plans}
+        run = playbook("telphin.pbx.rollout_bindings", inv, extra_vars=given)
         return run, api_calls(emu.requests(), "PUT"), before == phones(emu.state())
 
     return plan, apply
@@ -146,7 +149,7 @@ def test_a_tenants_value_in_a_plan_stays_data_from_the_plan_job_to_the_apply_job
                        artifacts)
     assert not marker.exists()                                  # the lookup never ran
     assert (apply_job.status, apply_job.rc) == ("successful", 0), apply_job.stdout.read()
-    text = artifacts["telphin_plans"]["tenant1"]
+    text = artifacts["telphin_plan_1001"]
     assert "{{" not in text and "{%" not in text and "{#" not in text
     assert json.loads(text)["changes"][0]["before"] == {"label": hostile}
     assert phones(emu.state())[1]["label"] == "Reception"

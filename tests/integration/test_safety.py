@@ -416,8 +416,8 @@ def test_awx_workflow_plan_approve_apply_with_ansible_runner(emulator_factory, t
     assert (plan_job.status, plan_job.rc) == ("successful", 0), plan_job.stdout.read()
     stats = [e for e in plan_job.events if e.get("event") == "playbook_on_stats"][-1]["event_data"]
     artifacts = stats["artifact_data"]
-    assert sorted(artifacts["telphin_plans"]) == ["tenant1", "tenant2"]
-    assert len(json.loads(artifacts["telphin_plans"]["tenant2"])["changes"]) == 3     # the plan's text
+    assert sorted(artifacts) == ["telphin_plan_1001", "telphin_plan_1002"]       # one key per tenant, by client id
+    assert len(json.loads(artifacts["telphin_plan_1002"])["changes"]) == 3     # the plan's text
     assert api_calls(emu.requests(), "PUT") == []
 
     out_of_band(emu, 2, external_number="+79990000000")       # tenant1 010*101, between approval and apply

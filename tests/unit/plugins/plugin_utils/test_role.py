@@ -31,7 +31,7 @@ def test_the_role_defaults_give_what_the_task_passed():
     assert got == {"client_id": "@me", "bindings": [{"extension": "100", "external_number": "+79161234567"}],
                    "unbind_unlisted": False, "parallel": 4, "update_password": "always", "report_unchanged": False,
                    "default_region": "RU", "max_changes": "20%", "backup": False, "plan_max_age": "72h",
-                   "plan_allow_changed_bindings": False}
+                   "plan_allow_changed_bindings": False, "restore_backup": ""}
 
 
 def test_only_the_connection_variables_that_are_set_are_passed_and_they_win_over_module_defaults():
@@ -70,6 +70,18 @@ def test_a_check_run_with_a_plan_dir_writes_the_tenants_plan():
     assert options(variables, check_mode=True)[0]["plan_path"] == "/srv/plans/tenant1.plan.json"
     assert "plan_path" not in options(variables)[0]
     assert "plan_path" not in options(DEFAULTS, check_mode=True)[0]
+
+
+def test_apply_plan_takes_the_tenants_artifact_by_client_id_first():
+    """Issue 31 item 5: one artifact key per tenant (a sliced plan job keeps each slice's), by client id, not name."""
+    variables = dict(DEFAULTS, phone_bindings_apply_plan=True, phone_bindings_plan_dir="/srv/plans",
+                     telphin_client_id="1001", telphin_plan_1001='{"plan": "1001"}', telphin_plan_1002='{"plan": 2}',
+                     telphin_plans={"tenant1": '{"plan": "1.1.0"}'})
+    assert options(variables)[0]["apply_plan"] == '{"plan": "1001"}'
+    assert options(dict(variables, telphin_client_id=" 1002 "))[0]["apply_plan"] == '{"plan": 2}'
+    assert options(dict(variables, telphin_client_id="1003"))[0]["apply_plan"] == '{"plan": "1.1.0"}'   # 1.1.0's key
+    assert options(dict(DEFAULTS, phone_bindings_apply_plan=True, telphin_plan_me="{}"))[0]["apply_plan"] == "{}"
+    assert options(dict(variables, telphin_client_id="10x1"))[0]["apply_plan"] == '{"plan": "1.1.0"}'  # engine refuses
 
 
 def test_apply_plan_takes_the_published_plan_else_the_plan_file_else_nothing():

@@ -1,4 +1,4 @@
-"""The phone_bindings role's summary: totals, natural order, the guard's refusals, the plans of check runs."""
+"""The phone_bindings role's summary: totals, natural order, the guard's refusals, the plans and backups it publishes."""
 
 from __future__ import annotations
 
@@ -42,10 +42,14 @@ def test_a_refused_tenant_repeats_the_guards_first_changes():
     assert got.totals["failed"] == 1 and got.totals["phones"] == 0
 
 
-def test_the_plans_of_a_check_run_are_collected_by_tenant():
-    got = summarise({"t1": dict(REQUESTS, summary=FOUR, plan_text='{"changes": []}'), "t2": dict(REQUESTS, summary=SYNC)},
-                    [], check_mode=True, list_all=False)
-    assert got.plans == {"t1": '{"changes": []}'}
+def test_the_plans_and_backups_of_the_batch_are_collected_one_key_per_tenant():
+    """Issue 31: one artifact per tenant (by client id), also the backup of a tenant that failed after writing."""
+    got = summarise({"t1": dict(REQUESTS, summary=FOUR, artifacts={"telphin_plan_1001": '{"changes": []}'}),
+                     "t2": dict(REQUESTS, summary=SYNC),
+                     "t3": dict(REQUESTS, failed=True, artifacts={"telphin_backup_1003": '{"b": 3}'})},
+                    ["t3"], check_mode=False, list_all=False)
+    assert got.artifacts == {"telphin_plan_1001": '{"changes": []}', "telphin_backup_1003": '{"b": 3}'}
+    assert summarise({"t1": dict(REQUESTS, summary=FOUR, plan_text="{}")}, [], True, False).artifacts == {}
 
 
 def test_the_policys_changes_are_totalled_over_the_tenants_after_the_totals_line():
