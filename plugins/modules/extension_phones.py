@@ -337,17 +337,13 @@ artifacts:
   returned: when a plan or a backup was written (a JSON text each, no secret; one over 1 MiB left out, with a warning)
   type: dict
 plan_text:
-  description:
-    - RV(plan) as one JSON text without template markup (a C({) that would start one is escaped as C(\\u007b)), to
-      pass the plan through a variable, such as an AWX workflow's artifacts, to O(apply_plan).
+  description: RV(plan) as one JSON text without template markup (C({) escaped as C(\\u007b)), for O(apply_plan).
   returned: when RV(plan) is
   type: str
   sample: '{"changes": [...], "client_id": "1001", ..., "signature": "hmac-sha256:9b1f..."}'
 plan_path:
   description: The absolute path of the plan file.
-  returned: >-
-    in check mode when O(plan_path) is set and O(bindings) is not empty (not with O(apply_plan)), and every phone
-    could be read
+  returned: when RV(plan) is
   type: str
 plan_created:
   description: When the applied plan was made (UTC).
