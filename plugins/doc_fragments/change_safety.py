@@ -36,7 +36,7 @@ options:
       - The file is on the disk (flushed with its directory) before the first write. On a file system without hard
         links it is created under its name exclusively, never replacing a file either.
       - The backup is also returned in RV(artifacts) as C(telphin_backup_<client_id>), signed, for an AWX job's
-        artifacts (the role publishes it): O(restore_backup) sets the phones back from it.
+        artifacts (the role publishes it); O(restore_backup) sets the phones back from it.
     type: bool
     default: false
   backup_options:
@@ -110,12 +110,12 @@ options:
     default: false
   restore_backup:
     description:
-      - Undo a run that made a backup with O(backup): set the phones back to the values the backup holds, instead of
+      - Undo a run that made a backup with O(backup), setting the phones back to the values the backup holds instead of
         O(bindings) (nothing is unbound). Give the backup as RV(artifacts) returned it (its text, C(telphin_backup_<client_id>)),
-        or the artifacts of a whole AWX job (a mapping of them, or its JSON text, as AWX shows them): the backup of
+        or the artifacts of a whole AWX job (a mapping of them, or its JSON text, as AWX shows them); the backup of
         this task's O(client_id) is taken, and a job without one leaves the tenant as it is, with a warning.
       - The backup must carry the signature of the run that made it (the same app secret, else access token, as
-        this run) and be of this O(client_id); otherwise the task fails before any request.
+        this run) and be of this O(client_id), else the task fails before any request.
       - O(max_changes), O(backup) and check mode apply as to a normal run. Mutually exclusive with O(apply_plan).
       - A backup file (YAML) is restored by giving its list as O(bindings) instead (the role's C(-e @file)).
     type: raw
