@@ -83,7 +83,8 @@ options:
         O(update_password) or O(default_region) do), the plan is refused before any request, because an old plan
         applied again after a later change would undo it. O(plan_allow_changed_bindings=true) applies it anyway, with a
         warning. A run without O(bindings) has none to compare; O(plan_max_age) still bounds it.
-      - Every message about the plan names the tenant, as C(apply_plan (client <id> at <API host>)).
+      - Every message about the plan names the tenant after C(apply_plan), in parentheses, as
+        C(client <id> at <API host>).
       - O(max_changes), O(backup), O(bundle_listing) (with the read-back after the writes when no bundle list was
         read) and check mode apply as to a normal run.
       - A number that is not valid, which the check run accepted with O(number_check=possible), is refused unless

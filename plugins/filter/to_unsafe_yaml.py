@@ -21,7 +21,7 @@ description:
     C(? key) entry, which Ansible loads the same way.
   - Use it for values read from the API (labels and other properties that each tenant's own staff can edit) that
     are written to a file a later run reads, as C(telphin.pbx.export_bindings) does. With
-    C(ansible.builtin.to_nice_yaml), a label such as C({{ lookup('pipe', 'id') }}) would run the command on the
+    C(ansible.builtin.to_nice_yaml), a label such as V({{ lookup\('pipe', 'id'\) }}) would run the command on the
     controller when the file is read back.
   - The same rule as the C(telphin.pbx.tenants) inventory plugin's host variables and the backup files of
     C(telphin.pbx.extension_phones). Every string is double-quoted, with the characters YAML would change or refuse

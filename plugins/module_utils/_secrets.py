@@ -8,7 +8,8 @@
 - ``is_secret_key``: the key rule (whole names: ``password``, ``app_secret``, ``access_token``, not
   ``bypass_mode``, ``passive_ftp`` or ``token_ttl``).
 - ``redact``: a text that quotes a server (an error message, an excerpt of a reply) with the values of
-  secret-looking keys, whole or cut short, and every secret known to the caller replaced by ``MASK``.
+  secret-looking keys, whole or cut short, and every secret known to the caller replaced by ``MASK``; a word of
+  prose after ``token:`` (``the token: the server ...``) is not a value.
 - ``registrable``: whether a secret may become an Ansible no-log value. Ansible masks those as
   substrings of every output, so a short or digits-only value would mask parts of phone numbers and
   ids; such values are masked by key only.
@@ -29,6 +30,10 @@ _KEY = r"(?:[a-z0-9]+_)*(?:password|passwd|secret|token)"
 _SECRET_KEY = re.compile(_KEY, re.I)
 # A secret-looking JSON member or form field with its value: quoted (possibly cut short) or bare.
 _SECRET_MEMBER = re.compile(r'((?<![\w])"?%s"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,;&}\]]+)' % _KEY, re.I)
+# A word of prose after an unquoted "key:" (such as "the token: the server ..."), not a value: a short run of
+# lowercase letters with more words after it. Quoted keys, "key=value" and any other value are masked.
+_PROSE_WORD = re.compile(r"[a-z]{1,7}")
+_PROSE_AFTER = re.compile(r" [A-Za-z(]")
 _NUMERIC = re.compile(r"[0-9\s+().\-]*")
 # A bearer credential quoted with its scheme, as in an Authorization header an exception repeats.
 _BEARER_VALUE = re.compile(r"(?<![\w])(Bearer\s+)[^\s'\"\\,;]+")
@@ -57,6 +62,15 @@ def registrable(value: str) -> bool:
     return len(value) >= MIN_REGISTERED and not _NUMERIC.fullmatch(value)
 
 
+def _masked_member(match: "re.Match[str]") -> str:
+    """A secret-looking member with its value masked, unless the "value" is a word of the sentence it is in."""
+    prefix, value = match.group(1), match.group(2)
+    if (":" in prefix and '"' not in prefix and _PROSE_WORD.fullmatch(value)
+            and _PROSE_AFTER.match(match.string, match.end())):
+        return match.group(0)
+    return prefix + MASK
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with secret-looking members, bearer credentials and every value of ``secrets`` replaced by
     ``MASK``.
@@ -64,7 +78,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     Short or digits-only secrets are replaced only where they stand alone (not inside a longer word or
     number), so that a numeric password does not eat into a phone number.
     """
-    text = _SECRET_MEMBER.sub(lambda m: m.group(1) + MASK, text)
+    text = _SECRET_MEMBER.sub(_masked_member, text)
     text = _BEARER_VALUE.sub(lambda m: m.group(1) + MASK, text)
     for secret in sorted({form for s in secrets if s for form in spellings(s)}, key=len, reverse=True):
         if registrable(secret):

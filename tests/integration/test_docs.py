@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import List
 
@@ -106,3 +107,26 @@ def test_troubleshooting_quotes_messages_the_code_sends():
                 if len(piece.split()) >= 4 and not any(in_either_words(piece, names) in s for s in strings):
                     missing.append((message, piece))
     assert missing == [], "\n".join(map(repr, missing))
+
+
+def test_getting_starteds_first_task_runs_as_written(emulator_factory, playbook, tmp_path):
+    """The guide's first playbook, copied as it stands, with the environment it says to export: the check run
+    writes nothing, the run binds the number, a second run changes nothing."""
+    from harness import api_calls, tenant_world
+    from tests.reliability.lib import TENANT_SECRET, phones
+
+    text = (DOCSITE / "rst" / "getting_started.rst").read_text()
+    match = re.search(r"\.\. code-block:: yaml\n    :caption: first_task\.yml\n\n((?:    .*\n|\n)+)", text)
+    assert match, "getting_started.rst has no first_task.yml"
+    book = tmp_path / "first_task.yml"
+    book.write_text(textwrap.dedent(match.group(1)))
+    assert "export TELPHIN_APP_ID=<App ID> TELPHIN_APP_SECRET=<App Secret>" in text
+    emu = emulator_factory(tenant_world())
+    env = {"TELPHIN_API_URL": emu.url, "TELPHIN_APP_ID": "tenant1-app", "TELPHIN_APP_SECRET": TENANT_SECRET % 1}
+    check = playbook(book, None, "--check", "--diff", env=env)
+    assert check.rc == 0 and "changed=1" in check.stdout, check.output
+    assert api_calls(emu.requests(clear=True), "PUT") == []
+    run = playbook(book, None, env=env)
+    assert run.rc == 0 and "changed=1" in run.stdout, run.output
+    assert phones(emu.state())[1]["external_number"] == "+79876543210"
+    assert playbook(book, None, env=env).stdout.count("changed=0") == 1

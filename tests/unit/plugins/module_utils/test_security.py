@@ -386,3 +386,25 @@ def test_19_a_bearer_credential_is_masked_without_knowing_it():
     assert redact("header Authorization: Bearer abc.DEF-123== refused") == \
         "header Authorization: Bearer ******** refused"
     assert redact("not a bearer token (RFC 6750)") == "not a bearer token (RFC 6750)"
+
+
+# -- issue 32: a word of prose after "token:" is not a secret; values still are -----------------------------------
+@pytest.mark.parametrize("text", ["the API refused the token: the app's user may be blocked",
+                                  "app_id/app_secret: tokens from https://api.example.net/oauth/token",
+                                  "check the password: it is (sent) only when update_password is always"])
+def test_32_prose_after_a_secret_key_is_left_as_it_is(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("invalid token: abc123 refused", "invalid token: ******** refused"),
+    ("invalid token: eyJhbGciOiJIUzI1NiJ9", "invalid token: ********"),
+    ("password: hunter", "password: ********"),                  # a word at the end: a value
+    ("password: Hunter refused", "password: ******** refused"),   # not lowercase: a value
+    ("password: abcdefgh refused", "password: ******** refused"), # 8 letters or more: a value
+    ("access_token=the&x=1", "access_token=********&x=1"),       # a form field: always a value
+    ('{"token": "the x"}', '{"token": ********}'),                # a quoted key: always a value
+    ('"token": the x', '"token": ******** x'),
+])
+def test_32_values_after_a_secret_key_are_still_masked(text, masked):
+    assert redact(text) == masked
