@@ -132,9 +132,9 @@ def _named(warning: Any, host: str) -> Any:
     if isinstance(warning, str):
         return "%s: %s" % (host, warning)
     event = getattr(warning, "event", None)
-    if dataclasses.is_dataclass(warning) and dataclasses.is_dataclass(event) and isinstance(getattr(event, "msg", None),
-                                                                                           str):
-        return dataclasses.replace(warning, event=dataclasses.replace(event, msg="%s: %s" % (host, event.msg)))
+    text = getattr(event, "msg", None)
+    if dataclasses.is_dataclass(warning) and dataclasses.is_dataclass(event) and isinstance(text, str):
+        return dataclasses.replace(warning, event=dataclasses.replace(event, msg="%s: %s" % (host, text)))
     return warning
 
 

@@ -401,7 +401,7 @@ def test_32_prose_after_a_secret_key_is_left_as_it_is(text):
     ("invalid token: eyJhbGciOiJIUzI1NiJ9", "invalid token: ********"),
     ("password: hunter", "password: ********"),                  # a word at the end: a value
     ("password: Hunter refused", "password: ******** refused"),   # not lowercase: a value
-    ("password: abcdefgh refused", "password: ******** refused"), # 8 letters or more: a value
+    ("password: abcdefgh refused", "password: ******** refused"),  # 8 letters or more: a value
     ("access_token=the&x=1", "access_token=********&x=1"),       # a form field: always a value
     ('{"token": "the x"}', '{"token": ********}'),                # a quoted key: always a value
     ('"token": the x', '"token": ******** x'),
