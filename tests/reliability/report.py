@@ -99,6 +99,9 @@ FOUND = """\
   workers run in sessions of their own, so an AWX cancel (ansible-runner's SIGKILL to the process group) left them
   running too. A worker, and a module process on the same machine, now checks before each request that its
   controller still runs, and otherwise ends at once without reporting (issue 31; "Stopped mid-rollout" above).
+  The series then found, on ansible-core 2.16, workers that were reporting when the controller died blocked for
+  ever on the full pipe of the result queue (7 of 16 late stops of the main process alone); a thread of the
+  worker waiting on the controller's end ends it now.
 - An unquoted number (a YAML integer: `0201234567` is the octal 33896823) and a number with a trailing newline
   were bound; a dealer app asked for one client with `extension_id` rewrote another client's extension; plain
   `http://` API URLs off loopback were accepted silently. Each is refused now, before any write.
