@@ -345,8 +345,8 @@ def search_one_path(workdir: Path, path: str) -> Dict[str, Any]:
         if path == "controller":
             # 3b. tenant 2 through the plugin with its app in TELPHIN_*, the EXAMPLES' keyed_groups on the time zone
             #     and a composed copy of the name: both hold a header that would print that app's secret
-            runs["inventory-hostile"] = inventory_run(ansible, dict(env, TELPHIN_APP_ID="tenant2-app",
-                                                                   TELPHIN_APP_SECRET=APP_SECRETS[2]), "hostile", {
+            tenant2_env = dict(env, TELPHIN_APP_ID="tenant2-app", TELPHIN_APP_SECRET=APP_SECRETS[2])
+            runs["inventory-hostile"] = inventory_run(ansible, tenant2_env, "hostile", {
                 "plugin": "telphin.pbx.tenants", "source": "list", "api_url": emu.url, "with_extensions": True,
                 "tenants": [{"name": "tenant2", "client_id": "1002"}],
                 "keyed_groups": [{"key": "telphin_client.timezone | default('unknown') | replace('/', '_')",
