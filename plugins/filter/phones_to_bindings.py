@@ -42,7 +42,7 @@ options:
     type: str
     default: RU
   tenant:
-    description: The tenant the phones are of, named in the warnings.
+    description: The tenant the phones are of, named in the warnings (escaped, as every name shown is).
     type: str
 author:
   - telphin.pbx contributors
@@ -144,7 +144,7 @@ def _item(entry: Mapping[str, Any], keys: List[str], region: str, tenant: Option
             except InputError as exc:
                 display.warning("telphin.pbx.phones_to_bindings: %sextension %s: a rollout of the export will refuse "
                                 "the stored number (fix it on the PBX or in the file): %s"
-                                % ("%s: " % tenant if tenant else "", shown(entry.get("extension")), exc))
+                                % ("%s: " % shown(tenant) if tenant else "", shown(entry.get("extension")), exc))
             item[key] = value
     return item
 

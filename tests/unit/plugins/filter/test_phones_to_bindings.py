@@ -60,6 +60,16 @@ def test_a_stored_value_that_is_no_phone_number_is_written_as_stored_with_a_warn
                     "phone number: too short (phonenumbers: TOO_SHORT; default_region RU)"]
 
 
+def test_the_tenant_named_in_a_warning_is_escaped(monkeypatch):
+    # tenant= may be the client's name, which its staff typed: a line break or an ESC sequence would forge a line
+    said = []
+    monkeypatch.setattr(module.display, "warning", said.append)
+    phones_to_bindings([phone("105", external_number="12")], tenant="Acme\x1b[2J\nPLAY RECAP \u202e")
+    assert len(said) == 1
+    assert said[0].startswith("telphin.pbx.phones_to_bindings: Acme\\x1b[2J\\nPLAY RECAP \\u202e: extension 105: ")
+    assert not any(ch in said[0] for ch in "\x1b\n\u202e")
+
+
 @pytest.mark.parametrize("keys, message", [
     (["external_number", "dtmf_mode"], "keys: dtmf_mode is not a phone property that bindings set"),
     (["dtmf_mode", "vendor_x"], "keys: dtmf_mode, vendor_x are not a phone property"),
