@@ -52,7 +52,7 @@ RETURN = r'''
 _value:
   description: The YAML document, ending with a line break (C(---) first).
   type: string
-  sample: "---\n!unsafe \"phone_bindings\":\n  - !unsafe \"extension\": !unsafe \"100\"\n    !unsafe \"label\": !unsafe \"{{ 7 * 6 }}\"\n"
+  sample: "--- !unsafe\n\"phone_bindings\": !unsafe\n  - !unsafe\n    \"extension\": \"100\"\n    \"label\": \"{{ 7 * 6 }}\"\n"
 '''
 
 from typing import Any, Callable, Dict

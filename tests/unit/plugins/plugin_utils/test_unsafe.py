@@ -136,6 +136,15 @@ def test_the_filter_writes_a_host_vars_document_ansible_reads_as_data(tmp_path, 
     assert not (tmp_path / "MARKER").exists()
 
 
+def test_the_filters_documented_sample_is_what_it_writes(tmp_path, monkeypatch):
+    # the sample is what a person copies when editing such a file by hand: it must show the tags where they are
+    from ansible_collections.telphin.pbx.plugins.filter import to_unsafe_yaml as module
+    sample = yaml.safe_load(module.RETURN)["_value"]["sample"]
+    data = {"phone_bindings": [{"extension": "100", "label": "{{ 7 * 6 }}"}]}
+    assert sample == to_unsafe_yaml(data)
+    assert read_back(sample, tmp_path, monkeypatch)[0] == data["phone_bindings"]
+
+
 def test_a_key_longer_than_yaml_allows_implicitly_is_written_explicitly(tmp_path, monkeypatch):
     """YAML limits an implicit key to 1024 characters: such a key is written ``? key`` in blocks and flows."""
     data = {"phone_bindings": [{"extension": "100", LONG_KEY: "v", "nested": {LONG_KEY: [1, {LONG_KEY: "w"}]}},
