@@ -57,7 +57,9 @@ EXAMPLES = r'''
 - name: Write the tenant's bindings, numbers and labels, as host_vars
   ansible.builtin.copy:
     dest: "host_vars/{{ inventory_hostname }}.yml"
-    content: "{{ {'phone_bindings': bindings} | telphin.pbx.to_unsafe_yaml }}"
+    # pinned to the client the bindings are of: the phone_bindings role writes them to that client only
+    content: "{{ {'phone_bindings': bindings, 'phone_bindings_client_id': telphin_client_id}
+                 | telphin.pbx.to_unsafe_yaml }}"
     mode: "0644"
   vars:
     bindings: "{{ phones.phones | telphin.pbx.phones_to_bindings(keys=['external_number', 'label'],

@@ -40,7 +40,9 @@ EXAMPLES = r'''
 - name: Write the tenant's bindings as host_vars that a later run reads as data
   ansible.builtin.copy:
     dest: "host_vars/{{ inventory_hostname }}.yml"
-    content: "{{ {'phone_bindings': bindings} | telphin.pbx.to_unsafe_yaml }}"
+    # pinned to the client the bindings are of: the phone_bindings role writes them to that client only
+    content: "{{ {'phone_bindings': bindings, 'phone_bindings_client_id': telphin_client_id}
+                 | telphin.pbx.to_unsafe_yaml }}"
     mode: "0644"
   vars:
     bindings:
