@@ -215,9 +215,10 @@ def masked_result(result: Dict[str, Any], no_log: Set[str]) -> Dict[str, Any]:
 
 # -- the one run: options -> client -> engine -> result ---------------------------------------------
 def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn,
-            words: Optional[Words] = None) -> Tuple[Dict[str, Any], Set[str]]:
+            words: Optional[Words] = None, **role: Any) -> Tuple[Dict[str, Any], Set[str]]:
     """Run module ``name`` with validated ``params``; return its result and the secret values to mask.
-    ``words``: the role's names of the options, for the messages of ``extension_phones`` run by the role.
+    ``words``: the role's names of the options, for the messages of ``extension_phones`` run by the role;
+    ``role``: what the role hands that call besides its options (``cross``, ``deferred_of``: ``_bulk``).
 
     A failure is a result with ``failed`` and ``msg`` (and the partial results of a bulk run); every
     result carries the ``requests`` and ``quota`` figures once a client exists.
@@ -237,7 +238,7 @@ def execute(name: str, params: Mapping[str, Any], check_mode: bool, warn: Warn,
     client = ApiClient(settings, pool_size=pool_size or 1)
     try:
         if words is not None:
-            result = spec.run(client, params, check_mode, client.secrets.add, warn, words=words)
+            result = spec.run(client, params, check_mode, client.secrets.add, warn, words=words, **role)
         else:
             result = spec.run(client, params, check_mode, client.secrets.add, warn)
     except RunFailed as exc:          # a TelphinError that carries the partial result

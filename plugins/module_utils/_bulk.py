@@ -18,13 +18,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.telphin.pbx.plugins.module_utils import _safety
+from ansible_collections.telphin.pbx.plugins.module_utils import _moves, _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import TelphinApi, bundles_path
 from ansible_collections.telphin.pbx.plugins.module_utils._artifacts import (
     artifact, artifact_key, restore_bindings, save_backup)
 from ansible_collections.telphin.pbx.plugins.module_utils._client import ApiClient
 from ansible_collections.telphin.pbx.plugins.module_utils._converge import (
-    OnSecret, converge_phone, number_region, read_into, read_phone)
+    OnSecret, number_region, read_into, read_phone)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, TelphinError
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import (
     DEFAULT_REGION, NUMBER_CHECKS, accept_hint, require_phonenumbers)
@@ -153,7 +153,7 @@ def check_items(bindings: List[Mapping[str, Any]], update_password: str, region:
         number = entry["desired"].get("external_number")
         if number:
             numbers.setdefault(number, []).append(where)
-        entry["where"] = where
+        entry["where"], entry["index"] = where, index
         checked.append(entry)
     problems.extend(_listed_twice(checked))
     for number, places in numbers.items():
@@ -205,7 +205,8 @@ def plan_targets(api: TelphinApi, client_id: str, checked: List[Dict[str, Any]],
                             % (entry["where"], listed[ext_id], shown(item.get("name")), ext_id, ONCE))
             continue
         listed[ext_id] = entry["where"]
-        targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), dict(entry["desired"]))
+        targets[ext_id] = Target(PhoneOutcome(ext_id, str(item.get("name"))), dict(entry["desired"]),
+                                 index=entry["index"])
     synced = any(k in SYNCED_KEYS for t in targets.values() for k in t.desired)     # by a binding
     phones = [item for item in index.items if item.get("type") == "phone"]
     for item in phones:
@@ -264,9 +265,13 @@ def _checked(problems: List[str], check: Callable[[Any], Any], value: Any, fallb
 
 
 def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mode: bool,
-                         on_secret: OnSecret, warn: Callable[[str], None], words: Words = MODULE) -> Dict[str, Any]:
+                         on_secret: OnSecret, warn: Callable[[str], None], words: Words = MODULE,
+                         cross: Optional[_moves.CrossTenant] = None,
+                         deferred_of: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """``telphin.pbx.extension_phones``: many bindings of one tenant, at the request floor. ``words`` name the
-    options in messages (the role's variables when the role runs it).
+    options in messages (the role's variables when the role runs it); ``cross``: what the role's index of the run
+    says of the other tenants (``_moves``); ``deferred_of``: the tenant's first result, whose deferred phones this
+    second call writes.
 
     Requests: one token, the extension list (each page once), [the bundle list when synchronised keys
     are managed], one phone GET per extension to look at, one PUT per extension that differs.
@@ -307,7 +312,9 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     warnings: List[str] = []
     checked, item_problems = check_items(bindings, params.get("update_password") or "always", region, warnings,
                                          params.get("number_check") or "valid", words)
-    problems.extend(item_problems)
+    problems.extend(item_problems + (cross.clashes if cross else []))
+    if deferred_of is not None and not problems:
+        return _moves.second_call(client, params, deferred_of, checked, region, parallel, on_secret, policy)
     if problems:
         raise InputError("%d problem(s) found before any request, nothing was changed:\n- %s"
                          % (len(problems), "\n- ".join(problems)))
@@ -331,9 +338,10 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
     guarded = limit is not None and limit.allowed(phones) < len(looked_at)
     extra: Dict[str, Any] = {"bundle_listing": BUNDLES_NOT_ASKED} if read_back and not list_bundles else {}
     inputs = words("bindings") + (" and " + words("policy") if policy else "")
+    write = partial(_moves.converge, api, check_mode=check_mode, on_secret=on_secret, tick=tick, region=region,
+                    cross=cross)    # converge_phone; in a run of several tenants a refused bind is deferred
     if not guarded and not params.get("backup") and not plan_path:
-        for_each(looked_at, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
-                                                     region=region), parallel)
+        for_each(looked_at, write, parallel)
     else:
         for_each(looked_at, lambda t: read_into(api, t, on_secret, tick), parallel)
         read = [t for t in looked_at if t.current is not None]
@@ -351,8 +359,7 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
                 extra.update(save_backup(params.get("backup_options"), client_id, [
                     (t.outcome.extension or str(t.outcome.extension_id), t.current or {}, t.readable_patch(region))
                     for t in changing], key, warn))
-        for_each(read, lambda t: converge_phone(api, t.outcome, t.desired, check_mode, on_secret, tick,
-                                                current=t.current, region=region), parallel)
+        for_each(read, write, parallel)
         if plan_path and len(read) == len(looked_at):
             if any(FIELDS[k].write_only or FIELDS[k].secret for t in read for k in t.desired):
                 warn("plan_path (%s): plans carry no secrets: the items' SIP passwords and conference PINs are not "
@@ -365,4 +372,8 @@ def run_extension_phones(client: ApiClient, params: Mapping[str, Any], check_mod
         find_bundle_conflicts(api, targets, parallel, on_secret, warn)
     if policy is not None:
         extra["policy_changes"] = policy_totals((t.outcome, t.policy_keys) for t in targets)
+    if any(t.outcome.bad for t in targets):
+        _moves.not_written(targets)
+    elif _moves.deferred_list(targets):
+        extra["deferred"] = _moves.deferred_list(targets)
     return bulk_result([t.outcome for t in targets], check_mode, report_unchanged, extra)

@@ -26,7 +26,7 @@ class PhoneOutcome:
     extension_id: int
     extension: Optional[str] = None
     changed: bool = False
-    status: str = "unchanged"              # one of STATUSES, or stale (apply_plan); skipped = not processed
+    status: str = "unchanged"              # one of STATUSES, stale (apply_plan) or deferred (_moves); skipped = not processed
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
     phone: Dict[str, Any] = field(default_factory=dict)
@@ -89,7 +89,8 @@ def bulk_result(outcomes: List[PhoneOutcome], check_mode: bool, report_unchanged
     ``RunFailed`` (carrying the result) when any extension failed, was not processed or was stale.
     """
     summary = {"total": len(outcomes)}
-    for status in STATUSES + (("stale",) if plan else ()):
+    deferred = ("deferred",) if any(o.status == "deferred" for o in outcomes) else ()
+    for status in STATUSES + (("stale",) if plan else ()) + deferred:
         summary[status] = sum(o.status == status for o in outcomes)
     result: Dict[str, Any] = {
         "changed": summary["changed"] > 0,

@@ -34,6 +34,7 @@ class Target:
     current: Optional[Dict[str, Any]] = None     # the phone as read, in runs that read before writing
     planned: Optional[Dict[str, Any]] = None     # apply_plan: the plan's "before" values
     policy_keys: Tuple[str, ...] = ()            # the keys of ``desired`` a policy gave it (no binding set them)
+    index: Optional[int] = None                  # the binding's place in the bindings (a deferred write finds it)
 
     def readable_patch(self, region: str) -> Dict[str, Any]:
         """The keys this phone would get, less write-only and secret ones: what the guard, backups and plans count."""

@@ -34,8 +34,9 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_tr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
 from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
+from ansible_collections.telphin.pbx.plugins.module_utils._moves import added_requests
 from ansible_collections.telphin.pbx.plugins.plugin_utils._identity import identity_problem, pinned_client_id
-from ansible_collections.telphin.pbx.plugins.plugin_utils._role import role_options
+from ansible_collections.telphin.pbx.plugins.plugin_utils._role import batch_index, cross_tenant, role_options
 
 # ansible-core 2.19+ raises this for a template that resolves to ``omit``; 2.16 to 2.18 give the ``omit`` token
 OMITTED = getattr(ansible_errors, "AnsibleValueOmittedError", ())
@@ -52,7 +53,8 @@ tls_context(default_ca_bundle())
 
 
 def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mode: bool,
-                      invocation: bool = True, words: Optional[Words] = None) -> Dict[str, Any]:
+                      invocation: bool = True, words: Optional[Words] = None,
+                      role: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """What module ``name`` would return for ``args``, computed in this process; ``words`` name the options in
     its messages (the role's variables when the ``phone_bindings`` role runs it).
 
@@ -60,7 +62,8 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
     and secret keys inside ``bindings`` items are masked by key in ``invocation``, and those values, every token
     issued and every secret read back are replaced wherever they occur in the result, the error messages
     included (short or numeric ones by key only, see ``no_log_values``). ``invocation=False``: the result has
-    none (the module's result has none either then, see ``inject_invocation``).
+    none (the module's result has none either then, see ``inject_invocation``). ``role``: what the role's task
+    hands the engine besides its options (``_ansible.execute``).
     """
     spec = SPECS[name]
     params: Dict[str, Any] = plain(args)
@@ -82,7 +85,7 @@ def run_on_controller(name: str, action: str, args: Mapping[str, Any], check_mod
             if missing:
                 result = {"failed": True, "changed": False, "msg": missing}
             else:
-                result, found = execute(name, params, check_mode, warnings.append, words)
+                result, found = execute(name, params, check_mode, warnings.append, words, **(role or {}))
                 secrets |= found
     except Exception as exc:  # pylint: disable=broad-except
         # Ansible would show an action plugin's exception with its text, which may hold what a server sent:
@@ -171,6 +174,14 @@ def inject_invocation(task_vars: Optional[Mapping[str, Any]]) -> bool:
     return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars or {}))
 
 
+def _again(first: Any) -> Dict[str, Any]:
+    """The role's second call on a tenant with nothing deferred: its first result as it was, not shown again (no
+    diff, no warning) and not counted as a change again."""
+    kept = {k: v for k, v in first.items() if k not in ("diff", "warnings", "changed", "invocation")} \
+        if isinstance(first, Mapping) else {}
+    return dict(kept, changed=False)
+
+
 @contextmanager
 def _environment(extra: Mapping[str, Any]) -> Iterator[None]:
     """The task's ``environment`` in ``os.environ`` while the engine runs (this worker runs one task)."""
@@ -225,9 +236,21 @@ class TelphinAction(ActionBase):
         del tmp
         in_role = self.in_role()
         args: Mapping[str, Any] = self._task.args
+        task_vars = task_vars or {}
+        host = str(task_vars.get("inventory_hostname", ""))
+        engine: Dict[str, Any] = {}
         if in_role and self.MODULE == "extension_phones":     # the role's task: its options from its variables
-            host = str((task_vars or {}).get("inventory_hostname", ""))
-            lookup = self._variable(task_vars or {})
+            step = (self._task.vars or {}).get("phone_bindings_step")
+            if step == "index":         # the batch's numbers, once (run_once): no request
+                hostvars = task_vars.get("hostvars") or {}
+                result.update(changed=False, **batch_index(list(task_vars.get("ansible_play_batch") or [host]),
+                                                           lambda h: self._host_variable(hostvars, h),
+                                                           identity_problem))
+                return result
+            first = task_vars.get("phone_bindings_result")
+            if step == "deferred" and not (isinstance(first, Mapping) and first.get("deferred")):
+                return dict(result, **_again(first))        # nothing deferred: no option read, no request
+            lookup = self._variable(task_vars)
             try:
                 problem = identity_problem(lookup, host)
                 if problem:     # the bindings may be another tenant's: refused before any request
@@ -236,6 +259,14 @@ class TelphinAction(ActionBase):
                 args["client_id"] = pinned_client_id(args, lookup) or args["client_id"]
             except VariableError as exc:
                 return dict(result, failed=True, changed=False, msg=str(exc))
+            if step == "deferred":      # the role's second call: the first call's deferred phones
+                engine["deferred_of"] = plain(first)
+            else:
+                engine["cross"] = cross_tenant(task_vars.get("phone_bindings_batch"), host)
+                clashes = engine["cross"].clashes if engine["cross"] else []
+                if clashes and not self.runs_on_controller():     # the module knows no index: refused here
+                    return dict(result, failed=True, changed=False, msg="%d problem(s) found before any request, "
+                                "nothing was changed:\n- %s" % (len(clashes), "\n- ".join(clashes)))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
             self._lifeline_stamp = module_lifeline(controller, self._task.async_val)
@@ -249,8 +280,10 @@ class TelphinAction(ActionBase):
         with _environment(environment):
             result.update(run_on_controller(self.MODULE, self._task.action, args,
                                             bool(self._task.check_mode), inject_invocation(task_vars),
-                                            ROLE if in_role else None))
-        return with_host_named(result, (task_vars or {}).get("inventory_hostname"))
+                                            ROLE if in_role else None, engine))
+        if "deferred_of" in engine:
+            result["requests"] = added_requests(engine["deferred_of"], result)
+        return with_host_named(result, host)
 
     def _compute_environment_string(self, raw_environment_out: Optional[Dict[str, Any]] = None) -> str:
         """The task's environment, plus on the module path the lifeline naming this worker and its controller:
@@ -265,6 +298,13 @@ class TelphinAction(ActionBase):
         """Whether the task is the ``phone_bindings`` role's: its messages then name the role's variables."""
         role = getattr(self._task, "_role", None)
         return role is not None and role.get_name(include_role_fqcn=True) == ROLE_NAME
+
+    def _host_variable(self, hostvars: Any, host: str) -> Callable[[str, Any], Any]:
+        """``lookup(name, default)`` of another host of the batch: its variable, templated, as plain data."""
+        def lookup(name: str, default: Any) -> Any:
+            values = hostvars[host]
+            return plain(values[name]) if name in values else default
+        return lookup
 
     def _variable(self, task_vars: Mapping[str, Any]) -> Callable[[str, Any], Any]:
         """``lookup(name, default)``: the variable templated (a plain value costs no template compile). A variable

@@ -16,12 +16,14 @@ Private to the collection's plugins: no stable API.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.telphin.pbx.plugins.module_utils._artifacts import artifact_key
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError
+from ansible_collections.telphin.pbx.plugins.module_utils._moves import Binding, CrossTenant, index_numbers, number_of
+from ansible_collections.telphin.pbx.plugins.module_utils._numbers import DEFAULT_REGION
 from ansible_collections.telphin.pbx.plugins.module_utils._resolve import check_client_id
 from ansible_collections.telphin.pbx.plugins.module_utils._words import ROLE
 
@@ -84,3 +86,40 @@ def _plan(get: Callable[..., Any], host: str, client_id: Any, plan_dir: str) -> 
 def _true(value: Any) -> bool:
     """Jinja's ``| bool``, as the role's task applied it."""
     return boolean(value, strict=False)
+
+
+def batch_index(hosts: Sequence[str], lookup_of: Callable[[str], Lookup],
+                refused: Callable[[Lookup, str], Any] = lambda lookup, host: None) -> Dict[str, Any]:
+    """The run's index of bound numbers (``_moves.index_numbers``) over the tenants ``hosts`` of the batch, each
+    tenant's ``phone_bindings``, ``telphin_client_id`` and ``phone_bindings_default_region`` read once
+    (``lookup_of(host)``). A tenant whose variables do not read or hold no list, or that its own call refuses
+    anyway (``refused(lookup, host)``: the identity checks), is left out: its own call reports why. No request."""
+    bindings: List[Binding] = []
+    for host in hosts:
+        lookup = lookup_of(host)
+        try:
+            if refused(lookup, host):
+                continue    # not this tenant's bindings (a backup restored to every host): no clash with them
+            items, client_id = lookup(ROLE("bindings"), []), lookup(ROLE("client_id"), "@me")
+            region = lookup(ROLE("default_region"), DEFAULT_REGION)
+        except Exception:  # pylint: disable=broad-except
+            continue       # a variable that does not template: the tenant's own call names it
+        if not isinstance(items, list) or not isinstance(region, str):
+            continue
+        for item in items:
+            if isinstance(item, Mapping) and item.get("external_number") is not None:
+                number = number_of(item["external_number"], region.upper())
+                ref = item.get("extension") if item.get("extension") is not None else "id %s" % item.get("extension_id")
+                if number:
+                    bindings.append((str(host), str(client_id), str(ref), number))
+    numbers, clashes = index_numbers(bindings)
+    return {"tenants": len(hosts), "numbers": numbers, "clashes": clashes}
+
+
+def cross_tenant(batch: Any, host: str) -> Optional[CrossTenant]:
+    """What the batch's index (the role's first task's result, ``batch_index``) says to tenant ``host``."""
+    if not isinstance(batch, Mapping) or not isinstance(batch.get("numbers"), Mapping):
+        return None
+    clashes = batch.get("clashes") or {}
+    return CrossTenant(host, [str(m) for m in clashes.get(host) or []], int(batch.get("tenants") or 0) > 1,
+                       batch["numbers"])

@@ -23,7 +23,7 @@ from .faults import PROCESSING_ACTIONS, FaultPlan, FaultRule
 from .quota import Bucket
 from .variants import NOT_SUPPORTED
 from .world import (SYNC_KEYS, App, Client, Dealer, Extension, User, World, WorldError, check_bundle,
-                    stored_number, validate_phone_update)
+                    same_number, stored_number, validate_phone_update)
 
 API = "/api/ver1.0"
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -495,6 +495,9 @@ class Engine:
             raise ApiError(400, str(exc), "invalid_request") from None
         if "external_number" in changes:
             changes["external_number"] = stored_number(changes["external_number"], scope.client.number_form)
+            if self.world.defaults["number_bound_elsewhere"] != "accept" and self._bound_elsewhere(
+                    scope.client, changes["external_number"]):
+                raise ApiError(409, "Number is bound to a phone of another client", "number_in_use")
         ext.phone.update(changes)
         synced = {key: value for key, value in changes.items() if key in SYNC_KEYS}
         if synced:
@@ -503,6 +506,13 @@ class Engine:
                 assert phone is not None
                 phone.update(synced)
         return Reply(200, ext.phone_reply())
+
+    def _bound_elsewhere(self, client: Client, number: Any) -> bool:
+        """Whether a phone of another client holds ``number`` (the number_bound_elsewhere variant)."""
+        want = same_number(number)
+        return want is not None and any(
+            same_number((e.phone or {}).get("external_number")) == want
+            for other in self.world.clients.values() if other.id != client.id for e in other.extensions.values())
 
     def _list_bundles(self, req: Request, ctx: Ctx, scope: Scope) -> Reply:
         assert scope.client is not None

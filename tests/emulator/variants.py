@@ -27,6 +27,7 @@ PROVIDER_KEYS: Dict[str, Any] = {
     "missing_phone_keys": [],        # managed keys this provider's phones lack (not returned, a PUT of one is 400)
     "endless_pages": False,          # the extension list never ends (every page full of new ids): true, or client ids
     "gzip": True,                    # compress a reply when the request accepts gzip
+    "number_bound_elsewhere": "accept",    # a PUT binding a number another client's phone holds: accept, or 409
 }
 
 VARIANTS: Dict[str, Dict[str, Any]] = {
@@ -45,6 +46,7 @@ VARIANTS: Dict[str, Dict[str, Any]] = {
     "missing-phone-key": {"missing_phone_keys": ["incoming_limit"]},
     "endless-pages": {"endless_pages": True},
     "no-gzip": {"gzip": False},
+    "number-bound-elsewhere-refused": {"number_bound_elsewhere": 409},
 }
 
 NOT_SUPPORTED = (400, 404, 405, 501)        # the statuses bundle_listing may answer instead of the list
@@ -104,6 +106,7 @@ def _problem(key: str, value: Any) -> str:
         "endless_pages": (isinstance(value, bool) or (isinstance(value, list) and all(
             isinstance(i, int) and not isinstance(i, bool) for i in value)), "expected true, false or client ids"),
         "gzip": (isinstance(value, bool), "expected true or false"),
+        "number_bound_elsewhere": (value in ("accept", 409), "expected accept or 409"),
     }
     ok, message = kinds[key]
     return "" if ok else message

@@ -79,6 +79,15 @@ def stored_number(value: Any, form: str) -> Any:
     return value
 
 
+def same_number(value: Any) -> Any:
+    """One form of a stored number whatever its client's ``number_form`` (``8`` and 10 digits is ``+7`` and
+    them); ``None`` when unbound."""
+    if not isinstance(value, str) or not value:
+        return None
+    digits = value.lstrip("+")
+    return "7" + digits[1:] if len(digits) == 11 and digits.startswith("8") else digits
+
+
 def check_phone_value(key: str, value: Any) -> Any:
     """Check one known phone field; return the value to store or raise ``ValueError`` with the reason."""
     kind = PHONE_FIELDS[key][0]

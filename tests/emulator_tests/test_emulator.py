@@ -949,3 +949,19 @@ def test_gzip_when_asked_and_the_token_path_variant(start):
     unzipped, body = raw(other, {"Authorization": "Bearer " + issued.json()["access_token"],
                                  "Accept-Encoding": "gzip"})
     assert unzipped.getheader("Content-Encoding") is None and len(json.loads(body)) == 9
+
+
+@pytest.mark.parametrize("variant, status", [(None, 200), ("number-bound-elsewhere-refused", 409)])
+def test_a_number_bound_on_another_client(start, variant, status):
+    # Acme's phone 1 holds +79876543210; Globex binds it, written as 8 and 10 digits.
+    emu = start(make_world(), variant=variant)
+    globex = session(emu, "a2")
+    reply = globex.put(api(emu, "/extension/20/phone/"), json={"external_number": "89876543210"})
+    assert reply.status_code == status, reply.text
+    held = {e["id"]: e["phone"]["external_number"] for c in emu.state()["clients"] for e in c["extensions"]
+            if e["id"] in (1, 20)}
+    assert held == ({1: "+79876543210", 20: "89876543210"} if status == 200 else {1: "+79876543210", 20: None})
+    if status == 409:
+        assert reply.json() == {"message": "Number is bound to a phone of another client", "status": "number_in_use"}
+        acme = session(emu)     # the client's own phones are not "another client": a move within Acme is accepted
+        assert acme.put(api(emu, "/extension/2/phone/"), json={"external_number": "+79876543210"}).status_code == 200
