@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 SKIPPED_SYNC = "%d tenant(s) in sync not listed (-e phone_bindings_summary_all=true lists every tenant)"
+SHARED_KEY = ("%s not published: tenants %s publish it (a tenant is its client id; set telphin_client_id of each, "
+              "or run them in separate jobs); the file each wrote is the only copy")
 POLICY_LINES = 20       # kinds of policy change listed; the rest are counted
 
 
@@ -49,6 +51,7 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
     totals = {"changed": 0, "sync": 0, "failed": 0, "phones": 0, "requests": 0}
     lines: List[str] = []
     artifacts: Dict[str, str] = {}
+    publishers: Dict[str, List[str]] = {}
     for host in sorted(set(results) | failed, key=natural_key):
         result = results.get(host) or {}
         counts = result.get("summary") or {}
@@ -59,7 +62,10 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
         totals["phones"] += int(counts.get("changed") or 0)
         totals["requests"] += requests
         if isinstance(result.get("artifacts"), Mapping):      # also of a tenant that failed after its backup
-            artifacts.update((str(k), v) for k, v in result["artifacts"].items() if isinstance(v, str))
+            for key, value in result["artifacts"].items():
+                if isinstance(value, str):
+                    publishers.setdefault(str(key), []).append(host)
+                    artifacts[str(key)] = value
         if kind == "sync" and not list_all:
             continue
         quota = _figure(result.get("quota"), "remaining", None)
@@ -69,6 +75,11 @@ def summarise(results: Mapping[str, Optional[Mapping[str, Any]]], failed: Iterab
         totals["changed"] + totals["sync"] + totals["failed"], " in check mode" if check_mode else "",
         totals["changed"], verb, totals["phones"], totals["sync"], totals["failed"], totals["requests"])
     tail = [SKIPPED_SYNC % totals["sync"]] if totals["sync"] and not list_all else []
+    # a key two tenants publish (each its own app with client_id @me: telphin_backup_me) would keep one tenant's
+    # plan or backup and lose the other's without a word: neither is published, and the summary says so
+    for key in sorted(k for k, hosts in publishers.items() if len(hosts) > 1):
+        del artifacts[key]
+        tail.append(SHARED_KEY % (key, ", ".join(publishers[key])))
     return Summary([head] + policy_lines(results, verb) + lines + tail, totals, artifacts)
 
 

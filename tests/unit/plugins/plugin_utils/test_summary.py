@@ -52,6 +52,19 @@ def test_the_plans_and_backups_of_the_batch_are_collected_one_key_per_tenant():
     assert summarise({"t1": dict(REQUESTS, summary=FOUR, plan_text="{}")}, [], True, False).artifacts == {}
 
 
+def test_a_key_two_tenants_publish_is_published_for_neither_and_said():
+    """Two tenants each on its own app (client_id @me) both publish telphin_backup_me: keeping the last one lost the
+    other tenant's backup without a word (an Undo of that tenant then had none of its own)."""
+    got = summarise({"a": dict(REQUESTS, summary=FOUR, artifacts={"telphin_backup_me": '{"a": 1}'}),
+                     "b": dict(REQUESTS, summary=FOUR, artifacts={"telphin_backup_me": '{"b": 2}',
+                                                                  "telphin_plan_1002": "{}"})},
+                    [], check_mode=False, list_all=False)
+    assert got.artifacts == {"telphin_plan_1002": "{}"}
+    assert got.lines[-1] == ("telphin_backup_me not published: tenants a, b publish it (a tenant is its client id; "
+                             "set telphin_client_id of each, or run them in separate jobs); the file each wrote is "
+                             "the only copy")
+
+
 def test_the_policys_changes_are_totalled_over_the_tenants_after_the_totals_line():
     wav = 'record_format "mp3_mono" -> "wav_mono"'
     geo = 'geo_list null -> "RU"'
