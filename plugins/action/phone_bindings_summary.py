@@ -49,7 +49,8 @@ class ActionModule(ActionBase):
         # Through the display, not as the task's result: ok results may be hidden (ANSIBLE_DISPLAY_OK_HOSTS=false,
         # common in AWX, where this text is a job event of the task), and the summary changes nothing.
         display.display(summary.text, color=color)
-        result.update(changed=False, summary_lines=summary.lines, totals=totals)
+        # printed above already: -v does not print the lines again with the result
+        result.update(changed=False, summary_lines=summary.lines, totals=totals, _ansible_verbose_override=True)
         if summary.artifacts:
             # the job's artifacts in AWX (set_stats' own way): one key per tenant, which survives the key-by-key merge
             # of a sliced job's artifacts; set, never aggregated (texts would be appended to each other)

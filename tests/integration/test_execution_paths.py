@@ -243,7 +243,7 @@ def test_both_paths_give_the_same_results_requests_and_state(playbook):
     for run in (ctl_run, mod_run):
         output = run.stdout.split(ENV_PLAY)[0] + run.stderr
         assert re.search(r'^\+\s*"external_number": "%s"' % re.escape(desired_number(1, 7)), output, re.M)
-        assert "[WARNING]: validate_certs is false" in output
+        assert "[WARNING]: tenant1: validate_certs is false" in output      # warnings name their tenant
         for secret in ("Sip-Paths-1", "Sip-Paths-2", "Sip-Paths-3", "Sip-Paths-4", "tok-Paths-5", TENANT_SECRET % 1):
             assert secret not in output and secret not in registered
 

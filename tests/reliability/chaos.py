@@ -368,8 +368,8 @@ def check_converged(bindings: Dict[int, List[Dict[str, Any]]], state: Dict[str, 
 def summary_lines(run: PlaybookRun) -> Dict[str, Dict[str, int]]:
     """The role's one-line summary per tenant, parsed from the output: {host: {"changed": n, ...}}."""
     found = {}
-    for match in re.finditer(r'"(\S+): (\d+) phones looked at, (\d+) (?:changed|to change), (\d+) unchanged, '
-                             r'(\d+) failed, (\d+) not processed', run.stdout):
+    for match in re.finditer(r'^ +(\S+): (\d+) phones looked at, (\d+) (?:changed|to change), (\d+) unchanged, '
+                             r'(\d+) failed, (\d+) not processed', run.stdout, re.M):
         found[match.group(1)] = dict(zip(("total", "changed", "unchanged", "failed", "skipped"),
                                          map(int, match.groups()[1:])))
     return found
