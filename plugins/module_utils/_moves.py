@@ -35,6 +35,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._phone import FIELDS
 from ansible_collections.telphin.pbx.plugins.module_utils._policy import Policy
 from ansible_collections.telphin.pbx.plugins.module_utils._results import PhoneOutcome
 from ansible_collections.telphin.pbx.plugins.module_utils._workers import Target, for_each
+from ansible_collections.telphin.pbx.plugins.module_utils._words import shown
 
 REFUSED = (400, 409, 422)      # what a provider that refuses a number bound on another tenant may answer
 NOT_WRITTEN = ("not written: the provider refused this bind (the number may be another tenant's until that tenant "
@@ -87,7 +88,8 @@ def index_numbers(bindings: Iterable[Binding]) -> Tuple[Dict[str, str], Dict[str
                 msg = ("external number %s is bound by two tenants in this run: %s (client %s) extension %s and %s "
                        "(client %s) extension %s; a number is bound on one tenant: remove it from one tenant's "
                        "bindings (to move it, the old tenant's bindings stop binding it, in the same run)"
-                       % (number, one[0], one[1], one[2], other[0], other[1], other[2]))
+                       % (number, shown(one[0]), shown(one[1]), shown(one[2]), shown(other[0]), shown(other[1]),
+                          shown(other[2])))
                 for host in (one[0], other[0]):
                     clashes.setdefault(host, []).append(msg)
     return numbers, clashes

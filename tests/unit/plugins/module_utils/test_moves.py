@@ -47,6 +47,15 @@ def test_the_index_refuses_a_number_two_tenants_bind_naming_both_and_only_them()
     assert all(len(m) == 1 and m[0].startswith(message) for m in clashes.values())
 
 
+def test_the_extension_names_of_a_clash_are_shown_escaped():
+    # an exported binding's extension is the name the tenant's staff typed: a line break and ESC in it would forge
+    # lines of the refusal (issue 30 item 5)
+    hostile = "100\x1b[2J\nPLAY RECAP \u202e"
+    clashes = index_numbers([("acme", "1001", hostile, MOVED), ("globex", "1002", "101", MOVED)])[1]
+    assert "acme (client 1001) extension 100\\x1b[2J\\nPLAY RECAP \\u202e and globex" in clashes["acme"][0]
+    assert not any(ch in clashes["acme"][0] for ch in "\x1b\n\u202e")
+
+
 def test_a_tenant_twice_is_its_own_call_s_refusal_not_the_index_s():
     assert index_numbers([("acme", "1001", "100", MOVED), ("acme", "1001", "101", MOVED)])[1] == {}
 
