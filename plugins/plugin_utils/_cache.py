@@ -18,7 +18,10 @@ from ansible_collections.telphin.pbx.plugins.plugin_utils._options import Invent
 from ansible_collections.telphin.pbx.plugins.plugin_utils._records import TenantRecord
 from ansible_collections.telphin.pbx.plugins.plugin_utils._vault import plain_text
 
-CACHE_FORMAT = 1
+# 2: the tenants as one JSON text. A cache plugin decodes ``{"__ansible_vault": ...}`` and ``{"__ansible_unsafe": ...}``
+# objects into Ansible's own types (jsonfile on ansible-core 2.16 to 2.18), so the server's objects would come back as a
+# vaulted value or a string; inside one string they are data whatever they hold.
+CACHE_FORMAT = 2
 
 
 def fingerprint(options: InventoryOptions) -> str:
@@ -46,13 +49,17 @@ def load(cache: Any, key: str, expected: str) -> Optional[List[TenantRecord]]:
     except KeyError:
         return None
     if not isinstance(data, Mapping) or data.get("format") != CACHE_FORMAT or data.get("fingerprint") != expected \
-            or not isinstance(data.get("tenants"), list):
+            or not isinstance(data.get("tenants"), str):
         return None
     try:
-        return [TenantRecord.from_data(item) for item in data["tenants"]]
+        tenants = json.loads(str(data["tenants"]))
+        if not isinstance(tenants, list):
+            return None
+        return [TenantRecord.from_data(item) for item in tenants]
     except (TypeError, ValueError):
         return None
 
 
 def store(cache: MutableMapping[str, Any], key: str, expected: str, records: List[TenantRecord]) -> None:
-    cache[key] = {"format": CACHE_FORMAT, "fingerprint": expected, "tenants": [r.as_data() for r in records]}
+    cache[key] = {"format": CACHE_FORMAT, "fingerprint": expected,
+                  "tenants": json.dumps([r.as_data() for r in records], sort_keys=True)}

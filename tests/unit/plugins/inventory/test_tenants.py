@@ -500,6 +500,24 @@ def test_cache_hit_sends_zero_requests_and_holds_no_secret(run, tmp_path):
     assert second.vars("acme") == first.vars("acme")
 
 
+def test_the_cache_gives_back_the_servers_objects_as_they_were_never_as_tags(run, tmp_path):
+    """Server JSON is data whatever it holds (issue 30): an object {"__ansible_vault": ...} or {"__ansible_unsafe":
+    ...} in a client came back from the jsonfile cache of ansible-core 2.16 to 2.18 as a vaulted value (decrypted
+    with the controller's vault secrets when a play read it; no secret: the play failed) or a string."""
+    vault = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n"}
+    hostile = client(1001, "Acme", notes=vault, tags=[{"__ansible_unsafe": "x"}])
+    calls = (token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[hostile]),
+             Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
+             Call("GET", "/client/1001/extension/", params=PAGE, reply=[]))
+    first = run(cache_options(tmp_path), *calls)
+    second = run(cache_options(tmp_path))          # from the cache: no request
+    assert second.transport.sent == []
+    for got in (first, second):
+        client_vars = got.vars("acme")["telphin_client"]
+        assert type(client_vars["notes"]).__name__ != "AnsibleVaultEncryptedUnicode"
+        assert dict(client_vars["notes"]) == vault and dict(client_vars["tags"][0]) == {"__ansible_unsafe": "x"}
+
+
 def test_flush_cache_reads_the_api_and_refreshes_the_cache(run, tmp_path):
     run(cache_options(tmp_path), token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=[ACME]),
         Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
