@@ -71,6 +71,11 @@ def number_of(value: Any, region: str) -> Optional[str]:
         return None
 
 
+def _tenant(binding: Binding) -> Tuple[str, str]:
+    """Who binds: the client id (two hosts of one client are one tenant); a host's own app (``@me``) is its host."""
+    return ("host", binding[0]) if binding[1] == "@me" else ("client", binding[1])
+
+
 def index_numbers(bindings: Iterable[Binding]) -> Tuple[Dict[str, str], Dict[str, List[str]]]:
     """The run's index: E.164 -> the host that binds it, and host -> the refusals of numbers two tenants bind
     (every pair, each message naming both tenants by host and client id, and both extensions)."""
@@ -83,7 +88,7 @@ def index_numbers(bindings: Iterable[Binding]) -> Tuple[Dict[str, str], Dict[str
         numbers[number] = holders[0][0]
         for i, one in enumerate(holders):
             for other in holders[i + 1:]:
-                if other[0] == one[0]:
+                if _tenant(other) == _tenant(one):
                     continue        # one tenant's own duplicates: its call refuses them, with its item numbers
                 msg = ("external number %s is bound by two tenants in this run: %s (client %s) extension %s and %s "
                        "(client %s) extension %s; a number is bound on one tenant: remove it from one tenant's "

@@ -100,7 +100,8 @@ def batch_index(hosts: Sequence[str], lookup_of: Callable[[str], Lookup],
         try:
             if refused(lookup, host):
                 continue    # not this tenant's bindings (a backup restored to every host): no clash with them
-            items, client_id = lookup(ROLE("bindings"), []), lookup(ROLE("client_id"), "@me")
+            items = lookup(ROLE("bindings"), [])
+            client_id = check_client_id(lookup(ROLE("client_id"), "@me"))     # not a client id: its call refuses it
             region = lookup(ROLE("default_region"), DEFAULT_REGION)
         except Exception:  # pylint: disable=broad-except
             continue       # a variable that does not template: the tenant's own call names it

@@ -11,7 +11,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._moves import CrossTen
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import batch_index, cross_tenant
 
 from scripted import Call, ScriptedTransport, make_client, token
-from test_bulk_safety import LIST, get, put
+from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_bulk_safety import LIST, get, put
 
 MOVED, OTHER = "+79876543210", "+79876543211"
 CONFLICT = {"message": "Number is bound to a phone of another client", "status": "number_in_use"}
@@ -58,6 +58,9 @@ def test_the_extension_names_of_a_clash_are_shown_escaped():
 
 def test_a_tenant_twice_is_its_own_call_s_refusal_not_the_index_s():
     assert index_numbers([("acme", "1001", "100", MOVED), ("acme", "1001", "101", MOVED)])[1] == {}
+    # a tenant is its client id: two hosts of one client are one tenant, while hosts on their own apps are not
+    assert index_numbers([("acme", "1001", "100", MOVED), ("acme_hq", "1001", "101", MOVED)])[1] == {}
+    assert set(index_numbers([("acme", "@me", "100", MOVED), ("globex", "@me", "101", MOVED)])[1]) == {"acme", "globex"}
 
 
 def test_the_batch_index_reads_each_tenant_once_and_skips_what_does_not_read():
@@ -68,6 +71,8 @@ def test_the_batch_index_reads_each_tenant_once_and_skips_what_does_not_read():
         "globex": {"phone_bindings": [{"extension_id": 7, "external_number": "+7 987 654-32-10"}],
                    "telphin_client_id": "1002", "phone_bindings_default_region": "ru"},
         "broken": {"phone_bindings": "{{ undefined }}"},
+        # not a client id: its own call refuses it, so its numbers clash with no one
+        "path": {"phone_bindings": [{"extension": "101", "external_number": MOVED}], "telphin_client_id": "../1002"},
     }
     read = []
 
@@ -79,8 +84,9 @@ def test_the_batch_index_reads_each_tenant_once_and_skips_what_does_not_read():
             return variables[host].get(name, default)
         return lookup
 
-    index = batch_index(["acme", "globex", "broken"], lookup_of)
-    assert index["tenants"] == 3 and index["numbers"] == {MOVED: "acme"}
+    index = batch_index(["acme", "globex", "broken", "path"], lookup_of)
+    assert index["tenants"] == 4 and index["numbers"] == {MOVED: "acme"}
+    assert set(index["clashes"]) == {"acme", "globex"}
     assert "globex (client 1002) extension id 7" in index["clashes"]["acme"][0]
     assert len(read) == len(set(read))           # each variable of each tenant once
     cross = cross_tenant(index, "globex")
