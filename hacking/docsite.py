@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Build the collection's docsite (the Ansible docsite layout, by antsibull-docs) offline: ``make docsite``.
 
 antsibull-docs lays out a Sphinx site for the collection as installed from this checkout (module, plugin, role and
