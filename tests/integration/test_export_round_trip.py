@@ -8,24 +8,10 @@ import re
 import yaml
 
 from harness import api_calls, tenant_world
+from tests import unsafe_yaml
 from tests.reliability.lib import tenant_inventory
 
 EXPORT, ROLLOUT = "telphin.pbx.export_bindings", "telphin.pbx.rollout_bindings"
-
-
-class UnsafeLoader(yaml.SafeLoader):     # pylint: disable=too-many-ancestors
-    """YAML as Ansible reads the export: what is tagged ``!unsafe`` is data (strings, mappings, lists)."""
-
-
-def _unsafe(loader, node):
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-UnsafeLoader.add_constructor("!unsafe", _unsafe)
 # three numbers phonenumbers calls not valid, one in the trunk-prefix form; no two the same number (the run refuses
 # a number two tenants bind)
 NOT_VALID = {(1, 3): "+11234567890", (1, 4): "81234567891", (2, 0): "+71234567890"}
@@ -51,13 +37,13 @@ def test_an_export_with_not_valid_numbers_and_missing_keys_rolls_out_with_no_cha
     assert run.rc == 0, run.output
     text = (tmp_path / "inv" / "host_vars" / "tenant1.yml").read_text()
     assert text.startswith("---\n# Exported from tenant tenant1 by telphin.pbx.export_bindings.\n")
-    exported = yaml.load(text, Loader=UnsafeLoader)["phone_bindings"]     # nosec: a safe loader
+    exported = unsafe_yaml.load(text)["phone_bindings"]
     assert exported[3] == {"extension": "103", "external_number": "+11234567890", "label": "Desk 3",
                            "record_format": "mp3_mono", "number_check": "possible"}
     assert exported[4]["number_check"] == "possible" and "number_check" not in exported[0]
     assert exported[5] == {"extension": "105", "external_number": "", "record_format": "mp3_mono"}   # no label
     assert not any("hold_music" in item or "password" in item for item in exported)
-    second = yaml.load((tmp_path / "inv" / "host_vars" / "tenant2.yml").read_text(), Loader=UnsafeLoader)
+    second = unsafe_yaml.load((tmp_path / "inv" / "host_vars" / "tenant2.yml").read_text())
     assert [item.get("hold_music") for item in second["phone_bindings"]] == [None, None, 3, None, None, None]
 
     # the files as host_vars of an inventory (the group's variables over them), as the export's header says

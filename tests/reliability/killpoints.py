@@ -49,6 +49,7 @@ import yaml
 if __package__ in (None, ""):  # pragma: no cover - `python tests/reliability/killpoints.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests import unsafe_yaml  # noqa: E402
 from tests.emulator import Emulator  # noqa: E402
 from tests.integration.harness import tenant_world  # noqa: E402
 from tests.reliability.lib import (  # noqa: E402
@@ -76,21 +77,6 @@ def new_number(tenant: int, index: int) -> str:
 def bindings(tenants: int, per_tenant: int) -> Dict[int, List[Dict[str, Any]]]:
     return {n: [{"extension": str(100 + i), "external_number": new_number(n, i)} for i in range(per_tenant)]
             for n in range(1, tenants + 1)}
-
-
-class _Loader(yaml.SafeLoader):     # pylint: disable=too-many-ancestors
-    """YAML as Ansible reads a backup: what is tagged ``!unsafe`` (strings, lists, mappings) is plain data."""
-
-
-def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_Loader.add_constructor("!unsafe", _unsafe)
 
 
 def run_processes(token: str) -> List[int]:
@@ -242,7 +228,7 @@ def load_backups(directory: Path) -> Dict[str, Dict[str, Any]]:
     found = {}
     for path in sorted(directory.glob("*.yml")):
         text = path.read_text()
-        doc = yaml.load(text, Loader=_Loader)   # noqa: S506 - a SafeLoader with one tag more
+        doc = unsafe_yaml.load(text)
         match = re.search(r"^# Backup of tenant ([0-9]+) ", text, re.M)
         if match is None:
             raise ValueError("%s names no tenant" % path.name)
