@@ -366,7 +366,9 @@ def test_a_plan_job_in_three_slices_keeps_every_tenants_plan(emulator_factory, t
 
 
 # -- undo from the artifacts of the job -----------------------------------------------------------------------------
-PIN = "2468"
+# long: a 4-digit PIN can occur inside any number a job prints (times, ids); the leak scan found "2468" in the events of
+# one run on 2.21, not traced further
+PIN = "8642097531"
 
 
 def test_undo_from_the_apply_jobs_artifacts_gives_back_every_original_value(emulator_factory, tmp_path):
