@@ -97,7 +97,7 @@ BAD = {
     2: ({"external_number": "+79161234567"}, {},
         "phone_policy: external_number: a policy holds no phone number and no secret"),
     3: ({"password": "Sip-Pass-4711-policy"}, {}, "phone_policy: password: a policy holds no phone number"),
-    4: ({"conference_pin": "90210"}, {}, "phone_policy: conference_pin: a policy holds no phone number"),
+    4: ({"conference_pin": "9021055512"}, {}, "phone_policy: conference_pin: a policy holds no phone number"),
     5: ({"record_formats": "wav_mono"}, {}, "phone_policy: unknown key(s) record_formats"),
     6: ({"record_format": "flac"}, {},
         "phone_policy: record_format must be one of mp3_mono, mp3_stereo, wav_mono, wav_stereo, got 'flac'"),
@@ -119,7 +119,7 @@ def test_each_bad_policy_fails_its_tenant_before_any_request(emulator_factory, p
     for n, (_policy, _more, message) in BAD.items():
         assert message in out, (n, message)
     assert "%d failed" % len(BAD) in out
-    assert "Sip-Pass-4711-policy" not in run.output and "90210" not in run.output
+    assert "Sip-Pass-4711-policy" not in run.output and "9021055512" not in run.output
 
 
 def test_check_diff_plan_apply_backup_and_restore_carry_the_policy(emulator_factory, playbook, tmp_path):

@@ -18,15 +18,15 @@ from ansible_collections.telphin.pbx.tests.unit.plugins.module_utils.test_bulk_s
 
 OWN = [Call(c.method, c.path.replace("@me", "1001"), reply=c.reply, params=c.params) for c in LIST]
 BINDINGS = [{"extension": "100", "external_number": "+79000000001", "label": "{{ lookup('pipe', 'id') }}"},
-            {"extension": "101", "conference_pin": "5813"}]
+            {"extension": "101", "conference_pin": "5813907264"}]
 
 
 def applied(tmp_path, client_id="1001", listing=OWN):
     """A run with a backup: 100 gets a number and a label, 101 a new PIN (which no backup holds)."""
     calls = [token(), *listing, Call("GET", "/client/%s/extensions_bundle/" % client_id, reply=[]),
-             get(54, label="{% raw %}Desk"), get(55, conference_pin="4711"),
+             get(54, label="{% raw %}Desk"), get(55, conference_pin="4711830265"),
              put(54, {"external_number": "+79000000001", "label": "{{ lookup('pipe', 'id') }}"}),
-             put(55, {"conference_pin": "5813"})]
+             put(55, {"conference_pin": "5813907264"})]
     return run(calls, client_id=client_id, bindings=BINDINGS, backup=True,
                backup_options={"dir_path": str(tmp_path)})
 
@@ -35,7 +35,7 @@ def test_a_backup_is_returned_as_the_tenants_artifact_signed_and_safe_to_pass_on
     result, warnings = applied(tmp_path)
     assert list(result["artifacts"]) == ["telphin_backup_1001"] and warnings == []
     text = result["artifacts"]["telphin_backup_1001"]
-    assert "{{" not in text and "{%" not in text and "4711" not in text and "5813" not in text
+    assert "{{" not in text and "{%" not in text and "4711830265" not in text and "5813907264" not in text
     doc = json.loads(text)
     assert doc["format"] == "telphin.pbx.backup/1" and doc["client_id"] == "1001"
     assert doc["signature"].startswith("hmac-sha256:")

@@ -172,7 +172,7 @@ def test_a_bulk_run_returns_what_the_module_returns(transport):
         Call("GET", "/client/@me/extension/", reply=[]),           # a short list ends with the empty page
         Call("GET", "/extension/7/phone/", reply={"external_number": None, "label": "Desk"}),
     ]
-    args = dict(CONN, bindings=[{"extension": "100", "external_number": "+7 900 123-45-67", "password": 4711}])
+    args = dict(CONN, bindings=[{"extension": "100", "external_number": "+7 900 123-45-67", "password": 4711830265}])
     result = _action.run_on_controller("extension_phones", "telphin.pbx.extension_phones", args, True)
     transport.assert_done()
     assert result["changed"] is True and result["summary"] == {"total": 1, "changed": 1, "unchanged": 0, "failed": 0,
@@ -180,7 +180,7 @@ def test_a_bulk_run_returns_what_the_module_returns(transport):
     assert result["diff"][0]["after"]["external_number"] == "+79001234567"
     assert result["invocation"]["module_args"]["bindings"][0]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert result["invocation"]["module_args"]["app_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-    assert "4711" not in json.dumps(result) and "failed" not in result
+    assert "4711830265" not in json.dumps(result) and "failed" not in result
 
 
 def test_warnings_are_returned_in_the_result(transport):
