@@ -246,17 +246,24 @@ def write_plan(path: str, params: Mapping[str, Any], client_id: str, region: str
 
 
 def plan_text(doc: Mapping[str, Any]) -> str:
-    """The plan as one JSON text in which no ``{{``, ``{%`` or ``{#`` occurs: how a plan travels through variables.
+    """The plan as one JSON text in which no string holds ``{``, ``}``, ``%`` or ``#``: how a plan travels through
+    variables.
 
     Its values include what the tenant's staff stored (the "before" labels); a plan passed as a mapping in an extra
-    variable has those strings templated by Ansible when the role reads it. Outside strings, JSON puts only ``"``
-    or ``}`` after ``{``, so each ``{`` before ``{``, ``%`` or ``#`` is inside a string: escaped as ``\\u007b``, it
-    decodes to the same value.
+    variable has those strings templated by Ansible when the role reads it. Every one of these characters inside a
+    JSON string is written as its ``\\u`` escape, whatever the string holds, so the only braces left are the JSON
+    structure's (each ``{`` followed by ``"`` or ``}``), and the text starts with ``{``: it holds no template syntax
+    of any ansible-core, and decodes to the same values.
     """
-    return _TEMPLATE_START.sub(r"\\u007b", json.dumps(doc, sort_keys=True, ensure_ascii=True))
+    return _JSON_STRING.sub(_escape_markup, json.dumps(doc, sort_keys=True, ensure_ascii=True))
 
 
-_TEMPLATE_START = re.compile(r"\{(?=[{%#])")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_MARKUP = re.compile(r"[{}%#]")
+
+
+def _escape_markup(string: "re.Match[str]") -> str:
+    return _MARKUP.sub(lambda char: "\\u%04x" % ord(char.group()), string.group())
 
 
 def signing_key(secret: Optional[str]) -> bytes:

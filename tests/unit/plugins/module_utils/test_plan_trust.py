@@ -11,6 +11,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _safety
 from ansible_collections.telphin.pbx.plugins.module_utils._api import PER_PAGE
@@ -164,6 +166,18 @@ def test_the_plans_text_holds_no_template_markup_and_decodes_to_the_plan():
     assert json.loads(text) == plan
     result = apply([token(), *LIST, get(54, label=hostile), put(54, {"label": "{{ also }}"})], text)
     assert result["changed"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.text(), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+                    max_leaves=8))
+def test_no_string_of_a_plan_shows_a_brace_percent_or_hash_whatever_it_holds(value):
+    # by structure, not by a list of triggers: the only braces left are JSON's own, each followed by '"' or '}'
+    doc = {"client_id": "1001", "changes": [{"before": {"label": value}, value if isinstance(value, str) else "k": 1}]}
+    text = _safety.plan_text(doc)
+    assert json.loads(text) == doc
+    assert "%" not in text and "#" not in text and text.startswith("{")
+    assert all(text[i + 1] in '"}' for i, char in enumerate(text) if char == "{")
 
 
 # -- a number the check run accepted as not valid (number_check: possible) ---------------------------------------
