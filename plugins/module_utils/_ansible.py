@@ -44,6 +44,9 @@ CERT_WARNING = ("validate_certs is false: the API server's TLS certificate is no
                 "be intercepted; use ca_path for a private CA instead")
 PLAIN_HTTP_WARNING = ("allow_plain_http is set and api_url or token_url uses plain http: the app secret and the tokens "
                       "cross the network unencrypted; use https outside a test network")
+# The inventory host (the tenant) a module process runs for, named by the action plugin: the module names it in its
+# warnings, which ansible-core 2.21 takes out of the result before the action plugin could.
+HOST_ENVIRONMENT = "TELPHIN_PBX_HOST"
 NO_LOG_MARK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"    # what Ansible shows for the value of a no_log option
 
 
@@ -305,7 +308,9 @@ def run_module(module: AnsibleModule, name: str) -> None:
         module.fail_json(msg=missing_required_lib("urllib3"), exception=URLLIB3_IMPORT_ERROR)
     _lifeline.hold_from_environment(os.environ)     # the worker and controller that wait for this result
     try:
-        result, secrets = execute(name, module.params, module.check_mode, module.warn)
+        host = os.environ.get(HOST_ENVIRONMENT)
+        warn: Warn = (lambda msg: module.warn("%s: %s" % (host, msg))) if host else module.warn
+        result, secrets = execute(name, module.params, module.check_mode, warn)
     except Exception as exc:  # pylint: disable=broad-except
         # as on the controller path: the type, the place and the code path, never the exception's text
         module.fail_json(msg=unexpected(exc), exception=code_trace(exc))

@@ -14,7 +14,6 @@ Both paths share ``module_utils/_ansible.py``: the spec, the engine call, the er
 from __future__ import annotations
 
 import multiprocessing
-import dataclasses
 import os
 import re
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.telphin.pbx.plugins.module_utils import _lifeline
 from ansible_collections.telphin.pbx.plugins.module_utils._ansible import (
-    SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
+    HOST_ENVIRONMENT, SPECS, execute, masked_params, masked_result, missing_library, nested_secrets, no_log_values)
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_trace, unexpected
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
 from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
@@ -114,11 +113,11 @@ def renamed(msg: str, words: Words, options: Mapping[str, Any]) -> str:
     return re.sub(r"'([a-z_]+)'", lambda m: "'%s'" % words(m.group(1)) if m.group(1) in options else m.group(0), msg)
 
 
-def with_host_named(result: Dict[str, Any], host: Optional[str]) -> Dict[str, Any]:
+def with_host_named(result: Dict[str, Any], host: Optional[str], warnings: bool = True) -> Dict[str, Any]:
     """``result`` with the inventory host (the tenant) named in each diff header and each warning: ``--diff``
     prints the headers before the host's status line, Ansible prints warnings without a host, and many tenants have
     an extension 100. Not for ``localhost``."""
-    if host and host != "localhost" and isinstance(result.get("warnings"), list):
+    if warnings and host and host != "localhost" and isinstance(result.get("warnings"), list):
         result["warnings"] = [_named(w, host) for w in result["warnings"]]
     diffs = result.get("diff")
     if host and host != "localhost" and diffs:
@@ -130,15 +129,8 @@ def with_host_named(result: Dict[str, Any], host: Optional[str]) -> Dict[str, An
 
 
 def _named(warning: Any, host: str) -> Any:
-    """A warning with ``host`` in front: a text, or (a module's, on ansible-core 2.19+) a summary whose event holds
-    the text."""
-    if isinstance(warning, str):
-        return "%s: %s" % (host, warning)
-    event = getattr(warning, "event", None)
-    text = getattr(event, "msg", None)
-    if dataclasses.is_dataclass(warning) and dataclasses.is_dataclass(event) and isinstance(text, str):
-        return dataclasses.replace(warning, event=dataclasses.replace(event, msg="%s: %s" % (host, text)))
-    return warning
+    """A warning of the engine on the controller path (a text) with ``host`` in front."""
+    return "%s: %s" % (host, warning) if isinstance(warning, str) else warning
 
 
 def plain(value: Any) -> Any:
@@ -219,6 +211,7 @@ class TelphinAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
     _lifeline_stamp: Optional[str] = None
+    _module_host = ""
 
     def run(self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         controller = controller_pid()
@@ -270,11 +263,12 @@ class TelphinAction(ActionBase):
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
             self._lifeline_stamp = module_lifeline(controller, self._task.async_val)
+            self._module_host = host if host != "localhost" else ""
             result = merge_hash(result, self._execute_module(module_args=dict(args), task_vars=task_vars,
                                                              wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
-            return with_host_named(result, (task_vars or {}).get("inventory_hostname"))
+            return with_host_named(result, host, warnings=False)     # the module named its warnings
         environment: Dict[str, Any] = {}
         self._compute_environment_string(environment)
         with _environment(environment):
@@ -286,12 +280,15 @@ class TelphinAction(ActionBase):
         return with_host_named(result, host)
 
     def _compute_environment_string(self, raw_environment_out: Optional[Dict[str, Any]] = None) -> str:
-        """The task's environment, plus on the module path the lifeline naming this worker and its controller:
-        a module process on this machine stops sending requests once either is gone."""
+        """The task's environment, plus on the module path the lifeline naming this worker and its controller (a
+        module process on this machine stops sending requests once either is gone) and the inventory host the
+        module names in its warnings."""
         text = super()._compute_environment_string(raw_environment_out)
-        if not self._lifeline_stamp:
+        names = {_lifeline.ENVIRONMENT: self._lifeline_stamp, HOST_ENVIRONMENT: self._module_host}
+        names = {name: value for name, value in names.items() if value}
+        if not names:
             return text
-        extra = self._connection._shell.env_prefix(**{_lifeline.ENVIRONMENT: self._lifeline_stamp})
+        extra = self._connection._shell.env_prefix(**names)
         return "%s %s" % (text, extra) if text and extra else text or extra
 
     def in_role(self) -> bool:

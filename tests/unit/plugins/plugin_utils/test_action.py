@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import json
 import os
 
@@ -334,19 +336,13 @@ def test_a_worker_whose_controller_is_gone_ends_without_a_result(monkeypatch, li
         assert action.run(None, {}) == {"changed": True}
 
 
-def test_warnings_name_the_tenant_on_both_paths_but_not_localhost():
-    import dataclasses
-
+def test_warnings_and_diff_headers_name_the_tenant_but_not_localhost():
     from ansible_collections.telphin.pbx.plugins.plugin_utils._action import with_host_named
 
-    @dataclasses.dataclass(frozen=True)
-    class Event:            # the shape of ansible-core 2.19+'s summary of a module's warning
-        msg: str
-
-    @dataclasses.dataclass(frozen=True)
-    class Summary:
-        event: Event
-
-    result = {"warnings": ["a number", Summary(Event("a module's")), 7]}
-    assert with_host_named(dict(result), "acme")["warnings"] == ["acme: a number", Summary(Event("acme: a module's")), 7]
-    assert with_host_named(dict(result), "localhost")["warnings"] == result["warnings"]
+    result = {"warnings": ["a number", 7], "diff": [{"before_header": "000*100", "after_header": "000*100"}]}
+    named = with_host_named(copy.deepcopy(result), "acme")
+    assert named["warnings"] == ["acme: a number", 7] and named["diff"][0]["before_header"] == "acme: 000*100"
+    assert with_host_named(copy.deepcopy(result), "localhost") == result
+    # the module path: the module process named its warnings itself (TELPHIN_PBX_HOST), the diff is named here
+    named = with_host_named(copy.deepcopy(result), "acme", warnings=False)
+    assert named["warnings"] == ["a number", 7] and named["diff"][0]["after_header"] == "acme: 000*100"
