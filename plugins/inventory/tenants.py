@@ -17,12 +17,14 @@ description:
   - "O(source=list): the tenants listed in O(tenants), each read with C(GET /client/{client_id}/), with its own
     credentials or with the plugin's."
   - "Each host gets the variables C(telphin_client_id) (the client id as a string), C(telphin_client) (the client
-    object as the API returns it: C(id), C(name), C(prefix), C(domain), C(timezone), ...), C(telphin_api_url)
+    object: its documented fields C(id), C(name), C(prefix), C(domain), C(timezone), ... by name, every other field
+    an item C({key, value}) of C(other_fields), as in every object the API sends), C(telphin_api_url)
     (the API the tenant was read from, so the modules reach the same one), C(telphin_token_url) when O(token_url)
     is set, and with O(with_extensions=true) C(telphin_extensions)."
-  - Every string the plugin sets (values read from the API, keys included, whatever they hold) is data that is never
+  - Every string the plugin sets (values read from the API, whatever they hold) is data that is never
     templated, on every supported ansible-core - marked unsafe before 2.19, never trusted as a template since. No
-    string is judged by its content (a C(#jinja2:) header can make a template without C({)).
+    string is judged by its content (a C(#jinja2:) header can make a template without C({)). No key the server sends
+    becomes a key (C(other_fields); C(items2dict) gives an object back), so none means C(__ansible_vault) to AWX.
     C(ansible-inventory --list) (what AWX's inventory sync stores and shows) prints each such string as a mapping
     whose only key is C(__ansible_unsafe); AWX stores that mapping as it is and gives it back to jobs in the
     inventory script's JSON, which ansible-core reads as the same unsafe string.

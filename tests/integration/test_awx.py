@@ -502,7 +502,7 @@ PRINT_EVERYTHING = """---
     - name: Save what the job sees
       ansible.builtin.copy:
         content: "{{ {'client': telphin_client, 'labels': telphin_extensions | map(attribute='label') | list,
-                      'groups': group_names} | to_json }}"
+                      'extra': telphin_extensions[0].extra_params, 'groups': group_names} | to_json }}"
         dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
 """
@@ -517,11 +517,30 @@ def hostile_world(markers: Path) -> Dict[str, Any]:
     assert len(slots) >= len(texts)
     for number, (item, key) in enumerate(slots):
         item[key] = texts[number % len(texts)]
+    for client in world["clients"]:             # keys ansible-core's JSON decoders give a meaning of their own
+        client.update(SERVER_KEYS)
+        client["extensions"][0]["extra_params"] = dict(SERVER_KEYS)
     return world
 
 
+SERVER_KEYS = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", "__ansible_unsafe": "swallows the object",
+               "__ansible_type": "not a type"}
+
+
+def restored(value: Any) -> Any:
+    """A server object from the plugin's form of it: documented fields by name, every other one from other_fields."""
+    if isinstance(value, dict):
+        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
+        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
+        return fields
+    if isinstance(value, list):
+        return [restored(item) for item in value]
+    return value
+
+
 def test_a_hostile_world_syncs_and_runs_in_awx_as_data(emulator_factory, tmp_path):
-    """Every template trigger of ansible-core as the tenants' client names, time zones and extension labels, the
+    """Every template trigger of ansible-core as the tenants' client names, time zones and extension labels (and
+    keys the JSON decoders interpret in each client and an extension's extra_params), the
     plugin's own EXAMPLES (keyed_groups on the time zone): the sync stores each string as the tenant typed it
     (as {"__ansible_unsafe": ...}, which AWX keeps as it is), and a job that prints every host variable and
     telphin_client.name shows them as typed; nothing runs, no task fails."""
@@ -558,6 +577,8 @@ def test_a_hostile_world_syncs_and_runs_in_awx_as_data(emulator_factory, tmp_pat
         seen = json.loads((results / ("%s.json" % host)).read_text())
         assert seen["client"]["name"] == client["name"] and seen["client"]["timezone"] == client["timezone"]
         assert seen["labels"] == [e["label"] for e in client["extensions"]]
+        assert {key: restored(seen["client"])[key] for key in SERVER_KEYS} == SERVER_KEYS
+        assert restored(seen["extra"]) == SERVER_KEYS
     shown = {e["event_data"]["host"]: e["event_data"]["res"]["msg"] for e in job.events
              if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == "The client's name"}
     assert shown == {host: client["name"] for host, client in typed.items()}

@@ -126,3 +126,66 @@ def test_exported_json_through_a_script_inventory_into_a_play(emulator_factory, 
     # each tenant read with its synced client id, through the dealer's app
     listed = sorted(r["client_id"] for r in emu.requests() if r["method"] == "GET" and "/extension/" in r["path"])
     assert listed == [1001, 1001, 1002, 1002]        # each tenant's list: a short page, then the empty one
+
+
+# A server object whose key is one a JSON decoder of ansible-core interprets: AnsibleJSONDecoder (2.16 to 2.18) made
+# any object holding "__ansible_vault" a vaulted value and any holding "__ansible_unsafe" that key's string (its other
+# keys lost); the legacy profiles of 2.19+ fail the whole inventory on it ("__ansible_vault is ... not str").
+CIPHER = "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n"
+KEYED_CLIENT = {"__ansible_unsafe": "swallows the client", "__ansible_type": "not a type"}
+KEYED_PARAMS = {"__ansible_vault": CIPHER, "note": "kept"}
+
+
+def keyed_world() -> Dict[str, Any]:
+    data = world()
+    data["clients"][0].update(KEYED_CLIENT)
+    data["clients"][0]["extensions"][0]["extra_params"] = KEYED_PARAMS
+    return data
+
+
+def test_server_keys_the_json_decoder_interprets_come_back_as_data_through_awx(emulator_factory, playbook, tmp_path):
+    """AWX's round trip (``--list --export`` stored, given back by a script inventory) with a client whose own keys
+    and an extension's ``extra_params`` keys are ``__ansible_unsafe`` / ``__ansible_vault`` / ``__ansible_type``:
+    the job reads every object exactly as the tenant stored it, on every core."""
+    emu = emulator_factory(keyed_world())
+    work = tmp_path / "sync"
+    work.mkdir()
+    source = work / "dealer.telphin.yml"
+    source.write_text(yaml.safe_dump({"plugin": "telphin.pbx.tenants", "source": "dealer", "api_url": emu.url,
+                                      "with_extensions": True}))
+    proc = subprocess.run([str(ANSIBLE_BIN / "ansible-inventory"), "-i", str(source), "--list", "--export"],
+                          capture_output=True, text=True, env=environment(work), timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    script = tmp_path / "awx_inventory.py"
+    script.write_text("#!%s\nimport sys\nDATA = %r\nprint(DATA if sys.argv[1:2] == ['--list'] else '{}')\n"
+                      % (sys.executable, proc.stdout))
+    script.chmod(0o755)
+    run = playbook(play("""
+        - name: Save the client and its first extension as the job sees them
+          ansible.builtin.copy:
+            content: "{{ {'client': telphin_client, 'extension': telphin_extensions[0]} | to_json }}"
+            dest: "{{ results_dir }}/{{ telphin_client_id }}.json"
+            mode: "0600"
+        """, "A job on the synced inventory", hosts="telphin_tenants", connection="local"), script)
+    assert run.rc == 0, run.output
+    state = {str(c["id"]): c for c in emu.state()["clients"]}
+    assert set(run.results) == {"1001", "1002"}
+    for client_id, seen in run.results.items():
+        served = {k: v for k, v in state[client_id].items() if k not in ("extensions", "bundles")}
+        assert restored(seen["client"]) == served, client_id
+        served_extension = {k: v for k, v in state[client_id]["extensions"][0].items() if k != "phone"}
+        assert restored(seen["extension"]) == dict(served_extension, short_name="100"), client_id
+    assert restored(run.results["1001"]["extension"])["extra_params"] == KEYED_PARAMS
+    assert {k: restored(run.results["1001"]["client"])[k] for k in KEYED_CLIENT} == KEYED_CLIENT
+
+
+def restored(value: Any) -> Any:
+    """A server object from the plugin's form of it: its documented fields by name, every other field an item
+    ``{key, value}`` of ``other_fields`` (docs/api.md, "Objects in the inventory")."""
+    if isinstance(value, dict):
+        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
+        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
+        return fields
+    if isinstance(value, list):
+        return [restored(item) for item in value]
+    return value

@@ -62,6 +62,18 @@ def ext(ext_id: int, name: str, ext_type: str = "phone") -> Dict[str, Any]:
 ACME, GLOBEX, INITECH = client(1001, "Acme"), client(1002, "Globex Corp."), client(1003, "ООО Инитех")
 
 
+def restored(value: Any) -> Any:
+    """A server object from the plugin's form of it: its documented fields by name, every other field an item
+    ``{key, value}`` of ``other_fields`` (what ``items2dict`` gives back)."""
+    if isinstance(value, dict):
+        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
+        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
+        return fields
+    if isinstance(value, list):
+        return [restored(item) for item in value]
+    return value
+
+
 class _Fragments:
     """The fragment loader of the plugin loader, knowing this checkout's fragment without a collection finder."""
 
@@ -170,7 +182,7 @@ def test_dealer_source_reads_user_then_the_client_list_and_builds_hosts(run):
     assert res.hosts("telphin_tenants") == ["acme", "globex_corp", "ooo_initekh"]
     hv = res.vars("acme")
     assert hv["telphin_client_id"] == "1001" and isinstance(hv["telphin_client_id"], str)
-    assert hv["telphin_client"] == ACME
+    assert hv["telphin_client"] == dict(ACME, other_fields=[])      # every field of ACME is a documented one
     assert hv["telphin_api_url"] == API
     assert "telphin_extensions" not in hv and "telphin_token_url" not in hv
     assert not any("secret" in key or "token" in key or key == "telphin_app_id" for key in hv)
@@ -513,9 +525,10 @@ def test_the_cache_gives_back_the_servers_objects_as_they_were_never_as_tags(run
     second = run(cache_options(tmp_path))          # from the cache: no request
     assert second.transport.sent == []
     for got in (first, second):
-        client_vars = got.vars("acme")["telphin_client"]
+        client_vars = restored(got.vars("acme")["telphin_client"])
         assert type(client_vars["notes"]).__name__ != "AnsibleVaultEncryptedUnicode"
-        assert dict(client_vars["notes"]) == vault and dict(client_vars["tags"][0]) == {"__ansible_unsafe": "x"}
+        assert client_vars["notes"] == vault and client_vars["tags"][0] == {"__ansible_unsafe": "x"}
+    assert second.vars("acme") == first.vars("acme")
 
 
 def test_flush_cache_reads_the_api_and_refreshes_the_cache(run, tmp_path):
@@ -816,15 +829,19 @@ def test_no_server_string_is_ever_templated_whatever_it_holds(run, tmp_path, mon
     assert not marker.exists()
     [host] = res.hosts()
     hostvars = res.vars(host)
-    assert hostvars["telphin_client"] == hostile and hostvars["shown"] == text
+    assert restored(hostvars["telphin_client"]) == hostile and hostvars["shown"] == text
     assert hostvars["telphin_extensions"][0]["label"] == text
     assert [g for g in res.inventory.groups if g.startswith("tz_")] != []
     templar = Templar(loader=DataLoader(), variables=hostvars)
     for expression in ("telphin_client.name", "telphin_client.timezone", "telphin_extensions[0].label", "shown"):
         assert templar.template(trust_as_template("{{ %s }}" % expression)) == text, expression
-    assert templar.template(trust_as_template("{{ telphin_client }}")) == hostile
-    keys = templar.template(trust_as_template("{{ telphin_client | dict2items | map(attribute='key') | list }}"))
-    assert text in keys and [v for k, v in hostile.items() if k == text] == [text]
+    assert restored(templar.template(trust_as_template("{{ telphin_client }}"))) == hostile
+    keys = templar.template(trust_as_template("{{ telphin_client.other_fields | map(attribute='key') | list }}"))
+    assert keys == [text]
+    own = templar.template(trust_as_template("{{ dict(telphin_client, **(telphin_client.other_fields | items2dict))"
+                                             " | dict2items | rejectattr('key', 'eq', 'other_fields') | list"
+                                             " | items2dict }}"))
+    assert own == hostile
     assert not marker.exists()
 
 
@@ -848,3 +865,50 @@ def can_be_templated(value: Any) -> bool:
     if DATA_TAGGING:
         return is_trusted_as_template(value)
     return not isinstance(value, AnsibleUnsafe)
+
+
+# -- no key a server sends means anything of Ansible's own ---------------------------------------------------------
+KEYED = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", "__ansible_unsafe": "swallows the object",
+         "__ansible_type": "not a type", "other_fields": "a field of that name", "note": "kept"}
+
+
+def inventory_json_round_trip(value: Any) -> Any:
+    """``value`` written as ``ansible-inventory --list`` writes it (what AWX stores) and read back as ansible-core's
+    script inventory reads what AWX gives a job, on this core."""
+    import json                                                      # pylint: disable=import-outside-toplevel
+    if DATA_TAGGING:
+        from ansible._internal._json._profiles import _inventory_legacy  # pylint: disable=import-outside-toplevel
+        return json.loads(json.dumps(value, cls=_inventory_legacy.Encoder, sort_keys=True),
+                          cls=_inventory_legacy.Decoder)
+    from ansible.parsing.ajson import AnsibleJSONDecoder, AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
+    return json.loads(json.dumps(value, cls=AnsibleJSONEncoder, preprocess_unsafe=True, sort_keys=True),
+                      cls=AnsibleJSONDecoder)
+
+
+def mapping_keys(value: Any) -> set:
+    if isinstance(value, dict):
+        return set(value) | set().union(*(mapping_keys(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(mapping_keys(item) for item in value))
+    return set()
+
+
+def test_no_key_a_server_sends_becomes_a_key_and_awx_gives_every_object_back_as_typed(run):
+    """A server object holding __ansible_vault or __ansible_unsafe came back from AWX to a job (ansible-inventory
+    --list, read back by the script inventory) as a vaulted value or a string on 2.16 to 2.18, and failed the whole
+    inventory on 2.19+. Every key of the plugin's variables is now one the collection names."""
+    hostile = client(1001, "Acme", **KEYED, extra={"nested": [dict(KEYED)]})
+    extension = dict(ext(1, "001*100"), extra_params=dict(KEYED), **KEYED)
+    res = run({"dealer_id": 10, "with_extensions": True}, token(),
+              Call("GET", "/dealer/10/client/", params=PAGE, reply=[hostile]),
+              Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]),
+              Call("GET", "/client/1001/extension/", params=PAGE, reply=[extension]),
+              Call("GET", "/client/1001/extension/", params=PAGE2, reply=[]))
+    hostvars = {key: value for key, value in res.vars("acme").items() if key.startswith("telphin_")}
+    assert mapping_keys(hostvars) <= set(hostvars) | _hostvars.CLIENT_FIELDS | _hostvars.EXTENSION_FIELDS | {
+        "other_fields", "key", "value"}
+    assert hostvars["telphin_client"]["other_fields"][0] == {"key": "__ansible_type", "value": "not a type"}
+    back = inventory_json_round_trip({"_meta": {"hostvars": {"acme": hostvars}}})["_meta"]["hostvars"]["acme"]
+    assert restored(back["telphin_client"]) == hostile
+    assert restored(back["telphin_extensions"]) == [dict(extension, short_name="100")]
+    assert not can_be_templated(back["telphin_client"]["other_fields"][1]["value"])
