@@ -191,6 +191,10 @@ notes:
     inventory itself: leave O(cache) off there and use the source's I(update on launch) with a cache timeout instead.
     Do not use O(export_credentials) with Controller. Job slicing splits the hosts, so each tenant is run by exactly
     one slice."
+  - "O(keyed_groups): each needs a O(keyed_groups[].prefix) that starts with a letter, and a
+    O(keyed_groups[].parent_group) is a plain name. A group name made from a tenant's data that a host holds or
+    that is reserved (C(localhost), C(all), C(ungrouped), O(group), a name of O(groups)) is not made, with a warning
+    (O(strict=true): the source fails). A name of O(groups) may not be reserved either."
   - "Hosts get no connection variables; the collection's playbooks use C(connection: local). Set
     C(ansible_connection) with O(compose) for other plays."
   - Any API error fails the inventory source with a message saying what was being read; no partial list of
@@ -268,6 +272,7 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import Telphin
 from ansible_collections.telphin.pbx.plugins.module_utils._settings import ConnectionSettings
 from ansible_collections.telphin.pbx.plugins.module_utils._transport import URLLIB3_IMPORT_ERROR
 from ansible_collections.telphin.pbx.plugins.plugin_utils import _cache
+from ansible_collections.telphin.pbx.plugins.plugin_utils._groups import GroupGuard, check_constructed, refused_group
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostnames import (
     assign_hostnames, conflict_warnings, derived_name, identity_variables, moved_warnings)
 from ansible_collections.telphin.pbx.plugins.plugin_utils._hostvars import host_variables, unsafe
@@ -300,6 +305,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         reader: Optional[TenantReader] = None
         try:
             options = InventoryOptions.read(self.get_option, self._given_as)
+            check_constructed(self.get_option("keyed_groups"), self.get_option("groups"), options.group)
             fingerprint = _cache.fingerprint(options)
             use_cache = bool(self.get_option("cache"))
             cache_key = self.get_cache_key(path)
@@ -356,7 +362,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for warning in conflict_warnings(conflicts, names) + moved_warnings(moved, names):
             self.display.warning(warning)
         self.inventory.add_group(options.group)
-        strict = bool(self.get_option("strict"))
+        every: Dict[int, Dict[str, Any]] = {}
         for client_id in sorted(records):
             host = names[client_id]
             self.inventory.add_host(host, group=options.group)
@@ -369,6 +375,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                                       moved.get(client_id))))
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
+            every[client_id] = hostvars
+        # every host is in the inventory before a keyed group is named after a tenant's data (none takes a host's name)
+        strict = bool(self.get_option("strict"))
+        for client_id in sorted(records):
+            host, hostvars = names[client_id], every[client_id]
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+            guard = GroupGuard(self.inventory, [options.group, *(self.get_option("groups") or {})])
+            inventory, self.inventory = self.inventory, guard
+            try:
+                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+            finally:
+                self.inventory = inventory
+            for name, why in sorted(set(guard.refused)):
+                if strict:
+                    raise InventoryError(refused_group(host, client_id, name, why))
+                self.display.warning("telphin.pbx.tenants: %s (strict: true fails the source instead)"
+                                     % refused_group(host, client_id, name, why))

@@ -866,3 +866,40 @@ def test_every_template_trigger_of_ansible_core_survives_backup_restore_and_expo
     assert drift.rc != 0 and "%d problem(s) found before any request" % len(with_breaks) in drift.output
     assert ran(markers) == []
     PASSED_ROUND_TRIPS.append("every template trigger: backup -> -e @file, export -> host_vars")
+
+
+# -- the inventory plugin: a group name made from a tenant's data ------------------------------------------------------
+def test_a_keyed_group_named_after_a_tenants_data_never_takes_localhost_or_another_tenants_host(
+        emulator_factory, playbook, tmp_path):
+    """keyed_groups on the time zone: tenant 1's zone made the group localhost (Ansible matches a group before a host,
+    so a hosts: localhost play ran on tenant 1 instead of the controller), tenant 2's zone the group tenant_1 (a play
+    on tenant_1 ran on tenant 2). Now neither group is made, a warning says so, and each play runs where it says."""
+    data = tenant_world(tenants=2, phones=1)
+    data["dealers"] = [{"id": 10}]
+    data["apps"].append({"app_id": "dealer-app", "app_secret": "dealer-secret-Kg71", "type": "trusted",
+                         "access_level": "all", "user": {"id": 900, "login": "ops@dealer", "access": "full",
+                                                         "dealer_id": 10}})
+    for item, zone in zip(data["clients"], ("ocalhost", "enant_1")):
+        item.update(dealer_id=10, timezone=zone)
+    emu = emulator_factory(data)
+    source = tmp_path / "dealer.telphin.yml"
+    source.write_text(yaml.safe_dump({
+        "plugin": "telphin.pbx.tenants", "source": "dealer", "api_url": emu.url,
+        "keyed_groups": [{"key": "telphin_client.timezone", "prefix": prefix, "separator": ""}
+                         for prefix in ("l", "t")]}))
+    where = """
+        - name: Save where the play ran
+          ansible.builtin.copy:
+            content: "{{ {'host': inventory_hostname, 'tenant': telphin_client_id | default('')} | to_json }}"
+            dest: "{{ results_dir }}/%s-{{ inventory_hostname }}.json"
+            mode: "0600"
+        """
+    run = playbook("\n".join((play(where % "localhost", "On the controller"),
+                              play(where % "tenant_1", "On tenant 1", hosts="tenant_1"))), source,
+                   env={"TELPHIN_APP_ID": "dealer-app", "TELPHIN_APP_SECRET": "dealer-secret-Kg71"})
+    assert run.rc == 0, run.output
+    assert run.results == {"localhost-localhost": {"host": "localhost", "tenant": ""},
+                           "tenant_1-tenant_1": {"host": "tenant_1", "tenant": "1001"}}
+    said = " ".join(run.output.split())          # Ansible wraps a warning at the terminal's width
+    assert "keyed_groups make the group name localhost for client 1001 (host tenant_1)" in said
+    assert "keyed_groups make the group name tenant_1 for client 1002 (host tenant_2)" in said

@@ -624,6 +624,16 @@ def test_malformed_replies_are_reported(run):
     ({"dealer_id": 10, "dealer_clients_path": "dealer/{dealer_id}"}, "must be an API path"),
     ({"dealer_id": 10, "app_id": None, "app_secret": None}, "no API credentials"),
     ({"dealer_id": 10, "api_url": "ftp://x"}, "is not an http"),
+    # a keyed group is named after a tenant's data: only with a prefix of the dealer's that starts with a letter
+    ({"dealer_id": 10, "keyed_groups": [{"key": "telphin_client.timezone"}]}, r"keyed_groups\[1\] needs a prefix"),
+    ({"dealer_id": 10, "keyed_groups": [{"key": "telphin_client.timezone", "prefix": ""}]},
+     r"keyed_groups\[1\] needs a prefix"),
+    ({"dealer_id": 10, "keyed_groups": [{"key": "x", "prefix": "tz"}, {"key": "y", "prefix": "_"}]},
+     r"keyed_groups\[2\] needs a prefix"),
+    ({"dealer_id": 10, "keyed_groups": [{"key": "x", "prefix": "tz", "parent_group": "{{ telphin_client.name }}"}]},
+     r"keyed_groups\[1\]: parent_group must be a group name"),
+    ({"dealer_id": 10, "groups": {"localhost": "true"}}, "groups: localhost is a name Ansible reserves"),
+    ({"dealer_id": 10, "groups": {"telphin_tenants": "true"}}, "groups: telphin_tenants is a name Ansible reserves"),
 ])
 def test_bad_configuration_fails_before_any_request(run, config, message):
     with pytest.raises(AnsibleParserError, match=message):
@@ -867,7 +877,7 @@ def can_be_templated(value: Any) -> bool:
     return not isinstance(value, AnsibleUnsafe)
 
 
-# -- no key a server sends means anything of Ansible's own ---------------------------------------------------------
+# -- no key a server sends, no group name a tenant's data makes, means anything of Ansible's own ---------------------
 KEYED = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", "__ansible_unsafe": "swallows the object",
          "__ansible_type": "not a type", "other_fields": "a field of that name", "note": "kept"}
 
@@ -912,3 +922,46 @@ def test_no_key_a_server_sends_becomes_a_key_and_awx_gives_every_object_back_as_
     assert restored(back["telphin_client"]) == hostile
     assert restored(back["telphin_extensions"]) == [dict(extension, short_name="100")]
     assert not can_be_templated(back["telphin_client"]["other_fields"][1]["value"])
+
+
+def keyed_run(run, **options: Any) -> Result:
+    """Tenants whose time zones make, with the keyed groups below, the group names localhost, all, the plugin's
+    group, a name of groups, and the host name of a tenant (lacme); tz_Europe_Moscow is an ordinary one."""
+    clients = [client(1, "One", timezone="ocalhost"), client(2, "Two", timezone="ll"),
+               client(3, "Lacme", timezone="acme"), client(4, "Four", timezone="elphin_tenants"),
+               client(5, "Five", timezone="ig"), client(6, "Six")]
+    config = dict({"dealer_id": 10, "groups": {"big": "false"},
+                   "keyed_groups": [{"key": "telphin_client.timezone", "prefix": "l", "separator": ""},
+                                    {"key": "telphin_client.timezone", "prefix": "a", "separator": ""},
+                                    {"key": "telphin_client.timezone", "prefix": "t", "separator": ""},
+                                    {"key": "telphin_client.timezone", "prefix": "b", "separator": ""},
+                                    {"key": "telphin_client.timezone | replace('/', '_')", "prefix": "tz"}]},
+                  **options)
+    return run(config, token(), Call("GET", "/dealer/10/client/", params=PAGE, reply=clients),
+               Call("GET", "/dealer/10/client/", params=PAGE2, reply=[]))
+
+
+def test_a_group_name_from_a_tenants_data_is_never_a_host_or_a_reserved_name(run):
+    res = keyed_run(run)
+    groups = res.inventory.groups
+    assert "localhost" not in groups and "lacme" not in groups and "big" not in groups
+    assert res.hosts("telphin_tenants") == ["five", "four", "lacme", "one", "six", "two"]
+    member = {host: sorted(g.name for g in res.inventory.get_host(host).groups) for host in res.hosts()}
+    assert member["one"] == ["all", "aocalhost", "bocalhost", "telphin_tenants", "tocalhost", "tz_ocalhost"]
+    assert member["two"] == ["all", "bll", "lll", "telphin_tenants", "tll", "tz_ll"]
+    assert member["lacme"] == ["aacme", "all", "bacme", "tacme", "telphin_tenants", "tz_acme"]
+    assert member["four"] == ["aelphin_tenants", "all", "belphin_tenants", "lelphin_tenants", "telphin_tenants",
+                              "tz_elphin_tenants"]
+    assert member["five"] == ["aig", "all", "lig", "telphin_tenants", "tig", "tz_ig"]
+    assert res.hosts("tz_Europe_Moscow") == ["six"]
+    assert sorted(res.warnings()) == sorted(
+        "telphin.pbx.tenants: keyed_groups make the group name %s for client %d (host %s) from its data, and that is "
+        "%s: the group is not made and the host is not put in it (strict: true fails the source instead)" % case
+        for case in [("localhost", 1, "one", "a name Ansible reserves (the implicit localhost or a built-in group)"),
+                     ("all", 2, "two", "a name Ansible reserves (the implicit localhost or a built-in group)"),
+                     ("lacme", 3, "lacme", "the name of a host"),
+                     ("telphin_tenants", 4, "four", "a group of the inventory source's own (group, groups)"),
+                     ("big", 5, "five", "a group of the inventory source's own (group, groups)")])
+    with pytest.raises(AnsibleParserError, match=r"telphin.pbx.tenants: keyed_groups make the group name localhost "
+                                                 r"for client 1 \(host one\)"):
+        keyed_run(run, strict=True)
