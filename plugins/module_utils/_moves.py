@@ -14,9 +14,9 @@ tenant then refuses B's bind. The rules, at no request cost for a run whose bind
 - in a run of several tenants, a bind the provider refuses is not a failure of the first call but ``deferred``
   (``converge``); the phone's own number, when another tenant of the run binds it, is unbound at once, so swaps
   and chains work;
-- after every tenant's first call, the role's second task (a second call on the tenants with deferred phones, no
-  request on the others) reads each deferred phone again and writes it (``write_deferred``): every unbind of the
-  run has been written by then.
+- after every tenant's first call, the role's summary task (once for the batch; a second call for each tenant with
+  deferred phones, nothing for the others: ``plugin_utils/_deferred.py``) reads each deferred phone again and writes
+  it (``write_deferred``): every unbind of the run has been written by then.
 """
 
 from __future__ import annotations

@@ -16,12 +16,17 @@ description:
     one line per tenant that changed (or would), failed, was refused by the blast-radius guard (with its first
     changes) or was not reached, tenants in natural order (C(tenant_7) before C(tenant_42)); every tenant with
     C(phone_bindings_summary_all=true).
+  - Before it summarises, it writes the binds the tenants' bulk calls deferred (a number moving between tenants of
+    the batch, on a provider that refuses a number bound on another tenant), each such tenant with its own variables
+    (as a task of the play on that tenant sees them) and a token of its own, after every tenant's bulk call, so after
+    every unbind of the batch. Their changes (diff headers naming the tenant) and warnings are this task's; a
+    deferred bind that fails fails this task, naming the tenant. A batch that deferred nothing sends no request here.
   - The text is printed through Ansible's display, so it shows also when the callback hides ok results
-    (C(ANSIBLE_DISPLAY_OK_HOSTS=false)); in AWX it is a job event of this task. The task itself is never a change, so
-    the play recap counts only the tenants' own changes.
+    (C(ANSIBLE_DISPLAY_OK_HOSTS=false)); in AWX it is a job event of this task. The summary itself is never a change,
+    so the play recap counts only the tenants' own changes (and the deferred binds' changes on this task).
   - In check mode, the plans of the batch (C(phone_bindings_result.plan_text)) are published as the stat
     C(telphin_plans), which AWX passes to the next node of a workflow; nothing is printed for it.
-  - It takes no options and sends no request. Its action plugin runs on the controller.
+  - It takes no options. Its action plugin runs on the controller.
 author:
   - Telphin PBX collection maintainers (@telphin-pbx)
 extends_documentation_fragment:
@@ -29,9 +34,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: It only reads the tenants' results.
+    details: It reads the tenants' results; check runs defer nothing, so it writes nothing in check mode.
   diff_mode:
-    support: none
+    support: full
+    details: The diffs of the deferred binds it writes, each header naming the tenant.
   platform:
     platforms: all
 options: {}

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import re
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ansible import constants as C
 from ansible import errors as ansible_errors
@@ -33,7 +33,6 @@ from ansible_collections.telphin.pbx.plugins.module_utils._errors import code_tr
 from ansible_collections.telphin.pbx.plugins.module_utils._numbers import warm_up
 from ansible_collections.telphin.pbx.plugins.module_utils._tls import default_ca_bundle, tls_context
 from ansible_collections.telphin.pbx.plugins.module_utils._words import MODULE, ROLE, ROLE_NAME, Words
-from ansible_collections.telphin.pbx.plugins.module_utils._moves import added_requests
 from ansible_collections.telphin.pbx.plugins.plugin_utils._identity import identity_problem, pinned_client_id
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import batch_index, cross_tenant, role_options
 
@@ -166,14 +165,6 @@ def inject_invocation(task_vars: Optional[Mapping[str, Any]]) -> bool:
     return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars or {}))
 
 
-def _again(first: Any) -> Dict[str, Any]:
-    """The role's second call on a tenant with nothing deferred: its first result as it was, not shown again (no
-    diff, no warning) and not counted as a change again."""
-    kept = {k: v for k, v in first.items() if k not in ("diff", "warnings", "changed", "invocation")} \
-        if isinstance(first, Mapping) else {}
-    return dict(kept, changed=False)
-
-
 @contextmanager
 def _environment(extra: Mapping[str, Any]) -> Iterator[None]:
     """The task's ``environment`` in ``os.environ`` while the engine runs (this worker runs one task)."""
@@ -187,6 +178,53 @@ def _environment(extra: Mapping[str, Any]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def tenant_options(base: Mapping[str, Any], lookup: Callable[[str, Any], Any], host: str,
+                   check_mode: bool) -> Tuple[Optional[Dict[str, Any]], str]:
+    """The options of tenant ``host``'s call from its variables (``_role.role_options`` over ``base``, the task's
+    arguments), or ``None`` and why not: bindings that may be another tenant's (``identity_problem``), a variable that
+    does not template. No request either way."""
+    try:
+        problem = identity_problem(lookup, host)
+        if problem:
+            return None, problem
+        options = plain(role_options(base, lookup, host, check_mode))
+        options["client_id"] = pinned_client_id(options, lookup) or options["client_id"]
+        return options, ""
+    except VariableError as exc:
+        return None, str(exc)
+
+
+def variable_lookup(templar: Any, variables: Mapping[str, Any], task: Any) -> Callable[[str, Any], Any]:
+    """``lookup(name, default)``: the variable templated with ``templar`` (a plain value costs no template compile).
+    A variable that resolves to ``omit`` is unset: the role's default (of ``task``'s role), else ``default``; inside a
+    list or a mapping an omitted value is left out, as ansible-core 2.19+ does. A templating error names the variable
+    (``VariableError``)."""
+    token = variables.get("omit")
+
+    def lookup(name: str, default: Any) -> Any:
+        if name not in variables:
+            return default
+        try:
+            value = templar.template(variables[name])
+        except OMITTED:
+            return role_default(templar, task, name, default)
+        except ansible_errors.AnsibleError as exc:
+            raise VariableError("%s: %s" % (name, getattr(exc, "message", None) or exc)) from None
+        if isinstance(token, str) and token:
+            if isinstance(value, str) and value == token:
+                return role_default(templar, task, name, default)
+            value = without_token(value, token)
+        return value
+    return lookup
+
+
+def role_default(templar: Any, task: Any, name: str, default: Any) -> Any:
+    """The default of variable ``name`` in ``task``'s role (templated), else ``default``."""
+    role = getattr(task, "_role", None)
+    defaults = role.get_default_vars() if role is not None else {}
+    return templar.template(defaults[name]) if name in defaults else default
 
 
 def controller_pid() -> Optional[int]:
@@ -240,26 +278,15 @@ class TelphinAction(ActionBase):
                                                            lambda h: self._host_variable(hostvars, h),
                                                            identity_problem))
                 return result
-            first = task_vars.get("phone_bindings_result")
-            if step == "deferred" and not (isinstance(first, Mapping) and first.get("deferred")):
-                return dict(result, **_again(first))        # nothing deferred: no option read, no request
-            lookup = self._variable(task_vars)
-            try:
-                problem = identity_problem(lookup, host)
-                if problem:     # the bindings may be another tenant's: refused before any request
-                    return dict(result, failed=True, changed=False, msg=problem)
-                args = plain(role_options(args, lookup, host, bool(self._task.check_mode)))
-                args["client_id"] = pinned_client_id(args, lookup) or args["client_id"]
-            except VariableError as exc:
-                return dict(result, failed=True, changed=False, msg=str(exc))
-            if step == "deferred":      # the role's second call: the first call's deferred phones
-                engine["deferred_of"] = plain(first)
-            else:
-                engine["cross"] = cross_tenant(task_vars.get("phone_bindings_batch"), host)
-                clashes = engine["cross"].clashes if engine["cross"] else []
-                if clashes and not self.runs_on_controller():     # the module knows no index: refused here
-                    return dict(result, failed=True, changed=False, msg="%d problem(s) found before any request, "
-                                "nothing was changed:\n- %s" % (len(clashes), "\n- ".join(clashes)))
+            options, problem = tenant_options(args, self._variable(task_vars), host, bool(self._task.check_mode))
+            if options is None:     # another tenant's bindings, or a variable that does not template: no request
+                return dict(result, failed=True, changed=False, msg=problem)
+            args = options
+            engine["cross"] = cross_tenant(task_vars.get("phone_bindings_batch"), host)
+            clashes = engine["cross"].clashes if engine["cross"] else []
+            if clashes and not self.runs_on_controller():     # the module knows no index: refused here
+                return dict(result, failed=True, changed=False, msg="%d problem(s) found before any request, "
+                            "nothing was changed:\n- %s" % (len(clashes), "\n- ".join(clashes)))
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
             self._lifeline_stamp = module_lifeline(controller, self._task.async_val)
@@ -275,8 +302,6 @@ class TelphinAction(ActionBase):
             result.update(run_on_controller(self.MODULE, self._task.action, args,
                                             bool(self._task.check_mode), inject_invocation(task_vars),
                                             ROLE if in_role else None, engine))
-        if "deferred_of" in engine:
-            result["requests"] = added_requests(engine["deferred_of"], result)
         return with_host_named(result, host)
 
     def _compute_environment_string(self, raw_environment_out: Optional[Dict[str, Any]] = None) -> str:
@@ -297,40 +322,17 @@ class TelphinAction(ActionBase):
         return role is not None and role.get_name(include_role_fqcn=True) == ROLE_NAME
 
     def _host_variable(self, hostvars: Any, host: str) -> Callable[[str, Any], Any]:
-        """``lookup(name, default)`` of another host of the batch: its variable, templated, as plain data."""
+        """``lookup(name, default)`` of another host of the batch: its variable, templated, as plain data. The host's
+        variables are computed once (each ``hostvars[host]`` computes all of them again)."""
+        values = hostvars[host]
+
         def lookup(name: str, default: Any) -> Any:
-            values = hostvars[host]
             return plain(values[name]) if name in values else default
         return lookup
 
     def _variable(self, task_vars: Mapping[str, Any]) -> Callable[[str, Any], Any]:
-        """``lookup(name, default)``: the variable templated (a plain value costs no template compile). A variable
-        that resolves to ``omit`` is unset: the role's default, else ``default``; inside a list or a mapping an
-        omitted value is left out, as ansible-core 2.19+ does. A templating error names the variable
-        (``VariableError``)."""
-        token = task_vars.get("omit")
-
-        def lookup(name: str, default: Any) -> Any:
-            if name not in task_vars:
-                return default
-            try:
-                value = self._templar.template(task_vars[name])
-            except OMITTED:
-                return self._role_default(name, default)
-            except ansible_errors.AnsibleError as exc:
-                raise VariableError("%s: %s" % (name, getattr(exc, "message", None) or exc)) from None
-            if isinstance(token, str) and token:
-                if isinstance(value, str) and value == token:
-                    return self._role_default(name, default)
-                value = without_token(value, token)
-            return value
-        return lookup
-
-    def _role_default(self, name: str, default: Any) -> Any:
-        """The role's default of variable ``name`` (templated), else ``default``."""
-        role = getattr(self._task, "_role", None)
-        defaults = role.get_default_vars() if role is not None else {}
-        return self._templar.template(defaults[name]) if name in defaults else default
+        """``lookup(name, default)`` of this task's host (``variable_lookup``)."""
+        return variable_lookup(self._templar, task_vars, self._task)
 
     def runs_on_controller(self) -> bool:
         """A local connection without ``become`` or ``async``: the module would run on this machine anyway."""

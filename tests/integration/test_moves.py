@@ -2,8 +2,9 @@
 bound on another client (the emulator's ``number-bound-elsewhere-refused`` variant).
 
 With ``--forks 1`` the tenants run in inventory order, so a move from tenant2 to tenant1 meets tenant1's bind
-before tenant2's unbind: the role defers the refused bind to its second task, which runs after every tenant's first
-call. Every test reads the emulator's request log and state.
+before tenant2's unbind: the role defers the refused bind to its summary task, which runs once for the batch after
+every tenant's bulk call and writes each tenant's deferred binds with that tenant's own variables. Every test reads
+the emulator's request log and state.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from harness import api_calls, desired_number, tenant_world, token_calls
-from tests.reliability.lib import tenant_inventory
+from harness import api_calls, desired_number, play, tenant_world, token_calls
+from tests.reliability.lib import TENANT_SECRET, tenant_inventory, tenant_vars, tenants_inventory
 
 REFUSING = "number-bound-elsewhere-refused"
 MOVED = "+79876543210"        # the issue's +7 987 654-32-10
 OTHER = "+79876543211"
 
 
-def world(numbers: Dict[int, Optional[str]]) -> Dict[str, Any]:
-    """Two tenants of two phones each (ids 1, 2 and 4, 5); ``numbers``: extension id -> its number."""
-    data = tenant_world(tenants=2, phones=2)
+def world(numbers: Dict[int, Optional[str]], tenants: int = 2) -> Dict[str, Any]:
+    """Tenants of two phones each (ids 1, 2 and 4, 5, then 7, 8); ``numbers``: extension id -> its number."""
+    data = tenant_world(tenants=tenants, phones=2)
     for client in data["clients"]:
         for ext in client["extensions"]:
             if ext["id"] in numbers:
@@ -53,7 +54,7 @@ def test_a_move_between_tenants_binds_after_the_unbind(emulator_factory, playboo
     log = emu.requests()
     if source == 1:      # the unbind came first: nothing deferred, the request floor
         assert refused(log) == [] and len(token_calls(log)) == 2 and len(api_calls(log, "PUT")) == 2
-    else:                # tenant1's bind was refused, then written by its second call: one token, one GET, one PUT more
+    else:                # tenant1's bind was refused, then written after the unbinds: one token, one GET, one PUT more
         assert len(refused(log)) == 1 and len(token_calls(log)) == 3
         phone = "/extension/%d/phone" % ids[target][1]
         assert [r["status"] for r in api_calls(log, "PUT", phone)] == [409, 200]
@@ -118,3 +119,25 @@ def test_a_run_without_moves_costs_no_request_more(emulator_factory, playbook):
     assert len(api_calls(log, "GET", "/phone")) == 12 and len(api_calls(log, "PUT")) == 6
     assert len(api_calls(log, "GET", "/extension/")) - 12 == 6       # the extension list: 2 pages each
     assert len(log) == 3 + 6 + 12 + 6
+
+
+def test_a_tenant_s_deferred_binds_use_its_own_variables_and_module_defaults(emulator_factory, playbook):
+    # tenant2's bind waits for tenant3's unbind; the summary that writes it runs on tenant1. Each tenant's app secret
+    # comes only from the play's module_defaults, templated per tenant ("{{ my_secret }}"): written with tenant1's,
+    # tenant2's deferred bind would be refused (401) and fail.
+    emu = emulator_factory(world({7: MOVED}, tenants=3), variant=REFUSING)
+    bindings = {1: [{"extension": "100", "external_number": OTHER}],
+                2: [{"extension": "101", "external_number": MOVED}],
+                3: [{"extension": "100", "external_number": ""}]}
+    hosts = {"tenant%d" % n: tenant_vars(1000 + n, emu.url, items, "tenant%d-app" % n, my_secret=TENANT_SECRET % n)
+             for n, items in bindings.items()}
+    book = play("- ansible.builtin.import_role:\n    name: telphin.pbx.phone_bindings\n    rolespec_validate: false\n",
+                "Rollout", hosts="telphin_tenants", module_defaults={"app_secret": "{{ my_secret }}"})
+    run = playbook(book, tenants_inventory(hosts), "--forks", "1", "--diff")
+    assert run.rc == 0, run.output
+    assert bound(emu) == {1: OTHER, 2: None, 4: None, 5: MOVED, 7: None, 8: None}
+    log = emu.requests()
+    assert len(refused(log)) == 1 and len(token_calls(log)) == 4      # tenant2's second token: its deferred bind
+    assert [r["status"] for r in api_calls(log, "PUT", "/extension/5/phone")] == [409, 200]
+    assert "tenant2: 1 phones looked at, 1 changed, 0 unchanged, 0 failed" in run.stdout
+    assert "+++ after: tenant2: extension 020*101 (id 5) phone" in run.stdout      # the deferred bind's diff

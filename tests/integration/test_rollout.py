@@ -40,13 +40,13 @@ def test_rollout_costs_the_request_floor_and_converges(emulator_factory, playboo
     assert len(log) == T + 2 * T + T * E + T * 2
     for n in range(1, T + 1):
         assert "tenant%d: 4 phones looked at, 2 changed, 2 unchanged, 0 failed" % n in run.stdout
-    # Two tasks per tenant, the bulk call and the deferred binds (a task per tenant costs a worker process each; the
-    # second sends no request when nothing was deferred): the role's argument validation is off in the playbook,
-    # and the index of the batch's numbers and the summary (which publishes the plans of check runs) are one task
-    # for the batch; no line for the plans in an ordinary run.
+    # One task per tenant, the bulk call (a task per tenant costs a worker process each): the role's argument
+    # validation is off in the playbook, and the index of the batch's numbers and the summary (which writes any
+    # deferred binds and publishes the plans of check runs) are one task for the batch; no line for the plans in an
+    # ordinary run.
     assert re.findall(r"^TASK \[(?:telphin\.pbx\.phone_bindings : )?(.+?)\]", run.stdout, re.M) == [
         "Index the numbers the batch's tenants bind", "Apply the bindings of the tenant in one bulk call",
-        "Write the binds deferred until every tenant's unbinds are written", "Summarise the tenants"]
+        "Summarise the tenants"]
     assert "skipping: [" not in run.stdout
     state = numbers(emu.state())
     assert all(state[(1000 + n, "0%d0*%d" % (n, 100 + i))] == desired_number(n, i)
