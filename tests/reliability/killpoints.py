@@ -197,6 +197,13 @@ class Trigger(threading.Thread):
             time.sleep(0.002)
 
 
+# SIGHUP and SIGINT at their defaults, then exec the playbook (same pid), as in a terminal's job: a test runner
+# started under nohup or as a shell's background job ignores them and would pass that on, and the playbook would
+# outlive the hang-up it is meant to model.
+AS_IN_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+                    "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"]
+
+
 def ended(proc: "subprocess.Popen[str]", timeout: float) -> float:
     """Wait for ``proc`` to end; the ``time.monotonic()`` of its end (when its children got another parent), seen
     through a pidfd where there is one, else by polling every 5 ms."""
@@ -253,7 +260,7 @@ def run_point(way: str, point: str, tenants: int, per_tenant: int, workdir: Path
         inv = tenant_inventory(emu.url, want, phone_bindings_backup=True, phone_bindings_backup_dir=str(backup_dir),
                                **connection)
         token = uuid.uuid4().hex
-        command = ansible.command("telphin.pbx.rollout_bindings", inv)[0]
+        command = AS_IN_A_TERMINAL + ansible.command("telphin.pbx.rollout_bindings", inv)[0]
         with open(workdir / "stopped-run.log", "w") as output:
             proc = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, cwd=str(workdir),
                                     env=ansible.environment({MARKER: token, **PLUGINS}), start_new_session=True)
