@@ -8,6 +8,8 @@ import pytest
 from ansible_collections.telphin.pbx.plugins.module_utils._bulk import run_extension_phones
 from ansible_collections.telphin.pbx.plugins.module_utils._errors import InputError, RunFailed
 from ansible_collections.telphin.pbx.plugins.module_utils._moves import CrossTenant, index_numbers, number_of
+from ansible_collections.telphin.pbx.plugins.plugin_utils._action import TelphinAction
+from ansible_collections.telphin.pbx.plugins.plugin_utils._identity import identity_problem
 from ansible_collections.telphin.pbx.plugins.plugin_utils._role import batch_index, cross_tenant
 
 from scripted import Call, ScriptedTransport, make_client, token
@@ -92,6 +94,26 @@ def test_the_batch_index_reads_each_tenant_once_and_skips_what_does_not_read():
     cross = cross_tenant(index, "globex")
     assert cross.defer and cross.clashes == index["clashes"]["globex"] and cross.bound_elsewhere(MOVED)
     assert cross_tenant(None, "acme") is None and cross_tenant({"numbers": {}, "tenants": 1}, "acme").defer is False
+
+
+def test_the_index_computes_each_tenant_s_variables_once():
+    # hostvars[host] computes every variable of the host again (VariableManager.get_vars); the identity checks and
+    # the index read several variables of each tenant: one computation per tenant, not one per variable read
+    class HostVars(dict):
+        computed = []
+
+        def __getitem__(self, host):
+            self.computed.append(host)
+            return super().__getitem__(host)
+
+    hostvars = HostVars(acme={"phone_bindings": [{"extension": "100", "external_number": MOVED}],
+                              "telphin_client_id": "1001"},
+                        globex={"phone_bindings": [{"extension": "101", "external_number": OTHER}],
+                                "telphin_client_id": "1002", "phone_bindings_client_id": "1002"})
+    index = batch_index(["acme", "globex"], lambda host: TelphinAction._host_variable(None, hostvars, host),
+                        identity_problem)
+    assert index["numbers"] == {MOVED: "acme", OTHER: "globex"} and index["clashes"] == {}
+    assert HostVars.computed == ["acme", "globex"]
 
 
 def test_a_clash_is_refused_before_any_request():

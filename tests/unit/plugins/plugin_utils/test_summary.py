@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.telphin.pbx.plugins.action.phone_bindings_summary import _written
+from ansible_collections.telphin.pbx.plugins.plugin_utils._deferred import has_deferred
 from ansible_collections.telphin.pbx.plugins.plugin_utils._summary import natural_key, summarise
 
 FOUR = {"total": 4, "changed": 1, "unchanged": 3, "failed": 0, "skipped": 0}
@@ -81,3 +83,16 @@ def test_the_policys_changes_are_totalled_over_the_tenants_after_the_totals_line
     lines = summarise(many, [], check_mode=True, list_all=False).lines
     assert lines[1] == "policy: incoming_limit 24 -> 2: 24 phone(s) to change in 1 tenant(s)"
     assert lines[21] == "policy: 5 more kind(s) of change"
+
+
+def test_the_deferred_binds_written_by_the_summary_task_show_under_it_and_a_failure_names_its_tenant():
+    diff = {"before_header": "tenant2: extension 020*101 (id 5) phone", "before": {}, "after": {}}
+    written = {"tenant2": {"changed": True, "diff": [diff], "warnings": ["tenant2: plain http"]},
+               "tenant7": {"failed": True, "changed": False, "msg": "1 of 1 deferred bind(s) failed"}}
+    out = _written(written)
+    assert out["changed"] is True and out["diff"] == [diff] and out["warnings"] == ["tenant2: plain http"]
+    assert out["failed"] is True and out["msg"].endswith("\ntenant7: 1 of 1 deferred bind(s) failed")
+    assert "tenant2" not in out["msg"]
+    assert _written({"tenant2": {"changed": False}}) == {"changed": False}      # nothing failed, nothing to show
+    assert has_deferred({"deferred": [{"extension_id": 5}]}) and not has_deferred({"deferred": []})
+    assert not has_deferred({"deferred": [{"extension_id": 5}], "failed": True}) and not has_deferred(None)
