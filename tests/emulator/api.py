@@ -138,6 +138,9 @@ class Engine:
         self.log: List[Dict[str, Any]] = []
         self.seq = 0
         self.started = time.monotonic()     # the origin of the log's "at"
+        # called with the log after each request is logged, before its reply is sent, in the serving thread and
+        # under the lock: a test that must act at an exact point of a run (tests/reliability/killpoints.py)
+        self.after_record: Optional[Callable[[List[Dict[str, Any]]], None]] = None
         d = world.defaults
         self.buckets: Dict[BucketKey, Bucket] = {}
         for key, quota in [(c.id, c.quota) for c in world.clients.values()] + \
@@ -313,6 +316,8 @@ class Engine:
                 "app_id": ctx.app_id, "fault": action, "fault_rule": rule_index,
                 "at": round(arrived - self.started, 6), "accept_encoding": req.accept_encoding,
                 "content_encoding": reply.headers.get("Content-Encoding") if reply is not None else None})
+            if self.after_record is not None:
+                self.after_record(self.log)
 
     def _dispatch(self, req: Request, ctx: Ctx) -> Reply:
         """The API proper (under the lock). Charges the quota bucket and takes an in-flight slot."""

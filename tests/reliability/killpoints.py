@@ -173,7 +173,10 @@ def _kill(pid: int, sig: int) -> None:
 
 
 class Trigger(threading.Thread):
-    """Watches the emulator's request log and stops the run once ``reached`` says so; notes when (the log's clock)."""
+    """Stops the run once ``reached`` says so of the emulator's request log, in the emulator's serving thread right
+    after the request that reaches the point is logged and before its reply leaves: the signal goes out at that
+    exact point however busy the machine is (a thread polling the log could be scheduled late, and a short run would
+    end first). ``then`` runs afterwards in this thread. Notes when (the log's clock)."""
 
     def __init__(self, emu: Emulator, reached: Callable[[List[Dict[str, Any]]], bool],
                  fire: Callable[[], None], then: Callable[[], None] = lambda: None) -> None:
@@ -182,19 +185,23 @@ class Trigger(threading.Thread):
         self.firing_at: Optional[float] = None       # emulator clock ("at") when the point was seen reached
         self.fired_at: Optional[float] = None        # emulator clock right after the signal(s) were sent
         self.done = threading.Event()
+        self.fired = threading.Event()
+        emu.engine.after_record = self._at_each_request
+
+    def _at_each_request(self, log: List[Dict[str, Any]]) -> None:
+        if self.fired.is_set() or self.done.is_set() or not self.reached(log):
+            return
+        engine = self.emu.engine
+        self.firing_at = time.monotonic() - engine.started
+        self.fire()
+        self.fired_at = time.monotonic() - engine.started
+        self.fired.set()
 
     def run(self) -> None:
-        engine = self.emu.engine
         while not self.done.is_set():
-            with engine.lock:
-                log = list(engine.log)
-            if self.reached(log):
-                self.firing_at = time.monotonic() - engine.started
-                self.fire()
-                self.fired_at = time.monotonic() - engine.started
+            if self.fired.wait(0.05):
                 self.then()
                 return
-            time.sleep(0.002)
 
 
 # SIGHUP and SIGINT at their defaults, then exec the playbook (same pid), as in a terminal's job: a test runner
