@@ -28,6 +28,7 @@ from awx_harness import (Controller, Credential, JobTemplate, Outcome, VaultCred
                          credential_input_errors, credential_type, env_of, import_inventory, inject, leaks,
                          merged_artifacts, missing_required, plan_approval_apply, script_data)
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, api_calls, plain, token_calls
+from tests.inventory_objects import restored
 from tests.reliability.lib import phones
 from tests.triggers import TRIGGERS
 
@@ -526,16 +527,6 @@ def hostile_world(markers: Path) -> Dict[str, Any]:
 SERVER_KEYS = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", "__ansible_unsafe": "swallows the object",
                "__ansible_type": "not a type"}
 
-
-def restored(value: Any) -> Any:
-    """A server object from the plugin's form of it: documented fields by name, every other one from other_fields."""
-    if isinstance(value, dict):
-        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
-        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
-        return fields
-    if isinstance(value, list):
-        return [restored(item) for item in value]
-    return value
 
 
 def test_a_hostile_world_syncs_and_runs_in_awx_as_data(emulator_factory, tmp_path):

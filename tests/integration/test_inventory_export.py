@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Tuple
 import yaml
 
 from harness import ANSIBLE_BIN, COLLECTIONS_ROOT, play, tenant_world
+from tests.inventory_objects import restored
 
 DEALER, DEALER_APP, DEALER_SECRET = 10, "dealer-app", "dealer-secret-Aw19"
 CURLY_NAME = "Curly {{ 7 * 6 }} Ltd"          # a tenant name that a template engine would change
@@ -178,14 +179,3 @@ def test_server_keys_the_json_decoder_interprets_come_back_as_data_through_awx(e
     assert restored(run.results["1001"]["extension"])["extra_params"] == KEYED_PARAMS
     assert {k: restored(run.results["1001"]["client"])[k] for k in KEYED_CLIENT} == KEYED_CLIENT
 
-
-def restored(value: Any) -> Any:
-    """A server object from the plugin's form of it: its documented fields by name, every other field an item
-    ``{key, value}`` of ``other_fields`` (docs/api.md, "Objects in the inventory")."""
-    if isinstance(value, dict):
-        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
-        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
-        return fields
-    if isinstance(value, list):
-        return [restored(item) for item in value]
-    return value

@@ -33,6 +33,7 @@ from ansible_collections.telphin.pbx.plugins.plugin_utils import _hostnames, _ho
 from ansible_collections.telphin.pbx.plugins.module_utils._client import MAX_ATTEMPTS, ApiClient
 from cores import DATA_TAGGING
 from scripted import API, Call, ScriptedTransport, quota_headers, token
+from tests.inventory_objects import restored
 from tests.triggers import TRIGGERS
 
 if DATA_TAGGING:
@@ -61,17 +62,6 @@ def ext(ext_id: int, name: str, ext_type: str = "phone") -> Dict[str, Any]:
 
 ACME, GLOBEX, INITECH = client(1001, "Acme"), client(1002, "Globex Corp."), client(1003, "ООО Инитех")
 
-
-def restored(value: Any) -> Any:
-    """A server object from the plugin's form of it: its documented fields by name, every other field an item
-    ``{key, value}`` of ``other_fields`` (what ``items2dict`` gives back)."""
-    if isinstance(value, dict):
-        fields = {key: restored(item) for key, item in value.items() if key != "other_fields"}
-        fields.update((item["key"], restored(item["value"])) for item in value.get("other_fields", []))
-        return fields
-    if isinstance(value, list):
-        return [restored(item) for item in value]
-    return value
 
 
 class _Fragments:
