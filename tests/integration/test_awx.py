@@ -528,7 +528,6 @@ SERVER_KEYS = {"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6162636465\n", "__
                "__ansible_type": "not a type"}
 
 
-
 def test_a_hostile_world_syncs_and_runs_in_awx_as_data(emulator_factory, tmp_path):
     """Every template trigger of ansible-core as the tenants' client names, time zones and extension labels (and
     keys the JSON decoders interpret in each client and an extension's extra_params), the

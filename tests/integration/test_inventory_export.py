@@ -178,4 +178,3 @@ def test_server_keys_the_json_decoder_interprets_come_back_as_data_through_awx(e
         assert restored(seen["extension"]) == dict(served_extension, short_name="100"), client_id
     assert restored(run.results["1001"]["extension"])["extra_params"] == KEYED_PARAMS
     assert {k: restored(run.results["1001"]["client"])[k] for k in KEYED_CLIENT} == KEYED_CLIENT
-

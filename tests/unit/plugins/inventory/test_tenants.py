@@ -63,7 +63,6 @@ def ext(ext_id: int, name: str, ext_type: str = "phone") -> Dict[str, Any]:
 ACME, GLOBEX, INITECH = client(1001, "Acme"), client(1002, "Globex Corp."), client(1003, "ООО Инитех")
 
 
-
 class _Fragments:
     """The fragment loader of the plugin loader, knowing this checkout's fragment without a collection finder."""
 
