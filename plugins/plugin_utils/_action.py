@@ -290,6 +290,7 @@ class TelphinAction(ActionBase):
         if not self.runs_on_controller():
             wrap_async = self._task.async_val and not self._connection.has_native_async
             self._lifeline_stamp = module_lifeline(controller, self._task.async_val)
+            _lifeline.check()   # a controller gone before the stamp could name it: no module is started unwatched
             self._module_host = host if host != "localhost" else ""
             result = merge_hash(result, self._execute_module(module_args=dict(args), task_vars=task_vars,
                                                              wrap_async=wrap_async))

@@ -277,11 +277,14 @@ def test_14_the_watchdog_leaves_no_thread_or_descriptor_behind(trickle) -> None:
         slow.stop.set()
         # The servers' handler threads end once the client's sockets are closed, the deadline thread after a second
         # without requests.
+        # Fewer than the baseline is no leak: the pooled connection (its socket and its server thread) may be closed
+        # meanwhile.
         deadline = time.monotonic() + _deadline._REAPER.idle + 2
-        while ((threading.active_count(), open_descriptors(), _deadline._REAPER.thread) != (threads, descriptors, None)
-               and time.monotonic() < deadline):
+        while ((threading.active_count() > threads or open_descriptors() > descriptors
+                or _deadline._REAPER.thread is not None) and time.monotonic() < deadline):
             time.sleep(0.05)
-        assert (threading.active_count(), open_descriptors()) == (threads, descriptors)
+        assert threading.active_count() <= threads and open_descriptors() <= descriptors, \
+            (threading.active_count(), open_descriptors(), threads, descriptors)
         assert _deadline._REAPER.thread is None
     finally:
         fine.shutdown()
